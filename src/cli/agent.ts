@@ -1,0 +1,7 @@
+// `boundary-relay agent`: not built yet.
+import { EXIT_FAILURE } from "./run.ts";
+
+export async function main(): Promise<number> {
+  process.stderr.write("boundary-relay agent: not implemented yet\n");
+  return EXIT_FAILURE;
+}

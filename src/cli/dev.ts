@@ -1,0 +1,7 @@
+// `boundary-relay dev`: not built yet.
+import { EXIT_FAILURE } from "./run.ts";
+
+export async function main(): Promise<number> {
+  process.stderr.write("boundary-relay dev: not implemented yet\n");
+  return EXIT_FAILURE;
+}

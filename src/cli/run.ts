@@ -1,0 +1,62 @@
+// Command dispatch: finds the command, runs it, and turns a configuration
+// error into exit code 2 with every problem listed.
+import { ConfigError } from "../config/load.ts";
+
+export type Env = Record<string, string | undefined>;
+export type CommandMain = (argv: string[], env: Env) => Promise<number>;
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+const COMMANDS: Record<string, { summary: string; load: () => Promise<{ main: CommandMain }> }> = {
+  agent: { summary: "in the workspace: boundary's socket, forwarding to coderd", load: () => import("./agent.ts") },
+  coderd: { summary: "central: ingest RPC, emission, store, query API", load: () => import("./coderd.ts") },
+  dev: { summary: "coderd and agent together on embedded defaults", load: () => import("./dev.ts") },
+  send: { summary: "write audit records into an agent socket (demo, load generator)", load: () => import("./send.ts") },
+  config: { summary: "config check --role agent|coderd: validate and print a role's configuration", load: () => import("./config-check.ts") },
+  version: { summary: "version, commit and runtime", load: () => import("./version.ts") },
+};
+
+export function usage(): string {
+  const rows = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(8)} ${c.summary}`);
+  return `usage: boundary-relay COMMAND [options]\n\ncommands:\n${rows.join("\n")}\n\nRun 'boundary-relay COMMAND --help' for a command's options.\n`;
+}
+
+export async function runCli(argv: string[], env: Env): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    process.stdout.write(usage());
+    return name === undefined ? EXIT_USAGE : EXIT_OK;
+  }
+  if (name === "--version") return runCli(["version"], env);
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`boundary-relay: unknown command ${JSON.stringify(name)}\n\n${usage()}`);
+    return EXIT_USAGE;
+  }
+  try {
+    return await (await command.load()).main(rest, env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`boundary-relay ${name}: invalid configuration:\n${indent(err.message)}\n`);
+      return EXIT_USAGE;
+    }
+    process.stderr.write(`boundary-relay ${name}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    return EXIT_FAILURE;
+  }
+}
+
+export function indent(text: string): string {
+  return text
+    .split("\n")
+    .map((l) => `  ${l}`)
+    .join("\n");
+}
+
+/** True when argv asks for help; prints `text` then. */
+export function wantsHelp(argv: string[], text: string): boolean {
+  if (!argv.includes("--help") && !argv.includes("-h")) return false;
+  process.stdout.write(text);
+  return true;
+}

@@ -1,0 +1,33 @@
+// Time formats of emitted records: RFC 3339 with nanoseconds the way Go's
+// time.RFC3339Nano prints them (trailing zeros trimmed), and the
+// millisecond log-line timestamp.
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+
+const pad = (n: number, width = 2) => String(n).padStart(width, "0");
+
+function isoSeconds(date: Date): string {
+  return (
+    `${date.getUTCFullYear()}-${pad(date.getUTCMonth() + 1)}-${pad(date.getUTCDate())}` +
+    `T${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())}`
+  );
+}
+
+/** `2025-12-08T20:58:47.000000005Z`; fraction trimmed, omitted when zero. */
+export function rfc3339Nano(ts: Timestamp | undefined): string {
+  const seconds = ts ? Number(ts.seconds) : 0;
+  const nanos = ts ? ts.nanos : 0;
+  const base = isoSeconds(new Date(seconds * 1000));
+  if (nanos === 0) return `${base}Z`;
+  return `${base}.${pad(nanos, 9).replace(/0+$/, "")}Z`;
+}
+
+/** Nanoseconds since the epoch as a bigint-free number of microseconds is lossy; keep both parts. */
+export function timestampToDate(ts: Timestamp | undefined): Date {
+  if (!ts) return new Date(0);
+  return new Date(Number(ts.seconds) * 1000 + Math.floor(ts.nanos / 1e6));
+}
+
+/** `2025-12-08 20:58:46.093`, UTC: the leading timestamp of a text line. */
+export function logLineTime(date: Date): string {
+  return `${isoSeconds(date).replace("T", " ")}.${pad(date.getUTCMilliseconds(), 3)}`;
+}

@@ -1,0 +1,184 @@
+// The one place that knows which runtime runs us. Everything else uses web
+// and node: APIs only; what differs between Bun and Deno — the HTTP
+// server, the Unix socket listener and SQLite — sits behind these functions.
+import { chmodSync } from "node:fs";
+import { createServer, type Socket } from "node:net";
+
+declare const Bun: any;
+declare const Deno: any;
+
+export type RuntimeName = "bun" | "deno" | "node";
+
+export const runtimeName: RuntimeName =
+  typeof Bun !== "undefined" ? "bun" : typeof Deno !== "undefined" ? "deno" : "node";
+
+export function runtimeVersion(): string {
+  if (runtimeName === "bun") return `bun ${Bun.version}`;
+  if (runtimeName === "deno") return `deno ${Deno.version.deno}`;
+  return `node ${process.versions.node}`;
+}
+
+// ---------------------------------------------------------------- HTTP
+
+export interface HttpServerOptions {
+  hostname: string;
+  port: number;
+  fetch: (req: Request) => Response | Promise<Response>;
+  tls?: { cert: string; key: string };
+}
+
+export interface HttpServer {
+  hostname: string;
+  port: number;
+  /** Stops listening; in-flight requests finish unless `force`. */
+  stop(force?: boolean): Promise<void>;
+}
+
+export async function serveHttp(opts: HttpServerOptions): Promise<HttpServer> {
+  if (runtimeName === "bun") {
+    const server = Bun.serve({
+      hostname: opts.hostname,
+      port: opts.port,
+      fetch: opts.fetch,
+      tls: opts.tls,
+      idleTimeout: 120,
+      maxRequestBodySize: 1 << 30,
+    });
+    return { hostname: server.hostname, port: server.port, stop: async (force) => void (await server.stop(force ?? false)) };
+  }
+  if (runtimeName === "deno") {
+    const server = Deno.serve(
+      { hostname: opts.hostname, port: opts.port, cert: opts.tls?.cert, key: opts.tls?.key, onListen() {} },
+      opts.fetch,
+    );
+    return { hostname: server.addr.hostname, port: server.addr.port, stop: async () => void (await server.shutdown()) };
+  }
+  throw new Error("the HTTP server needs Bun or Deno");
+}
+
+// ---------------------------------------------------------------- Unix socket
+
+export interface StreamConnection {
+  readonly id: number;
+  /** Closes the connection; no more data events follow. */
+  close(): void;
+}
+
+export interface UnixSocketHandlers {
+  open(conn: StreamConnection): void;
+  data(conn: StreamConnection, chunk: Uint8Array): void;
+  /** Called once per connection, after the peer or we closed it. */
+  close(conn: StreamConnection): void;
+}
+
+export interface UnixListener {
+  path: string;
+  /** Stops accepting; open connections stay until they end or are closed. */
+  stop(): Promise<void>;
+}
+
+let nextConnectionId = 1;
+
+/** Listens on `path` (which must not exist) and sets the socket's mode. */
+export async function listenUnix(path: string, mode: number, handlers: UnixSocketHandlers): Promise<UnixListener> {
+  const oldMask = process.umask(0o777 & ~mode);
+  try {
+    const listener = runtimeName === "bun" ? listenUnixBun(path, handlers) : await listenUnixNode(path, handlers);
+    chmodSync(path, mode);
+    return listener;
+  } finally {
+    process.umask(oldMask);
+  }
+}
+
+function listenUnixBun(path: string, handlers: UnixSocketHandlers): UnixListener {
+  const server = Bun.listen({
+    unix: path,
+    socket: {
+      open(s: any) {
+        const conn: StreamConnection = { id: nextConnectionId++, close: () => s.end() };
+        s.data = conn;
+        handlers.open(conn);
+      },
+      data(s: any, chunk: Uint8Array) {
+        handlers.data(s.data, chunk);
+      },
+      close(s: any) {
+        handlers.close(s.data);
+      },
+      error() {
+        // close follows an error; nothing to add.
+      },
+    },
+  });
+  return { path, stop: async () => server.stop(false) };
+}
+
+async function listenUnixNode(path: string, handlers: UnixSocketHandlers): Promise<UnixListener> {
+  const server = createServer((socket: Socket) => {
+    const conn: StreamConnection = { id: nextConnectionId++, close: () => socket.destroy() };
+    handlers.open(conn);
+    socket.on("data", (chunk: Uint8Array) => handlers.data(conn, chunk));
+    socket.on("error", () => {});
+    socket.on("close", () => handlers.close(conn));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(path, () => resolve());
+  });
+  return { path, stop: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+// ---------------------------------------------------------------- SQLite
+
+export interface SqliteStatement {
+  run(...params: unknown[]): { changes: number };
+  all<T = Record<string, unknown>>(...params: unknown[]): T[];
+  get<T = Record<string, unknown>>(...params: unknown[]): T | undefined;
+}
+
+export interface SqliteDatabase {
+  exec(sql: string): void;
+  prepare(sql: string): SqliteStatement;
+  close(): void;
+}
+
+/** Opens (creating) an SQLite file: bun:sqlite on Bun, node:sqlite on Deno. */
+export async function openSqlite(path: string): Promise<SqliteDatabase> {
+  if (runtimeName === "bun") {
+    const { Database } = await import("bun:sqlite" as string);
+    const db = new Database(path, { create: true });
+    return {
+      exec: (sql) => db.run(sql),
+      prepare: (sql) => {
+        const stmt = db.prepare(sql);
+        return {
+          run: (...p) => ({ changes: stmt.run(...p).changes }),
+          all: (...p) => stmt.all(...p),
+          get: (...p) => stmt.get(...p) ?? undefined,
+        };
+      },
+      close: () => db.close(),
+    };
+  }
+  const { DatabaseSync } = await import("node:sqlite" as string);
+  const db = new DatabaseSync(path);
+  return {
+    exec: (sql) => db.exec(sql),
+    prepare: (sql) => {
+      const stmt = db.prepare(sql);
+      return {
+        run: (...p) => ({ changes: Number(stmt.run(...p).changes) }),
+        all: (...p) => stmt.all(...p),
+        get: (...p) => stmt.get(...p) ?? undefined,
+      };
+    },
+    close: () => db.close(),
+  };
+}
+
+// ---------------------------------------------------------------- process
+
+export function onSignal(signal: "SIGTERM" | "SIGINT" | "SIGHUP", handler: () => void): void {
+  process.on(signal, handler);
+}

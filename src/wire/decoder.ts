@@ -1,0 +1,143 @@
+// Streaming decoder for boundary's socket: takes whatever chunks a read
+// delivers (a frame split over many reads, many frames in one read) and
+// yields typed messages. Memory held per connection never exceeds one
+// frame (header + 32 KiB payload). Never throws on input bytes.
+import { fromBinary } from "@bufbuild/protobuf";
+import {
+  type ReportBoundaryLogsRequest,
+  ReportBoundaryLogsRequestSchema,
+} from "../gen/coder/agent/v2/boundary_pb.ts";
+import { type BoundaryStatus, BoundaryMessageSchema } from "../gen/coder/boundarylogproxy/codec/v1/codec_pb.ts";
+import { checkHeader, FrameError, HEADER_BYTES, readHeader, TAG_V1 } from "./frame.ts";
+
+export type DecodedFrame =
+  | { kind: "logs"; tag: 1 | 2; request: ReportBoundaryLogsRequest; bytes: number }
+  | { kind: "status"; tag: 2; status: BoundaryStatus; bytes: number }
+  /** A v2 envelope variant this schema does not know: skipped, not an error. */
+  | { kind: "unknown"; tag: 2; bytes: number }
+  | { kind: "error"; error: FrameError };
+
+const PARSE_OPTIONS = { readUnknownFields: false } as const;
+
+/** Decodes one payload; a protobuf that does not parse becomes a non-fatal error. */
+export function decodePayload(tag: number, payload: Uint8Array): DecodedFrame {
+  const bytes = payload.length + HEADER_BYTES;
+  try {
+    if (tag === TAG_V1) {
+      return { kind: "logs", tag: 1, request: fromBinary(ReportBoundaryLogsRequestSchema, payload, PARSE_OPTIONS), bytes };
+    }
+    const envelope = fromBinary(BoundaryMessageSchema, payload, PARSE_OPTIONS);
+    switch (envelope.msg.case) {
+      case "logs":
+        return { kind: "logs", tag: 2, request: envelope.msg.value, bytes };
+      case "status":
+        return { kind: "status", tag: 2, status: envelope.msg.value, bytes };
+      default:
+        return { kind: "unknown", tag: 2, bytes };
+    }
+  } catch (err) {
+    const detail = err instanceof Error ? err.message : String(err);
+    return { kind: "error", error: new FrameError("malformed_protobuf", `tag ${tag} payload of ${payload.length} bytes: ${detail}`) };
+  }
+}
+
+export class FrameDecoder {
+  private readonly header = new Uint8Array(HEADER_BYTES);
+  private headerFill = 0;
+  private payload: Uint8Array | null = null;
+  private payloadFill = 0;
+  private tag = 0;
+  private failed: FrameError | null = null;
+
+  /** The fatal error that stopped this stream, if any. */
+  get error(): FrameError | null {
+    return this.failed;
+  }
+
+  /** Bytes held for an incomplete frame. */
+  get pendingBytes(): number {
+    return this.headerFill + this.payloadFill;
+  }
+
+  /**
+   * Feeds one chunk; returns the frames it completed, in order. After a
+   * fatal error (returned as the last element) the decoder ignores input.
+   */
+  push(chunk: Uint8Array): DecodedFrame[] {
+    const out: DecodedFrame[] = [];
+    let offset = 0;
+    while (offset < chunk.length && this.failed === null) {
+      offset = this.payload === null ? this.takeHeader(chunk, offset, out) : this.takePayload(chunk, offset, out);
+    }
+    return out;
+  }
+
+  /**
+   * Ends the stream. Returns a `truncated` error when it stopped inside a
+   * frame, else null.
+   */
+  end(): FrameError | null {
+    if (this.failed !== null || this.pendingBytes === 0) return null;
+    const err = new FrameError(
+      "truncated",
+      this.payload === null
+        ? `stream ended after ${this.headerFill} of ${HEADER_BYTES} header bytes`
+        : `stream ended after ${this.payloadFill} of ${this.payload.length} payload bytes`,
+    );
+    this.reset();
+    return err;
+  }
+
+  private takeHeader(chunk: Uint8Array, offset: number, out: DecodedFrame[]): number {
+    let start: number;
+    let source: Uint8Array;
+    if (this.headerFill === 0 && chunk.length - offset >= HEADER_BYTES) {
+      source = chunk;
+      start = offset;
+      offset += HEADER_BYTES;
+    } else {
+      const n = Math.min(HEADER_BYTES - this.headerFill, chunk.length - offset);
+      this.header.set(chunk.subarray(offset, offset + n), this.headerFill);
+      this.headerFill += n;
+      offset += n;
+      if (this.headerFill < HEADER_BYTES) return offset;
+      source = this.header;
+      start = 0;
+    }
+    this.headerFill = 0;
+    const { tag, length } = readHeader(source, start);
+    const refused = checkHeader(tag, length);
+    if (refused !== null) {
+      this.failed = refused;
+      out.push({ kind: "error", error: refused });
+      return chunk.length;
+    }
+    if (chunk.length - offset >= length) {
+      // Whole payload in this chunk: decode in place, no copy.
+      out.push(decodePayload(tag, chunk.subarray(offset, offset + length)));
+      return offset + length;
+    }
+    this.tag = tag;
+    this.payload = new Uint8Array(length);
+    this.payloadFill = 0;
+    return this.takePayload(chunk, offset, out);
+  }
+
+  private takePayload(chunk: Uint8Array, offset: number, out: DecodedFrame[]): number {
+    const payload = this.payload!;
+    const n = Math.min(payload.length - this.payloadFill, chunk.length - offset);
+    payload.set(chunk.subarray(offset, offset + n), this.payloadFill);
+    this.payloadFill += n;
+    if (this.payloadFill === payload.length) {
+      out.push(decodePayload(this.tag, payload));
+      this.reset();
+    }
+    return offset + n;
+  }
+
+  private reset(): void {
+    this.payload = null;
+    this.payloadFill = 0;
+    this.headerFill = 0;
+  }
+}
