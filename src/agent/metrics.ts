@@ -1,0 +1,50 @@
+// Every metric the agent exposes on /metrics. The first three keep the
+// names and reasons of the deployed Coder agent (shared/WIRE.md §4) so
+// existing dashboards keep working; the rest are boundary-relay's own.
+// No label takes an unbounded value.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { FRAME_ERROR_REASONS } from "../wire/frame.ts";
+
+const P = "agent_boundary_log_proxy_";
+
+export const BATCH_DROP_REASONS = ["buffer_full", "forward_failed"] as const;
+export const LOG_DROP_REASONS = [
+  "buffer_full",
+  "forward_failed",
+  "boundary_channel_full",
+  "boundary_batch_full",
+  "spool_full",
+] as const;
+
+export type LogDropReason = (typeof LOG_DROP_REASONS)[number];
+
+export function createAgentMetrics(registry = new Registry()) {
+  collectDefaultMetrics({ register: registry });
+  const m = {
+    registry,
+    batchesDropped: new Counter({ name: `${P}batches_dropped_total`, help: "Batches dropped (forward_failed: failed forward attempts, retried, not lost).", labelNames: ["reason"], registers: [registry] }),
+    logsDropped: new Counter({ name: `${P}logs_dropped_total`, help: "Records dropped, by reason; boundary_* are drops boundary itself reported.", labelNames: ["reason"], registers: [registry] }),
+    batchesForwarded: new Counter({ name: `${P}batches_forwarded_total`, help: "Requests coderd acknowledged.", registers: [registry] }),
+    recordsReceived: new Counter({ name: `${P}records_received_total`, help: "Records decoded from boundary's socket.", registers: [registry] }),
+    framesReceived: new Counter({ name: `${P}frames_received_total`, help: "Frames decoded from boundary's socket, by kind.", labelNames: ["kind"], registers: [registry] }),
+    framesRejected: new Counter({ name: `${P}frames_rejected_total`, help: "Frames refused, by reason.", labelNames: ["reason"], registers: [registry] }),
+    connectionsOpen: new Gauge({ name: `${P}connections_open`, help: "boundary connections open now.", registers: [registry] }),
+    connectionsTotal: new Counter({ name: `${P}connections_total`, help: "boundary connections accepted.", registers: [registry] }),
+    queueRecords: new Gauge({ name: `${P}queue_records`, help: "Records in the in-memory queue.", registers: [registry] }),
+    queueBytes: new Gauge({ name: `${P}queue_bytes`, help: "Encoded bytes in the in-memory queue.", registers: [registry] }),
+    recordsForwarded: new Counter({ name: `${P}records_forwarded_total`, help: "Records coderd acknowledged.", registers: [registry] }),
+    recordsWritten: new Counter({ name: `${P}records_written_total`, help: "Records written to the local output (stdout or discard).", registers: [registry] }),
+    forwardRetries: new Counter({ name: `${P}forward_retries_total`, help: "Requests to coderd retried, by the code of the failure.", labelNames: ["code"], registers: [registry] }),
+    forwardDuration: new Histogram({ name: `${P}forward_duration_seconds`, help: "Latency of requests to coderd.", buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [registry] }),
+    spoolBytes: new Gauge({ name: `${P}spool_bytes`, help: "Bytes in the spool's segment files.", registers: [registry] }),
+    spoolSegments: new Gauge({ name: `${P}spool_segments`, help: "Segment files in the spool.", registers: [registry] }),
+    spoolOldestAge: new Gauge({ name: `${P}spool_oldest_unacked_age_seconds`, help: "Age of the oldest record coderd has not acknowledged.", registers: [registry] }),
+  };
+  // Reasons appear at 0 from the start, so rate() and alerts work before the first drop.
+  for (const r of BATCH_DROP_REASONS) m.batchesDropped.inc({ reason: r }, 0);
+  for (const r of LOG_DROP_REASONS) m.logsDropped.inc({ reason: r }, 0);
+  for (const r of FRAME_ERROR_REASONS) m.framesRejected.inc({ reason: r }, 0);
+  return m;
+}
+
+export type AgentMetrics = ReturnType<typeof createAgentMetrics>;

@@ -1,0 +1,25 @@
+// Where accepted records go after the in-memory queue. The queue's drain
+// loop hands each batch to one RecordOutput: stdout (JSON lines), discard,
+// or coderd (the durable spool plus the forwarder).
+import type { ReportBoundaryLogsRequest } from "../gen/coder/agent/v2/boundary_pb.ts";
+
+export interface QueuedBatch {
+  request: ReportBoundaryLogsRequest;
+  /** Encoded size of the frame it came in, used for the queue's byte bound. */
+  bytes: number;
+  /** When the agent read it off the socket (ms since the epoch). */
+  receivedAt: number;
+}
+
+export interface RecordOutput {
+  /**
+   * Takes one batch. Resolves once the batch is accepted for good (written,
+   * or durable in the spool); a batch it has to drop is counted by the
+   * output itself (e.g. spool_full). Called one batch at a time, in order.
+   */
+  write(batch: QueuedBatch): Promise<void>;
+  /** null when ready to do its job, else the reason for /readyz. */
+  notReadyReason(): string | null;
+  /** Finishes what it can by `deadline` (ms since the epoch), then stops. */
+  close(deadline: number): Promise<void>;
+}
