@@ -51,8 +51,20 @@ export function levelOf(rec: EmittedRecord): "info" | "warn" {
   return rec.log.allowed ? "info" : "warn";
 }
 
+// Lines of one batch share a timestamp; format it once per millisecond.
+let cachedTime = -1;
+let cachedTimeText = "";
+function lineTime(now: Date): string {
+  const ms = now.getTime();
+  if (ms !== cachedTime) {
+    cachedTime = ms;
+    cachedTimeText = logLineTime(now);
+  }
+  return cachedTimeText;
+}
+
 export function formatText(rec: EmittedRecord, identity: AgentIdentity | null, now: Date): string {
-  let line = `${logLineTime(now)} [${levelOf(rec)}] ${EMISSION_MESSAGE}`;
+  let line = `${lineTime(now)} [${levelOf(rec)}] ${EMISSION_MESSAGE}`;
   for (const [name, value] of emissionFields(rec, identity)) {
     line += ` ${name}=${typeof value === "number" ? value : logfmtValue(value)}`;
   }

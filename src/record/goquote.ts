@@ -4,6 +4,8 @@
 // or split a line.
 const PRINTABLE = /^[\p{L}\p{M}\p{N}\p{P}\p{S}]$/u;
 const NEEDS_QUOTE = /[^\p{L}\p{M}\p{N}\p{P}\p{S}]|["=]/u;
+// Fast path: printable ASCII other than space, quote and `=` never needs quoting.
+const PLAIN_ASCII = /^[!#-<>-~]+$/;
 
 const SHORT_ESCAPES: Record<string, string> = {
   "\x07": "\\a",
@@ -40,5 +42,6 @@ export function goQuote(value: string): string {
 
 /** Quotes only when needed (logfmt style). */
 export function logfmtValue(value: string): string {
+  if (PLAIN_ASCII.test(value)) return value;
   return value === "" || NEEDS_QUOTE.test(value) ? goQuote(value) : value;
 }

@@ -1,0 +1,89 @@
+import { describe, expect, test } from "bun:test";
+import { FrameDecoder } from "../../src/wire/decoder.ts";
+import { formatJson, formatText, type EmittedRecord } from "../../src/record/emission.ts";
+import { goQuote, logfmtValue } from "../../src/record/goquote.ts";
+import { rfc3339Nano } from "../../src/record/time.ts";
+import type { AgentIdentity } from "../../src/record/identity.ts";
+import { vector } from "../helpers/vectors.ts";
+
+const identity: AgentIdentity = {
+  agentId: "a0000000-0000-4000-8000-000000000001",
+  agentName: "main",
+  workspaceId: "b0000000-0000-4000-8000-000000000002",
+  workspaceName: "dev",
+  ownerId: "c0000000-0000-4000-8000-000000000003",
+  ownerName: "alice",
+  templateId: "d0000000-0000-4000-8000-000000000004",
+  templateVersionId: "e0000000-0000-4000-8000-000000000005",
+};
+const now = new Date(Date.UTC(2025, 11, 8, 20, 58, 46, 93));
+
+function v2Records(): EmittedRecord[] {
+  const [frame] = new FrameDecoder().push(vector("v2_logs").bytes);
+  if (frame?.kind !== "logs") throw new Error("expected logs");
+  return frame.request.logs.map((log) => ({ sessionId: frame.request.sessionId, confinedProcessName: frame.request.confinedProcessName, log }));
+}
+
+describe("text lines", () => {
+  test("golden lines for the v2_logs vector", () => {
+    const lines = v2Records().map((r) => formatText(r, identity, now));
+    const ws = `workspace_id=${identity.workspaceId} workspace_name=dev owner=alice template_id=${identity.templateId} template_version_id=${identity.templateVersionId}`;
+    expect(lines).toEqual([
+      `2025-12-08 20:58:46.093 [info] boundary_request decision=allow session_id=8f7c2a4e-3b1d-4c5e-9f60-1a2b3c4d5e6f sequence_number=0 ${ws} confined_process_name=claude http_method=GET http_url=https://github.com/coder/boundary matched_rule="domain=github.com" event_time=2025-12-08T20:58:46.093Z`,
+      `2025-12-08 20:58:46.093 [warn] boundary_request decision=deny session_id=8f7c2a4e-3b1d-4c5e-9f60-1a2b3c4d5e6f sequence_number=1 ${ws} confined_process_name=claude http_method=POST http_url=https://pastebin.com/api/api_post.php event_time=2025-12-08T20:58:47.000000005Z`,
+      `2025-12-08 20:58:46.093 [warn] boundary_request decision=deny session_id=8f7c2a4e-3b1d-4c5e-9f60-1a2b3c4d5e6f sequence_number=2 ${ws} confined_process_name=claude http_method=GET http_url="https://例え.jp/path?q=\\"x\\"\\n[info] forged line" event_time=2025-12-08T20:58:48Z`,
+    ]);
+    for (const line of lines) expect(line.split("\n")).toHaveLength(1);
+  });
+
+  test("quoting follows Go's strconv.Quote", () => {
+    expect(goQuote('a"b\\c\n\t\x00\x7f\u200b😀é')).toBe('"a\\"b\\\\c\\n\\t\\x00\\x7f\\u200b😀é"');
+    expect(logfmtValue("")).toBe('""');
+    expect(logfmtValue("plain/path?x&y")).toBe("plain/path?x&y");
+    expect(logfmtValue("a b")).toBe('"a b"');
+    expect(logfmtValue("k=v")).toBe('"k=v"');
+    expect(logfmtValue("line\u2028sep")).toBe('"line\\u2028sep"');
+  });
+});
+
+describe("json lines", () => {
+  test("one object per line, fields in order, forged line stays inside", () => {
+    const lines = v2Records().map((r) => formatJson(r, identity, now));
+    for (const line of lines) expect(line.includes("\n")).toBe(false);
+    const third = JSON.parse(lines[2]!);
+    expect(third).toEqual({
+      ts: "2025-12-08T20:58:46.093Z",
+      level: "WARN",
+      msg: "boundary_request",
+      fields: {
+        decision: "deny",
+        session_id: "8f7c2a4e-3b1d-4c5e-9f60-1a2b3c4d5e6f",
+        sequence_number: 2,
+        workspace_id: identity.workspaceId,
+        workspace_name: "dev",
+        owner: "alice",
+        template_id: identity.templateId,
+        template_version_id: identity.templateVersionId,
+        confined_process_name: "claude",
+        http_method: "GET",
+        http_url: 'https://例え.jp/path?q="x"\n[info] forged line',
+        event_time: "2025-12-08T20:58:48Z",
+      },
+    });
+    expect(JSON.parse(lines[0]!).fields.matched_rule).toBe("domain=github.com");
+    expect("matched_rule" in JSON.parse(lines[1]!).fields).toBe(false);
+  });
+
+  test("without identity the workspace fields are left out", () => {
+    const fields = JSON.parse(formatJson(v2Records()[0]!, null, now)).fields;
+    expect(Object.keys(fields)).toEqual([
+      "decision", "session_id", "sequence_number", "confined_process_name", "http_method", "http_url", "matched_rule", "event_time",
+    ]);
+  });
+});
+
+test("rfc3339Nano trims like Go", () => {
+  expect(rfc3339Nano({ seconds: 1765227527n, nanos: 5 } as any)).toBe("2025-12-08T20:58:47.000000005Z");
+  expect(rfc3339Nano({ seconds: 1765227526n, nanos: 93000000 } as any)).toBe("2025-12-08T20:58:46.093Z");
+  expect(rfc3339Nano(undefined)).toBe("1970-01-01T00:00:00Z");
+});
