@@ -1,0 +1,37 @@
+// Repeats a measurement and summarises it: the median with the spread
+// (min..max), which is what the bench reports and compares to thresholds.
+export interface Figure {
+  name: string;
+  unit: string;
+  median: number;
+  min: number;
+  max: number;
+  runs: number[];
+  /** "higher" when bigger is better (throughput), "lower" for latency/memory. */
+  better: "higher" | "lower";
+  params?: Record<string, unknown>;
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+export async function repeat(
+  name: string,
+  unit: string,
+  better: Figure["better"],
+  times: number,
+  measure: () => Promise<number> | number,
+  params?: Record<string, unknown>,
+): Promise<Figure> {
+  const runs: number[] = [];
+  for (let i = 0; i < times; i++) runs.push(await measure());
+  return { name, unit, better, median: median(runs), min: Math.min(...runs), max: Math.max(...runs), runs, params };
+}

@@ -1,0 +1,68 @@
+// Micro benchmarks of the hot paths that do not need a server: frame
+// decode and encode (records/s) and emission line formatting (lines/s).
+import { formatJson, formatText, type EmittedRecord } from "../src/record/emission.ts";
+import type { AgentIdentity } from "../src/record/identity.ts";
+import { FrameDecoder } from "../src/wire/decoder.ts";
+import { encodeLogsFrame } from "../src/wire/encoder.ts";
+import { sampleRequest } from "./lib/records.ts";
+import { type Figure, repeat } from "./lib/stats.ts";
+
+const SESSION = "8f7c2a4e-3b1d-4c5e-9f60-1a2b3c4d5e6f";
+const RECORDS_PER_FRAME = 10; // what the real boundary client batches
+
+function timed(work: () => number): number {
+  const start = performance.now();
+  const count = work();
+  return count / ((performance.now() - start) / 1000);
+}
+
+function streamOfFrames(frames: number): Uint8Array {
+  const parts = Array.from({ length: frames }, (_, i) => encodeLogsFrame(sampleRequest(SESSION, i * RECORDS_PER_FRAME, RECORDS_PER_FRAME)));
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
+export async function microBench(repeats: number, scale: number): Promise<Figure[]> {
+  const frames = Math.round(20_000 * scale);
+  const stream = streamOfFrames(frames);
+  const decode = () =>
+    timed(() => {
+      const decoder = new FrameDecoder();
+      let records = 0;
+      for (let off = 0; off < stream.length; off += 65536) {
+        for (const f of decoder.push(stream.subarray(off, off + 65536))) if (f.kind === "logs") records += f.request.logs.length;
+      }
+      return records;
+    });
+  const requests = Array.from({ length: 1000 }, (_, i) => sampleRequest(SESSION, i * RECORDS_PER_FRAME, RECORDS_PER_FRAME));
+  const encode = () =>
+    timed(() => {
+      for (let i = 0; i < frames; i++) encodeLogsFrame(requests[i % requests.length]!);
+      return frames * RECORDS_PER_FRAME;
+    });
+  const records: EmittedRecord[] = requests.flatMap((r) => r.logs.map((log) => ({ sessionId: SESSION, confinedProcessName: "claude", log })));
+  const identity: AgentIdentity = {
+    agentId: "a", agentName: "main", workspaceId: "b0000000-0000-4000-8000-000000000002", workspaceName: "dev",
+    ownerId: "c", ownerName: "alice", templateId: "d0000000-0000-4000-8000-000000000004", templateVersionId: "e0000000-0000-4000-8000-000000000005",
+  };
+  const lines = (format: typeof formatText) => () =>
+    timed(() => {
+      const now = new Date();
+      let bytes = 0;
+      const n = Math.round(200_000 * scale);
+      for (let i = 0; i < n; i++) bytes += format(records[i % records.length]!, identity, now).length;
+      return bytes > 0 ? n : 0;
+    });
+  const params = { frames, records_per_frame: RECORDS_PER_FRAME };
+  return [
+    await repeat("micro.decode", "records/s", "higher", repeats, decode, params),
+    await repeat("micro.encode", "records/s", "higher", repeats, encode, params),
+    await repeat("micro.format_text", "lines/s", "higher", repeats, lines(formatText)),
+    await repeat("micro.format_json", "lines/s", "higher", repeats, lines(formatJson)),
+  ];
+}

@@ -1,0 +1,35 @@
+// `npm run bench`: runs every benchmark against the compiled binary, prints
+// the table, writes bench/results.json and exits non-zero when a figure is
+// worse than bench/thresholds.json allows.
+//   --quick       fewer repeats and smaller loads (for CI smoke)
+//   --only NAME   run one group: micro
+import { join } from "node:path";
+import { microBench } from "./micro.ts";
+import { checkThresholds, machine, table, writeResults } from "./lib/report.ts";
+import type { Figure } from "./lib/stats.ts";
+
+const args = process.argv.slice(2);
+const quick = args.includes("--quick");
+const only = args.includes("--only") ? args[args.indexOf("--only") + 1] : undefined;
+const repeats = quick ? 2 : 3;
+const scale = quick ? 0.25 : 1;
+
+const groups: Record<string, () => Promise<Figure[]>> = {
+  micro: () => microBench(repeats, scale),
+};
+
+const figures: Figure[] = [];
+console.log(`boundary-relay bench on ${JSON.stringify(machine())}; repeats=${repeats} scale=${scale}`);
+for (const [name, run] of Object.entries(groups)) {
+  if (only && only !== name) continue;
+  console.log(`… ${name}`);
+  figures.push(...(await run()));
+}
+console.log(`\n${table(figures)}\n`);
+const path = writeResults(import.meta.dir, figures, { quick, repeats, scale });
+console.log(`wrote ${path}`);
+const checks = checkThresholds(figures, join(import.meta.dir, "thresholds.json"));
+const failed = checks.filter((c) => !c.ok);
+for (const c of failed) console.error(`REGRESSION ${c.name}: ${c.median.toFixed(1)} vs threshold ${c.threshold}`);
+console.log(`thresholds: ${checks.length - failed.length} met, ${failed.length} missed`);
+process.exitCode = failed.length > 0 ? 1 : 0;
