@@ -16,15 +16,17 @@ export function isUuid(value: string): boolean {
   return UUID.test(value);
 }
 
-const uuid = () => z.string().regex(UUID, "must be a UUID");
-const name = () => z.string().min(1, "must not be empty");
+const text = () =>
+  z.string({ error: (issue) => (issue.input === undefined ? "is required" : "must be a string") });
+const uuid = () => text().regex(UUID, "must be a UUID");
+const name = () => text().min(1, "must not be empty");
 
 const entrySchema = z
   .object({
-    token: z.string().min(16, "must be at least 16 characters").optional(),
-    token_sha256: z.string().regex(/^[0-9a-f]{64}$/i, "must be 64 hex digits (sha256 of the token)").optional(),
+    token: text().min(16, "must be at least 16 characters").optional(),
+    token_sha256: text().regex(/^[0-9a-f]{64}$/i, "must be 64 hex digits (sha256 of the token)").optional(),
     agent_id: uuid().optional().default("00000000-0000-0000-0000-000000000000"),
-    agent_name: z.string().optional().default(""),
+    agent_name: text().optional().default(""),
     workspace_id: uuid(),
     workspace_name: name(),
     owner_id: uuid().optional().default("00000000-0000-0000-0000-000000000000"),
@@ -32,13 +34,22 @@ const entrySchema = z
     template_id: uuid().optional().default("00000000-0000-0000-0000-000000000000"),
     template_version_id: uuid().optional().default("00000000-0000-0000-0000-000000000000"),
   })
-  .strict()
-  .refine((e) => (e.token === undefined) !== (e.token_sha256 === undefined), {
-    message: "needs exactly one of token or token_sha256",
-    path: ["token"],
-  });
+  .strict();
 
-const fileSchema = z.object({ agents: z.array(entrySchema) }).strict();
+const fileSchema = z
+  .object({ agents: z.array(entrySchema, { error: "must be a list of agent entries" }) })
+  .strict();
+
+/** Exactly one of token / token_sha256, checked on the raw entries so it is reported with the other issues. */
+function tokenIssues(doc: unknown, where: string): ConfigIssue[] {
+  const agents = (doc as { agents?: unknown } | null)?.agents;
+  if (!Array.isArray(agents)) return [];
+  return agents.flatMap((e, index) => {
+    const entry = (e ?? {}) as Record<string, unknown>;
+    if (typeof e !== "object" || (entry.token === undefined) !== (entry.token_sha256 === undefined)) return [];
+    return [{ field: `agents[${index}].token`, where, message: "needs exactly one of token or token_sha256" }];
+  });
+}
 
 export type AgentEntry = z.input<typeof entrySchema>;
 
@@ -61,9 +72,10 @@ export class IdentityTable {
   /** Builds from entries; throws ConfigError naming each bad entry and field. */
   static fromEntries(entries: unknown, where: string): IdentityTable {
     const parsed = fileSchema.safeParse(entries);
-    if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => issueOf(i, where)));
+    const issues = tokenIssues(entries, where);
+    if (!parsed.success) issues.push(...parsed.error.issues.map((i) => issueOf(i, where)));
+    if (!parsed.success || issues.length > 0) throw new ConfigError(issues);
     const byDigest = new Map<string, AgentIdentity>();
-    const issues: ConfigIssue[] = [];
     parsed.data.agents.forEach((e, index) => {
       const digest = (e.token_sha256 ?? sha256Hex(e.token!)).toLowerCase();
       if (byDigest.has(digest)) {
