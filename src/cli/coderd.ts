@@ -1,7 +1,28 @@
-// `boundary-relay coderd`: not built yet.
-import { EXIT_FAILURE } from "./run.ts";
+// `boundary-relay coderd`: the central server. SIGHUP reloads
+// --agents-file; SIGTERM/SIGINT stop after in-flight requests finish.
+import { coderdOptions, type CoderdConfig } from "../config/coderd.ts";
+import { helpText, loadConfig } from "../config/load.ts";
+import { onSignal } from "../runtime/adapter.ts";
+import { startCoderd } from "../coderd/server.ts";
+import { type Env, EXIT_OK, wantsHelp } from "./run.ts";
 
-export async function main(): Promise<number> {
-  process.stderr.write("boundary-relay coderd: not implemented yet\n");
-  return EXIT_FAILURE;
+const USAGE = "boundary-relay coderd [options]";
+const SUMMARY =
+  "Central server: authenticates agents, de-duplicates and stores their boundary records, writes one\n" +
+  "boundary_request line per record to stderr, and serves the query API, /healthz, /readyz and /metrics.";
+
+export async function main(argv: string[], env: Env): Promise<number> {
+  const specs = coderdOptions(env);
+  if (wantsHelp(argv, helpText(USAGE, SUMMARY, specs))) return EXIT_OK;
+  const { config } = loadConfig<CoderdConfig>(specs, { argv, env });
+  const server = await startCoderd({ config });
+  process.stderr.write(`boundary-relay coderd: listening on ${server.url} (store ${config.db})\n`);
+  onSignal("SIGHUP", () => server.reloadIdentities());
+  await new Promise<void>((resolve) => {
+    onSignal("SIGTERM", resolve);
+    onSignal("SIGINT", resolve);
+  });
+  await server.stop();
+  process.stderr.write("boundary-relay coderd: stopped\n");
+  return EXIT_OK;
 }

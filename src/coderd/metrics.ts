@@ -1,0 +1,29 @@
+// coderd's metrics, all under coderd_boundary_. Labels take only bounded
+// values (decision, RPC code).
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+const P = "coderd_boundary_";
+
+export const RPC_CODES = ["ok", "unauthenticated", "invalid_argument", "resource_exhausted", "unavailable", "internal"] as const;
+
+export function createCoderdMetrics(registry = new Registry()) {
+  collectDefaultMetrics({ register: registry });
+  const m = {
+    registry,
+    recordsIngested: new Counter({ name: `${P}records_ingested_total`, help: "Records newly stored and emitted, by decision.", labelNames: ["decision"], registers: [registry] }),
+    recordsDuplicate: new Counter({ name: `${P}records_duplicate_total`, help: "Records already stored (same workspace, session_id and sequence_number): not stored or emitted again.", registers: [registry] }),
+    recordsSkipped: new Counter({ name: `${P}records_skipped_total`, help: "Records without an http_request: nothing to store or emit.", registers: [registry] }),
+    batchesWithoutSession: new Counter({ name: `${P}batches_without_session_id_total`, help: "Batches whose session_id is missing or not a UUID: stored and emitted without de-duplication.", registers: [registry] }),
+    rpcs: new Counter({ name: `${P}rpcs_total`, help: "Ingest RPCs answered, by Connect code.", labelNames: ["code"], registers: [registry] }),
+    ingestDuration: new Histogram({ name: `${P}ingest_duration_seconds`, help: "Time to answer an ingest RPC, store commit included.", buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [registry] }),
+    recordsPurged: new Counter({ name: `${P}records_purged_total`, help: "Records deleted by the retention purge.", registers: [registry] }),
+    identities: new Gauge({ name: `${P}agent_identities`, help: "Agent identities loaded from --agents-file.", registers: [registry] }),
+    identityReloads: new Counter({ name: `${P}agent_identity_reloads_total`, help: "Reloads of --agents-file, by result.", labelNames: ["result"], registers: [registry] }),
+  };
+  for (const d of ["allow", "deny"]) m.recordsIngested.inc({ decision: d }, 0);
+  for (const c of RPC_CODES) m.rpcs.inc({ code: c }, 0);
+  for (const r of ["ok", "error"]) m.identityReloads.inc({ result: r }, 0);
+  return m;
+}
+
+export type CoderdMetrics = ReturnType<typeof createCoderdMetrics>;

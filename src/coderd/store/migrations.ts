@@ -1,0 +1,80 @@
+// SQLite schema, versioned in code. Migration N brings the database from
+// user_version N-1 to N; each runs in its own transaction, so a crash
+// halfway leaves the previous version intact. Never edit a shipped
+// migration: add the next one.
+//
+// boundary_logs.dedup_session is the session id when it is a UUID, else
+// NULL. The unique index over it de-duplicates (workspace, session,
+// sequence) and, since NULLs are distinct, lets records of batches without
+// a valid session id be stored as they come.
+import type { SqliteDatabase } from "../../runtime/adapter.ts";
+
+const IDENTITY_COLUMNS = `
+  agent_id TEXT NOT NULL,
+  agent_name TEXT NOT NULL,
+  workspace_id TEXT NOT NULL,
+  workspace_name TEXT NOT NULL,
+  owner_id TEXT NOT NULL,
+  owner_name TEXT NOT NULL,
+  template_id TEXT NOT NULL,
+  template_version_id TEXT NOT NULL,
+  confined_process_name TEXT NOT NULL`;
+
+export const MIGRATIONS: string[] = [
+  `
+  CREATE TABLE boundary_sessions (
+    id INTEGER PRIMARY KEY,
+    session_id TEXT NOT NULL,
+    ${IDENTITY_COLUMNS},
+    started_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE UNIQUE INDEX boundary_sessions_key ON boundary_sessions (session_id, workspace_id);
+  CREATE INDEX boundary_sessions_started ON boundary_sessions (started_at, id);
+  CREATE INDEX boundary_sessions_workspace ON boundary_sessions (workspace_id, started_at, id);
+  CREATE INDEX boundary_sessions_updated ON boundary_sessions (updated_at);
+
+  CREATE TABLE boundary_logs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    session_id TEXT NOT NULL,
+    dedup_session TEXT,
+    sequence_number INTEGER NOT NULL,
+    allowed INTEGER NOT NULL,
+    http_method TEXT NOT NULL,
+    http_url TEXT NOT NULL,
+    http_host TEXT NOT NULL,
+    matched_rule TEXT NOT NULL,
+    event_time TEXT NOT NULL,
+    captured_at INTEGER NOT NULL,
+    ${IDENTITY_COLUMNS}
+  );
+  CREATE UNIQUE INDEX boundary_logs_dedup ON boundary_logs (dedup_session, workspace_id, sequence_number);
+  CREATE INDEX boundary_logs_session_seq ON boundary_logs (session_id, sequence_number, id);
+  CREATE INDEX boundary_logs_captured ON boundary_logs (captured_at, id);
+  CREATE INDEX boundary_logs_workspace ON boundary_logs (workspace_id, captured_at, id);
+  CREATE INDEX boundary_logs_host ON boundary_logs (http_host, captured_at, id);
+  CREATE INDEX boundary_logs_denied ON boundary_logs (allowed, captured_at);
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Applies the migrations the database lacks; refuses a database newer than this code. */
+export function migrate(db: SqliteDatabase): number {
+  const current = db.prepare("PRAGMA user_version").get<{ user_version: number }>()?.user_version ?? 0;
+  if (current > SCHEMA_VERSION) {
+    throw new Error(`database schema version ${current} is newer than this boundary-relay (${SCHEMA_VERSION}); upgrade boundary-relay`);
+  }
+  for (let version = current + 1; version <= SCHEMA_VERSION; version++) {
+    db.exec("BEGIN IMMEDIATE");
+    try {
+      db.exec(MIGRATIONS[version - 1]!);
+      db.exec(`PRAGMA user_version = ${version}`);
+      db.exec("COMMIT");
+    } catch (err) {
+      db.exec("ROLLBACK");
+      throw err;
+    }
+  }
+  return SCHEMA_VERSION;
+}

@@ -1,0 +1,10 @@
+// Picks the store for --db: sqlite:PATH now; postgres:// is refused with a
+// clear message until its Store implementation lands.
+import { ConfigError } from "../../config/load.ts";
+import { SqliteStore, type SqliteStoreOptions } from "./sqlite.ts";
+import type { Store } from "./store.ts";
+
+export async function openStore(db: string, opts: SqliteStoreOptions = {}): Promise<Store> {
+  if (db.startsWith("sqlite:")) return SqliteStore.open(db.slice("sqlite:".length), opts);
+  throw new ConfigError([{ field: "db", where: "--db", message: "only sqlite:PATH is supported so far (PostgreSQL is planned)" }]);
+}
