@@ -3,29 +3,30 @@
 // halfway leaves the previous version intact. Never edit a shipped
 // migration: add the next one.
 //
-// boundary_logs.dedup_session is the session id when it is a UUID, else
-// NULL. The unique index over it de-duplicates (workspace, session,
-// sequence) and, since NULLs are distinct, lets records of batches without
-// a valid session id be stored as they come.
+// A session row holds the identity of the agent that wrote it; each record
+// points at its session (session_ref) instead of repeating the identity, so
+// an insert writes one narrow row and three index entries. Records of a
+// session whose id is a UUID have dedup = 1, and the partial unique index
+// over (session_ref, sequence_number) de-duplicates them; records of a batch
+// without a valid session id (dedup = 0) are stored as they come. Sessions
+// with a UUID id are "keyed": only those are listed by the sessions API.
 import type { SqliteDatabase } from "../../runtime/adapter.ts";
-
-const IDENTITY_COLUMNS = `
-  agent_id TEXT NOT NULL,
-  agent_name TEXT NOT NULL,
-  workspace_id TEXT NOT NULL,
-  workspace_name TEXT NOT NULL,
-  owner_id TEXT NOT NULL,
-  owner_name TEXT NOT NULL,
-  template_id TEXT NOT NULL,
-  template_version_id TEXT NOT NULL,
-  confined_process_name TEXT NOT NULL`;
 
 export const MIGRATIONS: string[] = [
   `
   CREATE TABLE boundary_sessions (
     id INTEGER PRIMARY KEY,
     session_id TEXT NOT NULL,
-    ${IDENTITY_COLUMNS},
+    keyed INTEGER NOT NULL,
+    agent_id TEXT NOT NULL,
+    agent_name TEXT NOT NULL,
+    workspace_id TEXT NOT NULL,
+    workspace_name TEXT NOT NULL,
+    owner_id TEXT NOT NULL,
+    owner_name TEXT NOT NULL,
+    template_id TEXT NOT NULL,
+    template_version_id TEXT NOT NULL,
+    confined_process_name TEXT NOT NULL,
     started_at INTEGER NOT NULL,
     updated_at INTEGER NOT NULL
   );
@@ -35,9 +36,9 @@ export const MIGRATIONS: string[] = [
   CREATE INDEX boundary_sessions_updated ON boundary_sessions (updated_at);
 
   CREATE TABLE boundary_logs (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    session_id TEXT NOT NULL,
-    dedup_session TEXT,
+    id INTEGER PRIMARY KEY,
+    session_ref INTEGER NOT NULL REFERENCES boundary_sessions (id),
+    dedup INTEGER NOT NULL,
     sequence_number INTEGER NOT NULL,
     allowed INTEGER NOT NULL,
     http_method TEXT NOT NULL,
@@ -45,15 +46,11 @@ export const MIGRATIONS: string[] = [
     http_host TEXT NOT NULL,
     matched_rule TEXT NOT NULL,
     event_time TEXT NOT NULL,
-    captured_at INTEGER NOT NULL,
-    ${IDENTITY_COLUMNS}
+    captured_at INTEGER NOT NULL
   );
-  CREATE UNIQUE INDEX boundary_logs_dedup ON boundary_logs (dedup_session, workspace_id, sequence_number);
-  CREATE INDEX boundary_logs_session_seq ON boundary_logs (session_id, sequence_number, id);
-  CREATE INDEX boundary_logs_captured ON boundary_logs (captured_at, id);
-  CREATE INDEX boundary_logs_workspace ON boundary_logs (workspace_id, captured_at, id);
-  CREATE INDEX boundary_logs_host ON boundary_logs (http_host, captured_at, id);
-  CREATE INDEX boundary_logs_denied ON boundary_logs (allowed, captured_at);
+  CREATE UNIQUE INDEX boundary_logs_dedup ON boundary_logs (session_ref, sequence_number) WHERE dedup = 1;
+  CREATE INDEX boundary_logs_session_seq ON boundary_logs (session_ref, sequence_number);
+  CREATE INDEX boundary_logs_captured ON boundary_logs (captured_at);
   `,
 ];
 
