@@ -67,7 +67,8 @@ export class BoundaryClient {
   private nextSequence = 0;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private timerDue = false;
-  private running: Promise<void> | null = null;
+  private running: Promise<void> = Promise.resolve();
+  private active = false;
   private spaceWaiters: Array<() => void> = [];
   private socket: Socket | null = null;
   private closed = false;
@@ -121,7 +122,7 @@ export class BoundaryClient {
     this.closed = true;
     this.clearTimer();
     for (const wake of this.spaceWaiters.splice(0)) wake();
-    await this.running;
+    await this.settled();
     this.batch.push(...this.channel.splice(0));
     const deadline = Date.now() + timeoutMs;
     while (this.batch.length > 0 || this.unreportedChannelFull + this.unreportedBatchFull > 0) {
@@ -148,19 +149,28 @@ export class BoundaryClient {
   }
 
   private kick(): void {
-    if (this.running === null) this.running = this.run().finally(() => (this.running = null));
+    if (this.active) return;
+    this.active = true;
+    this.run();
   }
 
-  /** Moves records from the channel into the batch, flushing when full or when the timer is due. */
-  private async run(): Promise<void> {
+  /**
+   * Moves records from the channel into the batch, synchronously until a
+   * flush has to wait on the socket; then continues once it has finished.
+   * `active` stays true across that wait, so log() never starts a second loop.
+   */
+  private run(): void {
     for (;;) {
       if (this.timerDue) {
         this.timerDue = false;
-        if (this.batch.length > 0) await this.flush();
+        if (this.batch.length > 0) return this.continueAfter(this.flush());
         continue;
       }
       const log = this.channel.shift();
-      if (log === undefined) return;
+      if (log === undefined) {
+        this.active = false;
+        return;
+      }
       this.spaceWaiters.shift()?.();
       if (this.batch.length >= this.batchSize) {
         // The batch is full because its flush failed; the retry waits for the timer.
@@ -170,8 +180,17 @@ export class BoundaryClient {
       }
       this.batch.push(log);
       if (this.batch.length === 1) this.armTimer();
-      if (this.batch.length >= this.batchSize) await this.flush();
+      if (this.batch.length >= this.batchSize) return this.continueAfter(this.flush());
     }
+  }
+
+  private continueAfter(flushing: Promise<boolean>): void {
+    this.running = flushing.then(() => this.run());
+  }
+
+  /** Resolves once the move-and-flush loop has stopped. */
+  private async settled(): Promise<void> {
+    while (this.active) await this.running;
   }
 
   private armTimer(): void {
