@@ -80,7 +80,8 @@ export async function main(argv: string[], env: Env): Promise<number> {
     `sent ${client.stats.sent} of ${records.length} records (${allowed} allowed, ${records.length - allowed} denied) to ${config.socket}, session ${client.sessionId}\n`,
   );
   if (unsent > 0) process.stderr.write(`boundary-relay send: ${unsent} records could not be written to ${config.socket}\n`);
-  return unsent === 0 ? EXIT_OK : EXIT_FAILURE;
+  if (client.stats.droppedTooLarge > 0) process.stderr.write(`boundary-relay send: ${client.stats.droppedTooLarge} records are too large for a frame (32 KiB) and were dropped\n`);
+  return client.stats.sent === records.length ? EXIT_OK : EXIT_FAILURE;
 }
 
 async function load(config: SendConfig, clientOpts: Omit<LoadOptions, "count" | "rate" | "sessions">): Promise<number> {

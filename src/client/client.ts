@@ -16,7 +16,7 @@ import {
   ReportBoundaryLogsRequestSchema,
 } from "../gen/coder/agent/v2/boundary_pb.ts";
 import { BoundaryStatusSchema } from "../gen/coder/boundarylogproxy/codec/v1/codec_pb.ts";
-import { encodeLogsFrame, encodeStatusFrame } from "../wire/encoder.ts";
+import { encodeLogsFrame, encodeStatusFrame, FrameTooLargeError } from "../wire/encoder.ts";
 
 export interface ClientRecord {
   allowed: boolean;
@@ -50,6 +50,8 @@ export interface ClientStats {
   /** Records dropped because the batch was full after a failed flush. */
   droppedBatchFull: number;
   /** Frames written (logs and status). */
+  /** Records too large for any frame (over 32 KiB on their own): never sendable, dropped. */
+  droppedTooLarge: number;
   frames: number;
   statusFrames: number;
   writeErrors: number;
@@ -75,7 +77,7 @@ export class BoundaryClient {
   /** Drops not yet reported in a status frame. */
   private unreportedChannelFull = 0;
   private unreportedBatchFull = 0;
-  readonly stats: ClientStats = { sent: 0, droppedChannelFull: 0, droppedBatchFull: 0, frames: 0, statusFrames: 0, writeErrors: 0 };
+  readonly stats: ClientStats = { sent: 0, droppedChannelFull: 0, droppedBatchFull: 0, droppedTooLarge: 0, frames: 0, statusFrames: 0, writeErrors: 0 };
 
   constructor(opts: BoundaryClientOptions) {
     this.socketPath = opts.socketPath;
@@ -210,18 +212,17 @@ export class BoundaryClient {
 
   /** Writes up to batchSize records, then the status if drops are unreported. True on success. */
   private async flush(): Promise<boolean> {
-    const take = this.batch.slice(0, this.batchSize);
     try {
       const socket = await this.connect();
-      if (take.length > 0) {
-        const request = create(ReportBoundaryLogsRequestSchema, {
-          logs: take,
-          sessionId: this.sessionId,
-          confinedProcessName: this.confinedProcessName,
-        });
-        await writeAll(socket, encodeLogsFrame(request));
-        this.batch.splice(0, take.length);
-        this.stats.sent += take.length;
+      // Everything up to batchSize goes out, in as many frames as the 32 KiB limit needs.
+      let left = Math.min(this.batch.length, this.batchSize);
+      while (left > 0) {
+        const { frame, records } = this.encodeFront(left);
+        if (frame !== null) await writeAll(socket, frame);
+        this.batch.splice(0, records);
+        left -= records;
+        if (frame === null) continue;
+        this.stats.sent += records;
         this.stats.frames++;
       }
       if (this.batch.length === 0) this.clearTimer();
@@ -233,6 +234,30 @@ export class BoundaryClient {
       await this.disconnect();
       this.armTimer();
       return false;
+    }
+  }
+
+  /**
+   * Encodes the longest front of the batch (at most `max` records) that fits
+   * one frame. A single record too large for any frame can never be sent:
+   * it is dropped (frame null) and counted in droppedTooLarge.
+   */
+  private encodeFront(max: number): { frame: Uint8Array | null; records: number } {
+    for (let n = max; ; n = Math.ceil(n / 2)) {
+      const request = create(ReportBoundaryLogsRequestSchema, {
+        logs: this.batch.slice(0, n),
+        sessionId: this.sessionId,
+        confinedProcessName: this.confinedProcessName,
+      });
+      try {
+        return { frame: encodeLogsFrame(request), records: n };
+      } catch (err) {
+        if (!(err instanceof FrameTooLargeError)) throw err;
+        if (n === 1) {
+          this.stats.droppedTooLarge++;
+          return { frame: null, records: 1 };
+        }
+      }
     }
   }
 

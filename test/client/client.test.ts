@@ -137,3 +137,15 @@ test("close() with nobody listening gives up by its timeout and reports what it 
   for (let i = 0; i < 4; i++) c.log(rec(i));
   expect(await c.close(200)).toBe(4);
 });
+
+test("a batch too big for one frame goes out in several; a record too big for any frame is dropped and counted", async () => {
+  const server = await setup();
+  const c = client(server.path, { batchSize: 100, channelSize: 1000 });
+  const long = "https://github.com/" + "a".repeat(1000);
+  for (let i = 0; i < 100; i++) c.log(i === 50 ? { allowed: false, method: "GET", url: "https://x/" + "b".repeat(40_000) } : { allowed: false, method: "GET", url: long });
+  await waitFor("99 records", () => server.records.length === 99);
+  expect(server.logFrames.length).toBeGreaterThan(3);
+  for (const f of server.logFrames) expect(f.bytes).toBeLessThanOrEqual(4 + 32768);
+  expect(c.stats.droppedTooLarge).toBe(1);
+  expect(server.records.map((l) => l.sequenceNumber)).toEqual(Array.from({ length: 100 }, (_, i) => i).filter((i) => i !== 50));
+});
