@@ -17,6 +17,7 @@ import {
 } from "../gen/coder/agent/v2/boundary_pb.ts";
 import { BoundaryStatusSchema } from "../gen/coder/boundarylogproxy/codec/v1/codec_pb.ts";
 import { encodeLogsFrame, encodeStatusFrame, FrameTooLargeError } from "../wire/encoder.ts";
+import { MAX_PAYLOAD_BYTES } from "../wire/frame.ts";
 
 export interface ClientRecord {
   allowed: boolean;
@@ -243,7 +244,8 @@ export class BoundaryClient {
    * it is dropped (frame null) and counted in droppedTooLarge.
    */
   private encodeFront(max: number): { frame: Uint8Array | null; records: number } {
-    for (let n = max; ; n = Math.ceil(n / 2)) {
+    let n = max;
+    for (;;) {
       const request = create(ReportBoundaryLogsRequestSchema, {
         logs: this.batch.slice(0, n),
         sessionId: this.sessionId,
@@ -257,6 +259,8 @@ export class BoundaryClient {
           this.stats.droppedTooLarge++;
           return { frame: null, records: 1 };
         }
+        // Scale down by how far over the limit it was (records are usually similar in size).
+        n = Math.max(1, Math.min(n - 1, Math.floor((n * MAX_PAYLOAD_BYTES * 0.95) / err.payloadBytes)));
       }
     }
   }
