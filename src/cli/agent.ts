@@ -1,7 +1,47 @@
-// `boundary-relay agent`: not built yet.
-import { EXIT_FAILURE } from "./run.ts";
+// `boundary-relay agent`: boundary's socket, the queue, the output and the
+// HTTP face. Prints one startup line to stderr; on SIGTERM/SIGINT stops
+// accepting, drains the queue into the output and exits 0 (a second
+// signal exits 1 at once).
+import { type AgentConfig, agentOptions } from "../config/agent.ts";
+import { helpText, loadConfig } from "../config/load.ts";
+import { startAgent } from "../agent/agent.ts";
+import { resolveOutputKind } from "../agent/outputs/select.ts";
+import { onSignal } from "../runtime/adapter.ts";
+import { type Env, EXIT_FAILURE, EXIT_OK, wantsHelp } from "./run.ts";
 
-export async function main(): Promise<number> {
-  process.stderr.write("boundary-relay agent: not implemented yet\n");
-  return EXIT_FAILURE;
+const USAGE = "boundary-relay agent [options]";
+const SUMMARY = `Runs in the workspace: listens on boundary's Unix socket, validates and queues
+its audit records, and delivers them (--output). Serves /healthz, /readyz and
+/metrics on --http-listen. SIGTERM/SIGINT drain the queue, then exit 0.`;
+
+export async function main(argv: string[], env: Env): Promise<number> {
+  const specs = agentOptions(env);
+  if (wantsHelp(argv, helpText(USAGE, SUMMARY, specs))) return EXIT_OK;
+  const { config } = loadConfig<AgentConfig>(specs, { argv, env });
+  const agent = await startAgent(config);
+  const mode = `0${config.socket_mode.toString(8)}`;
+  const host = agent.http.hostname.includes(":") ? `[${agent.http.hostname}]` : agent.http.hostname;
+  process.stderr.write(
+    `boundary-relay agent: listening on socket ${config.socket} (mode ${mode}), http http://${host}:${agent.http.port}, output ${resolveOutputKind(config)}\n`,
+  );
+  return await new Promise<number>((resolve) => {
+    let signalled = false;
+    const onStop = (signal: string) => {
+      if (signalled) {
+        process.stderr.write(`boundary-relay agent: second ${signal}, exiting without draining\n`);
+        process.exit(EXIT_FAILURE);
+      }
+      signalled = true;
+      process.stderr.write(`boundary-relay agent: ${signal}: draining and stopping\n`);
+      agent.stop().then(
+        () => resolve(EXIT_OK),
+        (err) => {
+          process.stderr.write(`boundary-relay agent: stop failed: ${(err as Error).message}\n`);
+          resolve(EXIT_FAILURE);
+        },
+      );
+    };
+    onSignal("SIGTERM", () => onStop("SIGTERM"));
+    onSignal("SIGINT", () => onStop("SIGINT"));
+  });
 }

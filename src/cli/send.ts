@@ -1,7 +1,110 @@
-// `boundary-relay send`: not built yet.
-import { EXIT_FAILURE } from "./run.ts";
+// `boundary-relay send`: writes audit records into an agent's socket the
+// way boundary does. Records from the command line, --demo samples, or a
+// load generator (--count, --rate, --sessions) that prints a summary.
+import { BoundaryClient, type ClientRecord } from "../client/client.ts";
+import { type LoadOptions, runLoad } from "../client/load.ts";
+import { demoRecords, parseRecord, RecordSyntaxError } from "../client/records.ts";
+import { defaultSocketPath } from "../config/paths.ts";
+import { kinds } from "../config/kinds.ts";
+import { ConfigError, helpText, loadConfig, type OptionSpec } from "../config/load.ts";
+import { type Env, EXIT_FAILURE, EXIT_OK, wantsHelp } from "./run.ts";
 
-export async function main(): Promise<number> {
-  process.stderr.write("boundary-relay send: not implemented yet\n");
-  return EXIT_FAILURE;
+interface SendConfig {
+  socket: string;
+  session_id: string;
+  process_name: string;
+  demo: boolean;
+  count: number;
+  rate: number;
+  sessions: number;
+  batch_size: number;
+  flush_interval: number;
+  channel_size: number;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function sendOptions(env: Env): OptionSpec[] {
+  return [
+    { key: "socket", schema: kinds.string().min(1), default: defaultSocketPath(env), env: ["CODER_AGENT_BOUNDARY_LOG_PROXY_SOCKET_PATH"], help: "the agent's Unix socket" },
+    { key: "session_id", schema: kinds.string().refine((s) => s === "" || UUID.test(s), { message: "is not a UUID" }), default: "", help: "session UUID (default: a new random one)" },
+    { key: "process_name", schema: kinds.string(), default: "claude", help: "confined_process_name of the session" },
+    { key: "demo", schema: kinds.bool(), default: false, boolean: true, help: "send a realistic mix of allowed and denied requests" },
+    { key: "count", schema: kinds.int(0, 1_000_000_000), default: 0, help: "load generator: records to send in total" },
+    { key: "rate", schema: kinds.int(0, 100_000_000), default: 0, help: "load generator: records per second over all sessions (0 = as fast as possible)" },
+    { key: "sessions", schema: kinds.int(1, 10_000), default: 1, help: "load generator: sessions, each its own connection, session UUID and sequence numbers from 0" },
+    { key: "batch_size", schema: kinds.int(1, 1000), default: 10, help: "records per frame (boundary: 10)" },
+    { key: "flush_interval", schema: kinds.duration(), default: "5s", help: "flush a batch this long after its first record; retry interval (boundary: 5s)" },
+    { key: "channel_size", schema: kinds.int(1, 1_000_000), default: 20, help: "records buffered before dropping (boundary: 20)" },
+  ];
+}
+
+const USAGE = "boundary-relay send [options] [RECORD...]";
+const SUMMARY = `Writes audit records into an agent's socket, batched and framed like boundary.
+
+A RECORD is DECISION:METHOD:URL[:RULE]
+  allow:GET:https://github.com/coder/boundary:domain=github.com
+  deny:POST:https://pastebin.com/api/api_post.php
+DECISION is allow or deny. RULE (allowed records only) is the text after the
+last ':' when it starts with word= (domain=x, method=GET domain=x).
+
+--demo sends a realistic mix of allowed and denied requests.
+--count N [--rate R] [--sessions S] is a load generator: S connections, each
+its own session, N records in total at R records/s; prints a summary.
+Exit 0 when every record was sent, 1 otherwise.`;
+
+export async function main(argv: string[], env: Env): Promise<number> {
+  const specs = sendOptions(env);
+  if (wantsHelp(argv, helpText(USAGE, SUMMARY, specs))) return EXIT_OK;
+  const { config, positionals } = loadConfig<SendConfig>(specs, { argv, env, positionals: true });
+  const clientOpts = {
+    socketPath: config.socket,
+    confinedProcessName: config.process_name,
+    batchSize: config.batch_size,
+    flushInterval: config.flush_interval,
+    channelSize: config.channel_size,
+  };
+  if (config.count > 0) {
+    if (positionals.length > 0 || config.demo) throw usageError("records", "--count is the load generator; it takes no RECORD arguments or --demo");
+    return load(config, clientOpts);
+  }
+  if (config.rate > 0 || config.sessions > 1) throw usageError("count", "--rate and --sessions need --count");
+  const records = parseAll(positionals);
+  if (config.demo) records.push(...demoRecords());
+  if (records.length === 0) throw usageError("records", "give RECORD arguments, --demo, or --count (see --help)");
+  const client = new BoundaryClient({ ...clientOpts, sessionId: config.session_id || undefined });
+  for (const r of records) await client.send(r);
+  const unsent = await client.close();
+  const allowed = records.filter((r) => r.allowed).length;
+  process.stdout.write(
+    `sent ${client.stats.sent} of ${records.length} records (${allowed} allowed, ${records.length - allowed} denied) to ${config.socket}, session ${client.sessionId}\n`,
+  );
+  if (unsent > 0) process.stderr.write(`boundary-relay send: ${unsent} records could not be written to ${config.socket}\n`);
+  if (client.stats.droppedTooLarge > 0) process.stderr.write(`boundary-relay send: ${client.stats.droppedTooLarge} records are too large for a frame (32 KiB) and were dropped\n`);
+  return client.stats.sent === records.length ? EXIT_OK : EXIT_FAILURE;
+}
+
+async function load(config: SendConfig, clientOpts: Omit<LoadOptions, "count" | "rate" | "sessions">): Promise<number> {
+  const s = await runLoad({ ...clientOpts, count: config.count, rate: config.rate, sessions: config.sessions });
+  const seconds = s.elapsedMs / 1000;
+  const dropped = s.droppedChannelFull + s.droppedBatchFull;
+  process.stdout.write(
+    `sent ${s.sent} of ${config.count} records over ${config.sessions} sessions in ${seconds.toFixed(3)}s ` +
+      `(${Math.round(s.sent / Math.max(seconds, 1e-9))} records/s); dropped ${dropped} ` +
+      `(channel_full ${s.droppedChannelFull}, batch_full ${s.droppedBatchFull}); unsent ${s.unsent}\n`,
+  );
+  return s.sent === config.count ? EXIT_OK : EXIT_FAILURE;
+}
+
+function parseAll(texts: string[]): ClientRecord[] {
+  try {
+    return texts.map(parseRecord);
+  } catch (err) {
+    if (err instanceof RecordSyntaxError) throw usageError("records", err.message);
+    throw err;
+  }
+}
+
+function usageError(field: string, message: string): ConfigError {
+  return new ConfigError([{ field, where: "command line", message }]);
 }

@@ -1,0 +1,70 @@
+// The agent put together: metrics, output, queue, boundary's socket and the
+// HTTP face. startAgent() returns a handle whose stop() shuts down in order:
+// stop accepting, drain the queue into the output, close the output, stop
+// HTTP. Used by `boundary-relay agent`, by tests, and later by `dev`.
+import type { Writable } from "node:stream";
+import type { AgentConfig } from "../config/agent.ts";
+import { type HttpServer, serveHttp } from "../runtime/adapter.ts";
+import { createAgentHttpApp } from "./http.ts";
+import { type AgentMetrics, createAgentMetrics } from "./metrics.ts";
+import type { RecordOutput } from "./output.ts";
+import { selectOutput } from "./outputs/select.ts";
+import { BatchQueue } from "./queue.ts";
+import { SocketServer } from "./socket-server.ts";
+
+export interface AgentDeps {
+  /** Use this output instead of the one --output selects. */
+  output?: RecordOutput;
+  /** Stream for --output stdout (default process.stdout). */
+  stdout?: Writable;
+  now?: () => Date;
+  /** Warnings; default stderr. */
+  log?: (line: string) => void;
+}
+
+export interface AgentHandle {
+  config: AgentConfig;
+  metrics: AgentMetrics;
+  socket: SocketServer;
+  queue: BatchQueue;
+  output: RecordOutput;
+  http: { hostname: string; port: number };
+  /** Stops accepting, delivers what is queued within shutdown_timeout, stops. Idempotent. */
+  stop(): Promise<void>;
+}
+
+const stderrLog = (line: string) => void process.stderr.write(`boundary-relay agent: ${line}\n`);
+
+export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Promise<AgentHandle> {
+  const log = deps.log ?? stderrLog;
+  const metrics = createAgentMetrics();
+  const output = deps.output ?? selectOutput(config, { metrics, stdout: deps.stdout, now: deps.now });
+  const queue = new BatchQueue({ maxRecords: config.queue_max_records, maxBytes: config.queue_max_bytes, metrics, log });
+  queue.start(output);
+  const socket = new SocketServer({ path: config.socket, mode: config.socket_mode, metrics, accept: (b) => queue.push(b), log });
+  await socket.start();
+  let http: HttpServer;
+  try {
+    const app = createAgentHttpApp({
+      registry: metrics.registry,
+      notReadyReason: () => (socket.listening ? output.notReadyReason() : `socket ${config.socket} is not listening`),
+    });
+    http = await serveHttp({ hostname: config.http_listen.hostname, port: config.http_listen.port, fetch: app.fetch });
+  } catch (err) {
+    await socket.stop();
+    throw err;
+  }
+
+  let stopping: Promise<void> | null = null;
+  const stop = () => {
+    stopping ??= (async () => {
+      const deadline = Date.now() + config.shutdown_timeout;
+      await socket.stop();
+      if (!(await queue.idle(deadline))) log(`warn: shutdown timeout: ${queue.records} queued records not delivered`);
+      await output.close(deadline);
+      await http.stop(true);
+    })();
+    return stopping;
+  };
+  return { config, metrics, socket, queue, output, http: { hostname: http.hostname, port: http.port }, stop };
+}

@@ -1,0 +1,18 @@
+// `--output discard`: counts records and drops them. For benchmarks of the
+// socket path and for trying the agent without anywhere to send records.
+import type { AgentMetrics } from "../metrics.ts";
+import type { QueuedBatch, RecordOutput } from "../output.ts";
+
+export class DiscardOutput implements RecordOutput {
+  constructor(private readonly metrics: AgentMetrics) {}
+
+  async write(batch: QueuedBatch): Promise<void> {
+    this.metrics.recordsWritten.inc(batch.request.logs.length);
+  }
+
+  notReadyReason(): string | null {
+    return null;
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,92 @@
+// The real `boundary-relay agent` as a child process (or BOUNDARY_RELAY_BIN).
+import { afterEach, expect, test } from "bun:test";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { connect, endAndWait, tempDir, waitFor, write } from "../helpers/agent.ts";
+import { type Child, runCli, startCli } from "../helpers/cli.ts";
+import { vector } from "../helpers/vectors.ts";
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function startAgentCli(extra: string[] = []): Promise<{ child: Child; socket: string; port: number }> {
+  const { dir, cleanup } = tempDir();
+  const socket = join(dir, "boundary-audit.sock");
+  const child = startCli(["agent", "--socket", socket, "--http-listen", "127.0.0.1:0", "--output", "stdout", ...extra], {
+    TMPDIR: dir,
+    HOME: dir,
+  });
+  cleanups.push(cleanup, async () => {
+    child.kill("SIGKILL");
+    await child.exited;
+  });
+  await waitFor("startup line", () => /http:\/\/127\.0\.0\.1:\d+/.test(child.stderr()) || child.proc.exitCode !== null, 20_000);
+  const port = Number(/http:\/\/127\.0\.0\.1:(\d+)/.exec(child.stderr())?.[1]);
+  if (!port) throw new Error(`agent did not start: ${child.stderr()}`);
+  return { child, socket, port };
+}
+
+test("agent CLI: v2_logs then v2_status become three JSON lines and boundary's drop counts; SIGTERM exits 0", async () => {
+  const { child, socket, port } = await startAgentCli();
+  expect(child.stderr()).toContain(`listening on socket ${socket}`);
+  const s = await connect(socket);
+  await write(s, vector("v2_logs").bytes);
+  await write(s, vector("v2_status").bytes);
+  await endAndWait(s);
+  await waitFor("three lines on stdout", () => child.stdout().split("\n").filter(Boolean).length === 3);
+  const lines = child.stdout().split("\n").filter(Boolean).map((l) => JSON.parse(l));
+  expect(lines.map((l) => [l.level, l.fields.decision, l.fields.sequence_number])).toEqual([
+    ["INFO", "allow", 0],
+    ["WARN", "deny", 1],
+    ["WARN", "deny", 2],
+  ]);
+  expect(lines[2].fields.http_url).toBe('https://例え.jp/path?q="x"\n[info] forged line');
+  let metrics = "";
+  await waitFor("status counted", async () => {
+    metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    return metrics.includes('agent_boundary_log_proxy_logs_dropped_total{reason="boundary_channel_full"} 5');
+  });
+  expect(metrics).toContain('agent_boundary_log_proxy_logs_dropped_total{reason="boundary_batch_full"} 2');
+  expect(metrics).toContain("agent_boundary_log_proxy_records_received_total 3");
+  expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
+  child.kill("SIGTERM");
+  expect(await child.exited).toBe(0);
+  expect(existsSync(socket)).toBe(false);
+});
+
+test("agent CLI: an open boundary connection does not hold up SIGTERM, and nothing written is lost", async () => {
+  const { child, socket } = await startAgentCli();
+  const s = await connect(socket);
+  await write(s, vector("stream").bytes);
+  await waitFor("records in", () => child.stdout().split("\n").filter(Boolean).length === 4);
+  child.kill("SIGTERM");
+  expect(await child.exited).toBe(0);
+  expect(child.stdout().split("\n").filter(Boolean)).toHaveLength(4);
+  s.destroy();
+});
+
+test("agent CLI: bad configuration exits 2 naming the field and its source", async () => {
+  const r = await runCli(["agent", "--socket-mode", "999", "--queue-max-records", "x"], { BOUNDARY_RELAY_HTTP_LISTEN: "nope" });
+  expect(r.code).toBe(2);
+  expect(r.stderr).toContain("socket_mode (from --socket-mode)");
+  expect(r.stderr).toContain("queue_max_records (from --queue-max-records)");
+  expect(r.stderr).toContain("http_listen (from BOUNDARY_RELAY_HTTP_LISTEN)");
+});
+
+test("agent CLI: --output coderd is refused for now with exit 2", async () => {
+  const { dir, cleanup } = tempDir();
+  cleanups.push(cleanup);
+  const r = await runCli(["agent", "--socket", join(dir, "s.sock"), "--http-listen", "127.0.0.1:0", "--output", "coderd"]);
+  expect(r.code).toBe(2);
+  expect(r.stderr).toContain("not available yet");
+});
+
+test("agent CLI: --help lists the options and exits 0", async () => {
+  const r = await runCli(["agent", "--help"]);
+  expect(r.code).toBe(0);
+  for (const flag of ["--socket", "--socket-mode", "--http-listen", "--output", "CODER_AGENT_BOUNDARY_LOG_PROXY_SOCKET_PATH"]) {
+    expect(r.stdout).toContain(flag);
+  }
+});

@@ -1,0 +1,103 @@
+import { expect, test } from "bun:test";
+import { create } from "@bufbuild/protobuf";
+import { createAgentMetrics } from "../../src/agent/metrics.ts";
+import type { QueuedBatch, RecordOutput } from "../../src/agent/output.ts";
+import { BatchQueue } from "../../src/agent/queue.ts";
+import { ReportBoundaryLogsRequestSchema } from "../../src/gen/coder/agent/v2/boundary_pb.ts";
+
+function batch(records: number, bytes: number, sessionId = "s"): QueuedBatch {
+  const request = create(ReportBoundaryLogsRequestSchema, {
+    sessionId,
+    logs: Array.from({ length: records }, (_, i) => ({ sequenceNumber: i })),
+  });
+  return { request, bytes, receivedAt: 0 };
+}
+
+/** An output whose writes finish only when the test releases them. */
+class GatedOutput implements RecordOutput {
+  written: QueuedBatch[] = [];
+  private gate: Promise<void>;
+  private open!: () => void;
+  constructor() {
+    this.gate = new Promise((r) => (this.open = r));
+  }
+  release(): void {
+    this.open();
+  }
+  async write(b: QueuedBatch): Promise<void> {
+    await this.gate;
+    this.written.push(b);
+  }
+  notReadyReason(): string | null {
+    return null;
+  }
+  async close(): Promise<void> {}
+}
+
+async function value(m: ReturnType<typeof createAgentMetrics>, name: string, labels: Record<string, string> = {}) {
+  const { values } = await m.registry.getSingleMetric(`agent_boundary_log_proxy_${name}`)!.get();
+  return values.filter((v) => Object.entries(labels).every(([k, x]) => (v.labels as any)[k] === x)).reduce((a, v) => a + v.value, 0);
+}
+
+test("overflow by records drops the incoming batch as buffer_full; the rest arrive in order", async () => {
+  const metrics = createAgentMetrics();
+  const q = new BatchQueue({ maxRecords: 10, maxBytes: 1 << 20, metrics });
+  const out = new GatedOutput();
+  q.start(out);
+  expect(q.push(batch(4, 100, "a"))).toBe(true); // in the output's hands, still counted
+  expect(q.push(batch(4, 100, "b"))).toBe(true);
+  expect(q.push(batch(3, 100, "c"))).toBe(false); // 11 > 10
+  expect(q.push(batch(2, 100, "d"))).toBe(true);
+  expect(await value(metrics, "queue_records")).toBe(10);
+  expect(await value(metrics, "queue_bytes")).toBe(300);
+  expect(await value(metrics, "logs_dropped_total", { reason: "buffer_full" })).toBe(3);
+  expect(await value(metrics, "batches_dropped_total", { reason: "buffer_full" })).toBe(1);
+  out.release();
+  expect(await q.idle(Date.now() + 5000)).toBe(true);
+  expect(out.written.map((b) => b.request.sessionId)).toEqual(["a", "b", "d"]);
+  expect(await value(metrics, "queue_records")).toBe(0);
+  expect(await value(metrics, "queue_bytes")).toBe(0);
+});
+
+test("overflow by bytes is buffer_full too", async () => {
+  const metrics = createAgentMetrics();
+  const q = new BatchQueue({ maxRecords: 1000, maxBytes: 250, metrics });
+  const out = new GatedOutput();
+  q.start(out);
+  expect(q.push(batch(1, 200))).toBe(true);
+  expect(q.push(batch(1, 100))).toBe(false);
+  expect(await value(metrics, "logs_dropped_total", { reason: "buffer_full" })).toBe(1);
+  out.release();
+  await q.idle();
+});
+
+test("a batch larger than the bound still enters an empty queue", async () => {
+  const metrics = createAgentMetrics();
+  const q = new BatchQueue({ maxRecords: 2, maxBytes: 10, metrics });
+  const out = new GatedOutput();
+  out.release();
+  q.start(out);
+  expect(q.push(batch(5, 500))).toBe(true);
+  await q.idle();
+  expect(out.written).toHaveLength(1);
+});
+
+test("an output that throws loses that batch, counted and logged, and the queue goes on", async () => {
+  const metrics = createAgentMetrics();
+  const lines: string[] = [];
+  const q = new BatchQueue({ maxRecords: 100, maxBytes: 1 << 20, metrics, log: (l) => lines.push(l) });
+  let calls = 0;
+  q.start({
+    write: async () => {
+      if (calls++ === 0) throw new Error("disk on fire");
+    },
+    notReadyReason: () => null,
+    close: async () => {},
+  });
+  q.push(batch(2, 10));
+  q.push(batch(3, 10));
+  await q.idle();
+  expect(calls).toBe(2);
+  expect(await value(metrics, "logs_dropped_total", { reason: "forward_failed" })).toBe(2);
+  expect(lines.join()).toContain("disk on fire");
+});

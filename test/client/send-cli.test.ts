@@ -1,0 +1,79 @@
+// `boundary-relay send` as a child process against a real in-process agent.
+import { afterEach, expect, test } from "bun:test";
+import { parseRecord, RecordSyntaxError } from "../../src/client/records.ts";
+import { metricValue, startTestAgent, type TestAgent, waitFor } from "../helpers/agent.ts";
+import { runCli } from "../helpers/cli.ts";
+
+let agent: TestAgent | null = null;
+afterEach(async () => {
+  await agent?.close();
+  agent = null;
+});
+
+test("record syntax: DECISION:METHOD:URL[:RULE]", () => {
+  expect(parseRecord("allow:GET:https://x/y:domain=x")).toEqual({ allowed: true, method: "GET", url: "https://x/y", matchedRule: "domain=x" });
+  expect(parseRecord("deny:post:https://x")).toEqual({ allowed: false, method: "POST", url: "https://x", matchedRule: "" });
+  expect(parseRecord("deny:GET:http://203.0.113.7:8080/a?b=c").url).toBe("http://203.0.113.7:8080/a?b=c");
+  expect(parseRecord("allow:GET:https://x:8443/p:method=GET domain=x").matchedRule).toBe("method=GET domain=x");
+  for (const bad of ["allow", "maybe:GET:https://x", "allow:G T:https://x", "deny:GET:https://x:domain=x", "allow:GET:"]) {
+    expect(() => parseRecord(bad)).toThrow(RecordSyntaxError);
+  }
+});
+
+test("send RECORD... delivers them as one session; the agent writes them", async () => {
+  agent = await startTestAgent();
+  const a = agent;
+  const session = "0b0e6f3c-5a43-4f4e-9a51-2f0f3c1d9e77";
+  const r = await runCli(["send", "--socket", a.config.socket, "--session-id", session, "--process-name", "codex", "allow:GET:https://x/y:domain=x", "deny:POST:https://pastebin.com/x"]);
+  expect(r.code).toBe(0);
+  expect(r.stdout).toContain("sent 2 of 2 records (1 allowed, 1 denied)");
+  await waitFor("two lines", () => a.stdout.lines.length === 2);
+  const lines = a.stdout.lines.map((l) => JSON.parse(l).fields);
+  expect(lines.map((f) => [f.decision, f.sequence_number, f.session_id, f.confined_process_name])).toEqual([
+    ["allow", 0, session, "codex"],
+    ["deny", 1, session, "codex"],
+  ]);
+  expect(lines[0].matched_rule).toBe("domain=x");
+});
+
+test("send --demo writes a mix of allowed and denied requests", async () => {
+  agent = await startTestAgent();
+  const a = agent;
+  const r = await runCli(["send", "--socket", a.config.socket, "--demo"]);
+  expect(r.code).toBe(0);
+  await waitFor("demo records", async () => (await metricValue(a, "records_written_total")) >= 10);
+  const decisions = a.stdout.lines.map((l) => JSON.parse(l).fields.decision);
+  expect(decisions).toContain("allow");
+  expect(decisions).toContain("deny");
+  expect(a.stdout.text).toContain("pastebin.com");
+  expect(a.stdout.text).toContain("registry.npmjs.org");
+});
+
+test("send --count --sessions is a load generator: every session its own UUID, sequence numbers from 0, a summary", async () => {
+  agent = await startTestAgent();
+  const a = agent;
+  const r = await runCli(["send", "--socket", a.config.socket, "--count", "3000", "--sessions", "3", "--rate", "100000"]);
+  expect(r.code).toBe(0);
+  expect(r.stdout).toMatch(/sent 3000 of 3000 records over 3 sessions in [\d.]+s \(\d+ records\/s\); dropped 0/);
+  await waitFor("all records", async () => (await metricValue(a, "records_received_total")) === 3000);
+  expect(await metricValue(a, "connections_total")).toBe(3);
+  await waitFor("all lines", () => a.stdout.lines.length === 3000);
+  const bySession = new Map<string, number[]>();
+  for (const line of a.stdout.lines) {
+    const f = JSON.parse(line).fields;
+    bySession.set(f.session_id, [...(bySession.get(f.session_id) ?? []), f.sequence_number]);
+  }
+  expect(bySession.size).toBe(3);
+  for (const seqs of bySession.values()) expect(seqs).toEqual(Array.from({ length: 1000 }, (_, i) => i));
+});
+
+test("send: bad records and no socket are clear errors", async () => {
+  const bad = await runCli(["send", "--socket", "/nonexistent/s.sock", "maybe:GET:https://x"]);
+  expect(bad.code).toBe(2);
+  expect(bad.stderr).toContain("decision must be allow or deny");
+  const none = await runCli(["send", "--socket", "/nonexistent/s.sock"]);
+  expect(none.code).toBe(2);
+  const help = await runCli(["send", "--help"]);
+  expect(help.code).toBe(0);
+  expect(help.stdout).toContain("DECISION:METHOD:URL[:RULE]");
+});

@@ -1,0 +1,112 @@
+// Starts a real agent (real Unix socket, real HTTP server on 127.0.0.1:0)
+// in a temp dir, with its warnings and stdout output captured; plus small
+// helpers to talk to it and read its metrics.
+import { mkdtempSync, rmSync } from "node:fs";
+import { createConnection, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import { type AgentHandle, type AgentDeps, startAgent } from "../../src/agent/agent.ts";
+import { type AgentConfig, agentOptions } from "../../src/config/agent.ts";
+import { loadConfig } from "../../src/config/load.ts";
+
+export function tempDir(prefix = "br-agent-"): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export function agentConfig(dir: string, argv: string[] = []): AgentConfig {
+  const env = { TMPDIR: dir, HOME: dir };
+  return loadConfig<AgentConfig>(agentOptions(env), {
+    argv: ["--socket", join(dir, "boundary-audit.sock"), "--http-listen", "127.0.0.1:0", "--output", "stdout", ...argv],
+    env,
+  }).config;
+}
+
+/** A Writable that keeps what was written. */
+export class CaptureStream extends Writable {
+  chunks: string[] = [];
+  override _write(chunk: Buffer | string, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    this.chunks.push(chunk.toString());
+    cb();
+  }
+  get text(): string {
+    return this.chunks.join("");
+  }
+  get lines(): string[] {
+    return this.text.split("\n").filter((l) => l !== "");
+  }
+}
+
+export interface TestAgent extends AgentHandle {
+  dir: string;
+  stdout: CaptureStream;
+  warnings: string[];
+  /** Stops the agent and removes its temp dir. */
+  close(): Promise<void>;
+}
+
+export async function startTestAgent(argv: string[] = [], deps: AgentDeps = {}): Promise<TestAgent> {
+  const { dir, cleanup } = tempDir();
+  const stdout = new CaptureStream();
+  const warnings: string[] = [];
+  const agent = await startAgent(agentConfig(dir, argv), { stdout, log: (l) => warnings.push(l), ...deps });
+  return {
+    ...agent,
+    dir,
+    stdout,
+    warnings,
+    close: async () => {
+      await agent.stop();
+      cleanup();
+    },
+  };
+}
+
+/** Sum of a metric's values whose labels include `labels`. */
+export async function metricValue(agent: AgentHandle, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const metric = agent.metrics.registry.getSingleMetric(`agent_boundary_log_proxy_${name}`);
+  if (!metric) throw new Error(`no metric ${name}`);
+  const { values } = await metric.get();
+  return values
+    .filter((v) => Object.entries(labels).every(([k, want]) => (v.labels as Record<string, unknown>)[k] === want))
+    .reduce((a, v) => a + v.value, 0);
+}
+
+/** Polls `check` until it holds; throws with `what` after `timeoutMs`. */
+export async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+export function connect(path: string): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = createConnection({ path });
+    s.once("connect", () => resolve(s));
+    s.once("error", reject);
+  });
+}
+
+export function write(socket: Socket, bytes: Uint8Array): Promise<void> {
+  return new Promise((resolve, reject) => socket.write(bytes, (err) => (err ? reject(err) : resolve())));
+}
+
+/** Ends our side and waits until the socket is fully closed. */
+export function endAndWait(socket: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    if (socket.destroyed) return resolve();
+    socket.once("close", () => resolve());
+    socket.on("error", () => {});
+    socket.end();
+  });
+}
+
+/** Connects, writes `bytes`, ends. */
+export async function sendBytes(path: string, bytes: Uint8Array): Promise<void> {
+  const s = await connect(path);
+  await write(s, bytes);
+  await endAndWait(s);
+}
