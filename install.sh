@@ -1,7 +1,7 @@
 #!/bin/sh
 # install.sh: installs the boundary-relay release binary for this machine.
 #
-#   curl -fsSL https://github.com/coder/boundary-relay/releases/latest/download/install.sh | sh
+#   curl -fsSL https://raw.githubusercontent.com/coder/boundary-relay/main/install.sh | sh
 #   curl -fsSL …/install.sh | sh -s -- --version 0.1.0 --prefix /usr/local/bin
 #
 # Detects OS and architecture, downloads boundary-relay-<os>-<arch> and its
