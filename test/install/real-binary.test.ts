@@ -1,0 +1,58 @@
+// install.sh with the REAL compiled binary: serves the build output
+// directory (dist/, or BOUNDARY_RELAY_DIST) as the download base, installs
+// from it, and runs the installed binary. Runs when the host's binary has
+// been built; when BOUNDARY_RELAY_DIST is set (as .ci/run does) a missing
+// binary is a failure, not a skip.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pkg from "../../package.json" with { type: "json" };
+import type { HttpServer } from "../../src/runtime/adapter.ts";
+import { hostFile, REPO_ROOT, runInstall, serveDirectory, sha256 } from "./fixture.ts";
+
+const distDir = process.env.BOUNDARY_RELAY_DIST || join(REPO_ROOT, "dist");
+const built = existsSync(join(distDir, hostFile)) && existsSync(join(distDir, `${hostFile}.sha256`));
+const required = Boolean(process.env.BOUNDARY_RELAY_DIST);
+
+describe.if(built || required)(`install.sh with the real ${hostFile} from ${distDir}`, () => {
+  let work: string;
+  let server: HttpServer;
+  let url: string;
+  let prefix: string;
+
+  beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), "install-real-"));
+    prefix = join(work, "bin");
+    mkdirSync(join(work, "tmp"));
+    ({ url, server } = await serveDirectory(distDir));
+  });
+
+  afterAll(async () => {
+    await server?.stop(true);
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  const run = (args: string[]) => spawnSync(join(prefix, "boundary-relay"), args, { encoding: "utf8", timeout: 30_000 });
+
+  test("installs it, verified, and `boundary-relay version` reports version, commit and runtime", async () => {
+    const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: work, TMPDIR: join(work, "tmp") };
+    const r = await runInstall(["--base-url", url, "--prefix", prefix], env);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const expected = readFileSync(join(distDir, `${hostFile}.sha256`), "utf8").split(" ")[0];
+    expect(sha256(readFileSync(join(prefix, "boundary-relay")))).toBe(expected!);
+
+    const version = run(["version"]);
+    expect(version.status).toBe(0);
+    expect(version.stdout).toMatch(new RegExp(`^boundary-relay ${pkg.version.replaceAll(".", "\\.")} \\(commit [0-9a-f]{7,}(-dirty)?, bun [0-9.]+, `));
+  });
+
+  // Turns into a plain test once `agent` lands (run `bun test --todo` to see it pass).
+  test.todo("the installed binary's `agent --help` prints usage", () => {
+    const help = run(["agent", "--help"]);
+    expect(help.status).toBe(0);
+    expect(help.stdout.toLowerCase()).toContain("usage");
+  });
+});
