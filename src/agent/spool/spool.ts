@@ -119,6 +119,7 @@ export class Spool {
   private syncTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly ageTimer: ReturnType<typeof setInterval>;
   private readonly appendListeners = new Set<() => void>();
+  private readonly deletions = new Set<Promise<void>>();
   private readonly now: () => number;
 
   private constructor(
@@ -212,6 +213,7 @@ export class Spool {
       this.maybeDelete(segment);
     }
     await this.writeChain;
+    await Promise.all([...this.deletions]);
     this.appendListeners.clear();
   }
 
@@ -398,7 +400,7 @@ export class Spool {
   private maybeDelete(segment: Segment): void {
     if (!segment.sealed || !segment.readDone || segment.acked !== segment.handedOut || segment.deleting) return;
     segment.deleting = true;
-    unlink(segment.path).then(
+    const deletion = unlink(segment.path).then(
       () => {
         this.segments.delete(segment.id);
         this.totalBytes -= segment.size;
@@ -406,6 +408,8 @@ export class Spool {
       },
       (err) => this.opts.log(`spool: cannot delete acknowledged segment ${segment.path}: ${errorMessage(err)}`),
     );
+    this.deletions.add(deletion);
+    void deletion.finally(() => this.deletions.delete(deletion));
   }
 
   private refreshGauges(): void {

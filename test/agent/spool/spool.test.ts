@@ -110,7 +110,9 @@ describe("spool", () => {
       await waitFor(() => !segmentFiles(d).some((f) => f.includes(String(seg).padStart(12, "0"))), `segment ${seg} deleted`);
     }
     expect(segmentFiles(d).length).toBe(1);
+    await waitFor(() => s.state().segments === 1, "spool state follows");
     expect(await counterValue(metrics.spoolSegments)).toBe(1);
+    expect(await counterValue(metrics.spoolBytes)).toBe(dirBytes(d));
 
     // The live segment goes once it is sealed, read to the end and fully acked.
     for (const e of bySegment.get([...bySegment.keys()].at(-1)!)!) s.ack(e);
