@@ -90,6 +90,21 @@ describe("coderd output", () => {
     expect(segmentFiles(dir)).toEqual([]);
   });
 
+  test("entries bigger than batch_max_records are spread over requests and acked only when all parts are in", async () => {
+    const srv = await server();
+    srv.delayMs = 20;
+    const dir = spoolDir();
+    const out = await openOutput(outputConfig(dir, srv.url, { batch_max_records: 3, max_in_flight: 2 }));
+    await writeSessions(out, ["w1", "w2"], 6, 10);
+    await waitFor(() => srv.received.size === 120, "all records");
+    expect(srv.sequences("w1")).toEqual(range(60));
+    expect(srv.requestSizes.every((n) => n <= 3)).toBe(true);
+    expect(srv.maxConcurrent).toBeLessThanOrEqual(2);
+    expect(srv.maxConcurrent).toBe(2);
+    await out.close(Date.now() + 5000);
+    expect(segmentFiles(dir)).toEqual([]);
+  });
+
   test("an outage then recovery delivers everything, nothing lost", async () => {
     const srv = await server();
     await srv.stop();

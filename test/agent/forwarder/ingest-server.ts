@@ -22,6 +22,10 @@ export class IngestServer {
   /** Records refused with invalid_argument whatever the batch size ("session:seq"). */
   readonly refuse = new Set<string>();
   attempts = 0;
+  /** Delay before answering, ms; with it, `maxConcurrent` shows the client's parallelism. */
+  delayMs = 0;
+  maxConcurrent = 0;
+  private concurrent = 0;
   private server: HttpServer | null = null;
   port = 0;
 
@@ -31,8 +35,15 @@ export class IngestServer {
   constructor() {
     const router = createConnectRouter();
     router.service(IngestService, {
-      reportBoundaryLogs: (req, ctx) => {
+      reportBoundaryLogs: async (req, ctx) => {
         this.attempts++;
+        this.concurrent++;
+        this.maxConcurrent = Math.max(this.maxConcurrent, this.concurrent);
+        try {
+          if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
+        } finally {
+          this.concurrent--;
+        }
         if (this.failure === "unavailable") throw new ConnectError("down for maintenance", Code.Unavailable);
         if (this.failure === "resource_exhausted") throw new ConnectError("overloaded", Code.ResourceExhausted);
         if (ctx.requestHeader.get("authorization") !== `Bearer ${TEST_TOKEN}` || this.failure === "unauthenticated") {
