@@ -182,3 +182,17 @@ export async function openSqlite(path: string): Promise<SqliteDatabase> {
 export function onSignal(signal: "SIGTERM" | "SIGINT" | "SIGHUP", handler: () => void): void {
   process.on(signal, handler);
 }
+
+// ---------------------------------------------------------------- fetch
+
+/** A fetch that also trusts the CA certificates in `caPem` (PEM text). */
+export function fetchWithCa(caPem: string): typeof fetch {
+  if (runtimeName === "bun") {
+    return ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, { ...init, tls: { ca: caPem } } as RequestInit)) as typeof fetch;
+  }
+  if (runtimeName === "deno") {
+    const client = Deno.createHttpClient({ caCerts: [caPem] });
+    return ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, { ...init, client } as RequestInit)) as typeof fetch;
+  }
+  throw new Error("a custom CA file needs Bun or Deno");
+}

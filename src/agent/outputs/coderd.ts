@@ -1,0 +1,117 @@
+// `--output coderd`: each batch is appended to the durable spool (and so
+// accepted) and a background forwarder delivers the spool to coderd.
+//
+//   const out = await CoderdOutput.open(config, metrics, log);
+//     config: the AgentConfig fields listed in CoderdOutputConfig; the agent
+//       token must already be resolved (from --agent-token or its file).
+//     Throws SpoolDirError when --spool-dir is unusable (the CLI exits 2), or
+//       an Error when --ca-file cannot be read.
+//   out.write(batch)      → resolves once durable in the spool; over budget it
+//                           drops and counts logs_dropped_total{reason="spool_full"}.
+//   out.notReadyReason()  → null, or why (spool full, coderd unreachable, token refused).
+//   out.state()           → details for /readyz.
+//   await out.close(deadline) → stops accepting, delivers what it can until
+//                           `deadline`, leaves the rest in the spool.
+import { readFile } from "node:fs/promises";
+import { toBinary } from "@bufbuild/protobuf";
+import type { AgentConfig } from "../../config/agent.ts";
+import type { AgentMetrics } from "../metrics.ts";
+import type { QueuedBatch, RecordOutput } from "../output.ts";
+import { Spool, type LogFn, type SpoolState } from "../spool/spool.ts";
+import { Forwarder } from "../forwarder/forwarder.ts";
+import { createIngestClient, type SendFn } from "../forwarder/client.ts";
+import { ReportBoundaryLogsRequestSchema } from "../../gen/coder/agent/v2/boundary_pb.ts";
+
+export type CoderdOutputConfig = Pick<
+  AgentConfig,
+  | "coderd_url"
+  | "agent_token"
+  | "ca_file"
+  | "spool_dir"
+  | "spool_max_bytes"
+  | "spool_segment_bytes"
+  | "spool_fsync"
+  | "spool_fsync_interval"
+  | "batch_max_records"
+  | "batch_max_bytes"
+  | "batch_delay"
+  | "max_in_flight"
+  | "retry_initial"
+  | "retry_max"
+>;
+
+export interface CoderdOutputState {
+  spool: SpoolState;
+  /** null when coderd takes records, else why not. */
+  coderd: string | null;
+}
+
+export class CoderdOutput implements RecordOutput {
+  private closed = false;
+
+  private constructor(
+    private readonly spool: Spool,
+    private readonly forwarder: Forwarder,
+  ) {}
+
+  /** Opens the spool (replaying what a previous run left) and starts forwarding. */
+  static async open(config: CoderdOutputConfig, metrics: AgentMetrics, log: LogFn, send?: SendFn): Promise<CoderdOutput> {
+    const caPem = config.ca_file ? await readCaFile(config.ca_file) : "";
+    const spool = await Spool.open({
+      dir: config.spool_dir,
+      maxBytes: config.spool_max_bytes,
+      segmentBytes: config.spool_segment_bytes,
+      fsync: config.spool_fsync,
+      fsyncIntervalMs: config.spool_fsync_interval,
+      metrics,
+      log,
+    });
+    const forwarder = new Forwarder({
+      spool,
+      send: send ?? createIngestClient({ baseUrl: config.coderd_url, token: config.agent_token, caPem }),
+      batchMaxRecords: config.batch_max_records,
+      batchMaxBytes: config.batch_max_bytes,
+      batchDelayMs: config.batch_delay,
+      maxInFlight: config.max_in_flight,
+      retryInitialMs: config.retry_initial,
+      retryMaxMs: config.retry_max,
+      metrics,
+      log,
+    });
+    forwarder.start();
+    return new CoderdOutput(spool, forwarder);
+  }
+
+  async write(batch: QueuedBatch): Promise<void> {
+    if (this.closed) throw new Error("coderd output is closed");
+    await this.spool.append(toBinary(ReportBoundaryLogsRequestSchema, batch.request), batch.request.logs.length);
+  }
+
+  notReadyReason(): string | null {
+    const spool = this.spool.state();
+    if (spool.full) return `spool full (${spool.bytes} of ${spool.maxBytes} bytes); dropping records`;
+    return this.forwarder.notReadyReason();
+  }
+
+  state(): CoderdOutputState {
+    return { spool: this.spool.state(), coderd: this.forwarder.notReadyReason() };
+  }
+
+  async close(deadline: number): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      await this.forwarder.close(deadline);
+    } finally {
+      await this.spool.close();
+    }
+  }
+}
+
+async function readCaFile(path: string): Promise<string> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (err) {
+    throw new Error(`cannot read --ca-file ${path}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}

@@ -1,0 +1,282 @@
+// The coderd output end to end: spool on real files, forwarder, Connect
+// client, and a real Connect server on 127.0.0.1 that can fail the ways
+// coderd does and be stopped and restarted on the same port.
+import { afterEach, describe, expect, test } from "bun:test";
+import { spawn, spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { readFileSync } from "node:fs";
+import { CoderdOutput, type CoderdOutputConfig } from "../../../src/agent/outputs/coderd.ts";
+import type { AgentMetrics } from "../../../src/agent/metrics.ts";
+import { serveHttp } from "../../../src/runtime/adapter.ts";
+import { counterValue, logCollector, makeRequest, newMetrics, segmentFiles, tempDir, waitFor } from "../spool/helpers.ts";
+import { IngestServer, TEST_TOKEN } from "./ingest-server.ts";
+
+const cleanups: Array<() => void | Promise<void>> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function server(): Promise<IngestServer> {
+  const s = new IngestServer();
+  await s.start();
+  cleanups.push(() => s.stop());
+  return s;
+}
+
+function spoolDir(): string {
+  const d = tempDir("fwd-");
+  cleanups.push(d.cleanup);
+  return d.path;
+}
+
+export function outputConfig(dir: string, url: string, over: Partial<CoderdOutputConfig> = {}): CoderdOutputConfig {
+  return {
+    coderd_url: url,
+    agent_token: TEST_TOKEN,
+    ca_file: "",
+    spool_dir: dir,
+    spool_max_bytes: 64 * 1024 * 1024,
+    spool_segment_bytes: 64 * 1024,
+    spool_fsync: "never",
+    spool_fsync_interval: 5,
+    batch_max_records: 1000,
+    batch_max_bytes: 4 * 1024 * 1024,
+    batch_delay: 20,
+    max_in_flight: 4,
+    retry_initial: 20,
+    retry_max: 200,
+    ...over,
+  };
+}
+
+async function openOutput(config: CoderdOutputConfig, metrics: AgentMetrics = newMetrics(), log = logCollector().log): Promise<CoderdOutput> {
+  const out = await CoderdOutput.open(config, metrics, log);
+  cleanups.push(() => out.close(Date.now()));
+  return out;
+}
+
+/** Writes `batches` batches of `size` records for each session, interleaved. */
+async function writeSessions(out: CoderdOutput, sessions: string[], batches: number, size: number): Promise<void> {
+  for (let b = 0; b < batches; b++) {
+    for (const s of sessions) {
+      const request = makeRequest(s, b * size, size);
+      await out.write({ request, bytes: 0, receivedAt: Date.now() });
+    }
+  }
+}
+
+function range(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i);
+}
+
+describe("coderd output", () => {
+  test("coalesces many small session batches into few requests, each record stored once", async () => {
+    const srv = await server();
+    const metrics = newMetrics();
+    const dir = spoolDir();
+    const out = await openOutput(outputConfig(dir, srv.url, { batch_delay: 200 }), metrics);
+    const sessions = ["a", "b", "c"];
+    await writeSessions(out, sessions, 100, 10);
+    await waitFor(() => srv.received.size === 3000, "3000 records");
+    for (const s of sessions) expect(srv.sequences(s)).toEqual(range(1000));
+    expect([...srv.received.values()].every((n) => n === 1)).toBe(true);
+    expect(srv.requestSizes.every((n) => n <= 1000)).toBe(true);
+    expect(srv.requestSizes.length).toBeLessThan(30); // from 300 session batches
+    await waitFor(async () => (await counterValue(metrics.recordsForwarded)) === 3000, "records_forwarded_total");
+    expect(await counterValue(metrics.batchesForwarded)).toBe(srv.requestSizes.length);
+    expect(out.notReadyReason()).toBeNull();
+    await waitFor(() => segmentFiles(dir).length <= 1, "acked segments deleted");
+    await out.close(Date.now() + 5000);
+    expect(segmentFiles(dir)).toEqual([]);
+  });
+
+  test("entries bigger than batch_max_records are spread over requests and acked only when all parts are in", async () => {
+    const srv = await server();
+    srv.delayMs = 20;
+    const dir = spoolDir();
+    const out = await openOutput(outputConfig(dir, srv.url, { batch_max_records: 3, max_in_flight: 2 }));
+    await writeSessions(out, ["w1", "w2"], 6, 10);
+    await waitFor(() => srv.received.size === 120, "all records");
+    expect(srv.sequences("w1")).toEqual(range(60));
+    expect(srv.requestSizes.every((n) => n <= 3)).toBe(true);
+    expect(srv.maxConcurrent).toBeLessThanOrEqual(2);
+    expect(srv.maxConcurrent).toBe(2);
+    await out.close(Date.now() + 5000);
+    expect(segmentFiles(dir)).toEqual([]);
+  });
+
+  test("an outage then recovery delivers everything, nothing lost", async () => {
+    const srv = await server();
+    await srv.stop();
+    const metrics = newMetrics();
+    const out = await openOutput(outputConfig(spoolDir(), srv.url), metrics);
+    await writeSessions(out, ["x", "y"], 50, 10);
+    await waitFor(async () => (await counterValue(metrics.batchesDropped, { reason: "forward_failed" })) >= 3, "failed attempts");
+    expect(out.notReadyReason()).toMatch(/^coderd unreachable/);
+    expect(out.state().spool.bytes).toBeGreaterThan(0);
+    expect(await counterValue(metrics.logsDropped)).toBe(0);
+    await srv.start(); // same port
+    await writeSessions(out, ["z"], 5, 10);
+    await waitFor(() => srv.received.size === 1050, "all records after recovery");
+    expect(srv.sequences("x")).toEqual(range(500));
+    expect(srv.sequences("y")).toEqual(range(500));
+    expect(srv.sequences("z")).toEqual(range(50));
+    await waitFor(() => out.notReadyReason() === null, "ready again");
+    expect(await counterValue(metrics.forwardRetries)).toBeGreaterThan(0);
+  });
+
+  test("unauthenticated: not ready, loud, records kept and delivered once the token is accepted", async () => {
+    const srv = await server();
+    srv.failure = "unauthenticated";
+    const metrics = newMetrics();
+    const { log, lines } = logCollector();
+    const out = await openOutput(outputConfig(spoolDir(), srv.url), metrics, log);
+    await writeSessions(out, ["s"], 5, 10);
+    await waitFor(() => out.notReadyReason() === "coderd rejected the agent token (unauthenticated)", "unauthenticated reason");
+    expect(lines.some((l) => l.includes("rejected the agent token"))).toBe(true);
+    expect(await counterValue(metrics.forwardRetries, { code: "unauthenticated" })).toBeGreaterThan(0);
+    expect(srv.received.size).toBe(0);
+    expect(out.state().spool.bytes).toBeGreaterThan(0);
+    srv.failure = "none";
+    await waitFor(() => srv.received.size === 50, "delivery after the token is accepted");
+    await waitFor(() => out.notReadyReason() === null, "ready again");
+  });
+
+  test("a wrong token is refused by the real server check", async () => {
+    const srv = await server();
+    const out = await openOutput({ ...outputConfig(spoolDir(), srv.url), agent_token: "wrong" });
+    await writeSessions(out, ["s"], 1, 3);
+    await waitFor(() => out.notReadyReason()?.includes("unauthenticated") ?? false, "unauthenticated");
+    expect(srv.received.size).toBe(0);
+  });
+
+  test("invalid_argument for a too-big batch splits it until coderd takes it", async () => {
+    const srv = await server();
+    srv.maxRecords = 7;
+    const metrics = newMetrics();
+    const out = await openOutput(outputConfig(spoolDir(), srv.url, { batch_delay: 100 }), metrics);
+    await writeSessions(out, ["big"], 10, 10);
+    await waitFor(() => srv.received.size === 100, "all 100 records");
+    expect(srv.sequences("big")).toEqual(range(100));
+    expect(srv.requestSizes.every((n) => n <= 7)).toBe(true);
+    expect(await counterValue(metrics.forwardRetries, { code: "invalid_argument" })).toBeGreaterThan(0);
+    await waitFor(() => out.notReadyReason() === null, "ready");
+  });
+
+  test("a record coderd refuses is kept and retried, never silently dropped; the rest flows", async () => {
+    const srv = await server();
+    srv.refuse.add("p:13");
+    const { log, lines } = logCollector();
+    const out = await openOutput(outputConfig(spoolDir(), srv.url), newMetrics(), log);
+    await writeSessions(out, ["p"], 3, 10);
+    await waitFor(() => srv.received.size === 29, "all but the refused record");
+    await waitFor(() => out.notReadyReason()?.includes("refuses 1 record") ?? false, "refused reason");
+    expect(lines.some((l) => l.includes("session_id=p sequence_number=13"))).toBe(true);
+    srv.refuse.clear();
+    await waitFor(() => srv.received.size === 30, "the refused record after all");
+    await waitFor(() => out.notReadyReason() === null, "ready again");
+  });
+
+  test("resource_exhausted backs off and then delivers", async () => {
+    const srv = await server();
+    srv.failure = "resource_exhausted";
+    const metrics = newMetrics();
+    const out = await openOutput(outputConfig(spoolDir(), srv.url), metrics);
+    await writeSessions(out, ["r"], 4, 5);
+    await waitFor(async () => (await counterValue(metrics.forwardRetries, { code: "resource_exhausted" })) >= 2, "retries");
+    expect(out.notReadyReason()).toContain("resource_exhausted");
+    srv.failure = "none";
+    await waitFor(() => srv.received.size === 20, "delivery");
+  });
+
+  test("close() delivers what is pending before the deadline", async () => {
+    const srv = await server();
+    const dir = spoolDir();
+    const out = await CoderdOutput.open(outputConfig(dir, srv.url, { batch_delay: 60_000 }), newMetrics(), () => {});
+    await writeSessions(out, ["c1", "c2"], 20, 5);
+    await out.close(Date.now() + 20_000);
+    expect(srv.received.size).toBe(200);
+    expect(segmentFiles(dir)).toEqual([]);
+    await expect(out.write({ request: makeRequest("c1", 999, 1), bytes: 0, receivedAt: 0 })).rejects.toThrow(/closed/);
+  });
+
+  test("close() with coderd down stops at the deadline and leaves the records for the next run", async () => {
+    const srv = await server();
+    await srv.stop();
+    const dir = spoolDir();
+    const out = await CoderdOutput.open(outputConfig(dir, srv.url), newMetrics(), () => {});
+    await writeSessions(out, ["d"], 10, 10);
+    const started = Date.now();
+    await out.close(started + 300);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(segmentFiles(dir).length).toBeGreaterThan(0);
+
+    await srv.start();
+    const again = await openOutput(outputConfig(dir, srv.url));
+    await waitFor(() => srv.received.size === 100, "replayed records");
+    expect(srv.sequences("d")).toEqual(range(100));
+    await again.close(Date.now() + 5000);
+    expect(segmentFiles(dir)).toEqual([]);
+  });
+
+  test("after an agent crash (SIGKILL) the next run delivers every accepted record", async () => {
+    const srv = await server();
+    const dir = spoolDir();
+    srv.maxRecords = 1000;
+    // The child delivers part of its records, then dies mid-stream with coderd down.
+    const child = spawn(process.execPath, [join(import.meta.dir, "crash-agent.ts"), dir, srv.url, "300"], { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    child.stdout.on("data", (c) => (stdout += c));
+    const exited = new Promise<string | null>((resolve) => child.on("exit", (_code, signal) => resolve(signal)));
+    cleanups.push(() => void child.kill("SIGKILL"));
+    await waitFor(() => stdout.includes("half"), "first half written");
+    await waitFor(() => srv.received.size >= 100, "first half partly delivered");
+    await srv.stop();
+    process.kill(child.pid!, "SIGUSR2"); // tells it to write the rest, then it kills itself
+    expect(await exited).toBe("SIGKILL");
+    expect(stdout).toContain("written 300");
+    const before = srv.received.size;
+    expect(before).toBeLessThan(300 * 5);
+
+    await srv.start();
+    const out = await openOutput(outputConfig(dir, srv.url));
+    await waitFor(() => srv.received.size === 1500, "every record after restart");
+    expect(srv.sequences("crash")).toEqual(range(1500));
+    await out.close(Date.now() + 5000);
+    expect(segmentFiles(dir)).toEqual([]);
+  });
+
+  test("https with --ca-file trusts coderd's certificate", async () => {
+    const tls = tempDir("tls-");
+    cleanups.push(tls.cleanup);
+    const made = spawnSync("openssl", [
+      "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+      "-addext", "subjectAltName=IP:127.0.0.1",
+      "-keyout", join(tls.path, "key.pem"), "-out", join(tls.path, "cert.pem"),
+    ]);
+    expect(made.status).toBe(0);
+    const srv = new IngestServer();
+    const https = await serveHttp({
+      hostname: "127.0.0.1",
+      port: 0,
+      fetch: srv.handle,
+      tls: { cert: readFileSync(join(tls.path, "cert.pem"), "utf8"), key: readFileSync(join(tls.path, "key.pem"), "utf8") },
+    });
+    cleanups.push(() => https.stop(true));
+    const url = `https://127.0.0.1:${https.port}`;
+
+    const untrusted = await openOutput(outputConfig(spoolDir(), url));
+    await writeSessions(untrusted, ["t"], 1, 3);
+    await waitFor(() => untrusted.notReadyReason()?.startsWith("coderd unreachable") ?? false, "certificate refused");
+    expect(srv.received.size).toBe(0);
+
+    const trusted = await openOutput(outputConfig(spoolDir(), url, { ca_file: join(tls.path, "cert.pem") }));
+    await writeSessions(trusted, ["t"], 1, 3);
+    await waitFor(() => srv.received.size === 3, "delivered over https");
+  });
+
+  test("an unreadable --ca-file is a clear error", async () => {
+    const err = await CoderdOutput.open(outputConfig(spoolDir(), "https://127.0.0.1:1", { ca_file: "/nonexistent/ca.pem" }), newMetrics(), () => {}).catch((e) => e);
+    expect(String(err)).toContain("cannot read --ca-file /nonexistent/ca.pem");
+  });
+});

@@ -1,0 +1,82 @@
+// Shared by the spool and forwarder tests: temp dirs, metrics, a log
+// collector, spool options and encoded request bodies.
+import { create, toBinary } from "@bufbuild/protobuf";
+import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Registry } from "prom-client";
+import { createAgentMetrics, type AgentMetrics } from "../../../src/agent/metrics.ts";
+import { Spool, type SpoolOptions } from "../../../src/agent/spool/spool.ts";
+import { ReportBoundaryLogsRequestSchema, type ReportBoundaryLogsRequest } from "../../../src/gen/coder/agent/v2/boundary_pb.ts";
+
+export function tempDir(prefix = "spool-"): { path: string; cleanup: () => void } {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+export function newMetrics(): AgentMetrics {
+  return createAgentMetrics(new Registry());
+}
+
+export async function counterValue(metric: { get(): Promise<{ values: Array<{ value: number; labels: Record<string, unknown> }> }> }, labels: Record<string, string> = {}): Promise<number> {
+  const { values } = await metric.get();
+  return values
+    .filter((v) => Object.entries(labels).every(([k, want]) => v.labels[k] === want))
+    .reduce((n, v) => n + v.value, 0);
+}
+
+export function logCollector(): { log: (m: string) => void; lines: string[] } {
+  const lines: string[] = [];
+  return { lines, log: (m) => lines.push(m) };
+}
+
+export function spoolOptions(dir: string, over: Partial<SpoolOptions> = {}): SpoolOptions {
+  return {
+    dir,
+    maxBytes: 64 * 1024 * 1024,
+    segmentBytes: 1024 * 1024,
+    fsync: "never",
+    fsyncIntervalMs: 2,
+    metrics: newMetrics(),
+    log: () => {},
+    ...over,
+  };
+}
+
+export function openSpool(dir: string, over: Partial<SpoolOptions> = {}): Promise<Spool> {
+  return Spool.open(spoolOptions(dir, over));
+}
+
+/** A request of `count` records of `session`, numbered from `firstSeq`. */
+export function makeRequest(session: string, firstSeq: number, count: number, process = "claude"): ReportBoundaryLogsRequest {
+  return create(ReportBoundaryLogsRequestSchema, {
+    sessionId: session,
+    confinedProcessName: process,
+    logs: Array.from({ length: count }, (_, i) => ({
+      allowed: (firstSeq + i) % 2 === 0,
+      sequenceNumber: firstSeq + i,
+      time: { seconds: 1_765_000_000n + BigInt(firstSeq + i), nanos: 5 },
+      resource: { case: "httpRequest" as const, value: { method: "GET", url: `https://example.com/${session}/${firstSeq + i}`, matchedRule: "" } },
+    })),
+  });
+}
+
+export function encodeRequest(req: ReportBoundaryLogsRequest): Uint8Array {
+  return toBinary(ReportBoundaryLogsRequestSchema, req);
+}
+
+export function segmentFiles(dir: string): string[] {
+  return readdirSync(dir).filter((n) => n.endsWith(".spool")).sort();
+}
+
+export function dirBytes(dir: string): number {
+  return segmentFiles(dir).reduce((n, f) => n + statSync(join(dir, f)).size, 0);
+}
+
+export async function waitFor(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
