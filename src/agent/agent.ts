@@ -38,28 +38,39 @@ const stderrLog = (line: string) => void process.stderr.write(`boundary-relay ag
 export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Promise<AgentHandle> {
   const log = deps.log ?? stderrLog;
   const metrics = createAgentMetrics();
-  const output = deps.output ?? selectOutput(config, { metrics, stdout: deps.stdout, now: deps.now });
+  const output = deps.output ?? (await selectOutput(config, { metrics, stdout: deps.stdout, now: deps.now, log }));
   const queue = new BatchQueue({ maxRecords: config.queue_max_records, maxBytes: config.queue_max_bytes, metrics, log });
   queue.start(output);
   const socket = new SocketServer({ path: config.socket, mode: config.socket_mode, metrics, accept: (b) => queue.push(b), log });
-  await socket.start();
+  try {
+    await socket.start();
+  } catch (err) {
+    await output.close(Date.now());
+    throw err;
+  }
   let http: HttpServer;
   try {
     const app = createAgentHttpApp({
       registry: metrics.registry,
       notReadyReason: () => (socket.listening ? output.notReadyReason() : `socket ${config.socket} is not listening`),
+      details: () => [
+        `socket: ${config.socket} (${socket.listening ? "listening" : "not listening"})`,
+        ...(output.readinessDetails?.() ?? []),
+      ],
     });
     http = await serveHttp({ hostname: config.http_listen.hostname, port: config.http_listen.port, fetch: app.fetch });
   } catch (err) {
     await socket.stop();
-    throw err;
+    await output.close(Date.now());
+    throw new Error(`cannot serve HTTP on --http-listen ${config.http_listen.hostname}:${config.http_listen.port}: ${(err as Error).message}`);
   }
 
   let stopping: Promise<void> | null = null;
   const stop = () => {
     stopping ??= (async () => {
       const deadline = Date.now() + config.shutdown_timeout;
-      await socket.stop();
+      // Read what boundary already wrote (at most a second of the budget).
+      await socket.stop(Math.min(deadline, Date.now() + 1000));
       if (!(await queue.idle(deadline))) log(`warn: shutdown timeout: ${queue.records} queued records not delivered`);
       await output.close(deadline);
       await http.stop(true);

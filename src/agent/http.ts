@@ -7,6 +7,8 @@ export interface AgentHttpDeps {
   registry: Registry;
   /** null when ready, else why not. */
   notReadyReason: () => string | null;
+  /** `name: value` lines shown under the verdict. */
+  details?: () => string[];
 }
 
 export function createAgentHttpApp(deps: AgentHttpDeps): Hono {
@@ -14,7 +16,8 @@ export function createAgentHttpApp(deps: AgentHttpDeps): Hono {
   app.get("/healthz", (c) => c.text("ok"));
   app.get("/readyz", (c) => {
     const reason = deps.notReadyReason();
-    return reason === null ? c.text("ok") : c.text(`not ready: ${reason}`, 503);
+    const body = [reason === null ? "ok" : `not ready: ${reason}`, ...(deps.details?.() ?? [])].join("\n");
+    return c.text(`${body}\n`, reason === null ? 200 : 503);
   });
   app.get("/metrics", async (c) => {
     const body = await deps.registry.metrics();

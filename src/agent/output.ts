@@ -20,6 +20,8 @@ export interface RecordOutput {
   write(batch: QueuedBatch): Promise<void>;
   /** null when ready to do its job, else the reason for /readyz. */
   notReadyReason(): string | null;
+  /** Extra `name: value` lines for /readyz (e.g. spool and coderd state). */
+  readinessDetails?(): string[];
   /** Finishes what it can by `deadline` (ms since the epoch), then stops. */
   close(deadline: number): Promise<void>;
 }

@@ -28,6 +28,8 @@ interface ConnectionState {
   decoder: FrameDecoder;
   /** Reasons already logged for this connection: one line per reason. */
   warned: Set<string> | null;
+  /** When the last bytes arrived (ms): shutdown waits for quiet connections. */
+  lastDataAt: number;
 }
 
 export class SocketPathError extends Error {
@@ -107,12 +109,17 @@ export class SocketServer {
     });
   }
 
-  /** Stops accepting, closes open connections, and removes the socket file. */
-  async stop(): Promise<void> {
+  /**
+   * Stops accepting, keeps reading open connections until they have been
+   * quiet for `quietMs` (so what boundary already wrote is not lost) or
+   * `deadline` passes, closes them, and removes the socket file.
+   */
+  async stop(deadline = Date.now(), quietMs = 100): Promise<void> {
     const listener = this.listener;
     if (listener === null) return;
     this.listener = null;
     await listener.stop();
+    await this.waitForQuiet(deadline, quietMs);
     for (const state of [...this.connections.values()]) state.conn.close();
     try {
       if (lstatSync(this.opts.path).isSocket()) unlinkSync(this.opts.path);
@@ -121,8 +128,15 @@ export class SocketServer {
     }
   }
 
+  private async waitForQuiet(deadline: number, quietMs: number): Promise<void> {
+    const busy = () => [...this.connections.values()].some((c) => Date.now() - c.lastDataAt < quietMs);
+    while (this.connections.size > 0 && Date.now() < deadline && busy()) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(20, quietMs)));
+    }
+  }
+
   private onOpen(conn: StreamConnection): void {
-    this.connections.set(conn.id, { conn, decoder: new FrameDecoder(), warned: null });
+    this.connections.set(conn.id, { conn, decoder: new FrameDecoder(), warned: null, lastDataAt: Date.now() });
     this.m.open.inc();
     this.m.total.inc();
   }
@@ -132,6 +146,7 @@ export class SocketServer {
     if (state === undefined || state.decoder.error !== null) return;
     const frames = state.decoder.push(chunk);
     const receivedAt = Date.now();
+    state.lastDataAt = receivedAt;
     for (let i = 0; i < frames.length; i++) this.handleFrame(state, frames[i]!, receivedAt);
   }
 

@@ -1,6 +1,6 @@
 // The real `boundary-relay agent` as a child process (or BOUNDARY_RELAY_BIN).
 import { afterEach, expect, test } from "bun:test";
-import { existsSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { connect, endAndWait, tempDir, waitFor, write } from "../helpers/agent.ts";
 import { type Child, runCli, startCli } from "../helpers/cli.ts";
@@ -75,12 +75,20 @@ test("agent CLI: bad configuration exits 2 naming the field and its source", asy
   expect(r.stderr).toContain("http_listen (from BOUNDARY_RELAY_HTTP_LISTEN)");
 });
 
-test("agent CLI: --output coderd is refused for now with exit 2", async () => {
+test("agent CLI: --output coderd without what it needs exits 2 naming the field", async () => {
   const { dir, cleanup } = tempDir();
   cleanups.push(cleanup);
-  const r = await runCli(["agent", "--socket", join(dir, "s.sock"), "--http-listen", "127.0.0.1:0", "--output", "coderd"]);
-  expect(r.code).toBe(2);
-  expect(r.stderr).toContain("not available yet");
+  const base = ["agent", "--socket", join(dir, "s.sock"), "--http-listen", "127.0.0.1:0", "--output", "coderd"];
+  const noUrl = await runCli(base);
+  expect(noUrl.code).toBe(2);
+  expect(noUrl.stderr).toContain("coderd_url");
+  const noToken = await runCli([...base, "--coderd-url", "http://127.0.0.1:9"], { CODER_AGENT_TOKEN: "" });
+  expect(noToken.code).toBe(2);
+  expect(noToken.stderr).toContain("agent_token");
+  writeFileSync(join(dir, "file"), "not a directory");
+  const badSpool = await runCli([...base, "--coderd-url", "http://127.0.0.1:9", "--agent-token", "t", "--spool-dir", join(dir, "file", "spool")]);
+  expect(badSpool.code).toBe(2);
+  expect(badSpool.stderr).toContain("spool_dir");
 });
 
 test("agent CLI: --help lists the options and exits 0", async () => {

@@ -93,6 +93,14 @@ export class CoderdOutput implements RecordOutput {
     return this.forwarder.notReadyReason();
   }
 
+  readinessDetails(): string[] {
+    const { spool, coderd } = this.state();
+    return [
+      `spool: ${spool.bytes} of ${spool.maxBytes} bytes in ${spool.segments} segment(s)${spool.full ? " (full)" : ""}`,
+      `coderd: ${coderd ?? "ok"}`,
+    ];
+  }
+
   state(): CoderdOutputState {
     return { spool: this.spool.state(), coderd: this.forwarder.notReadyReason() };
   }

@@ -1,11 +1,16 @@
-// Picks the agent's RecordOutput from --output. The single place where the
-// coderd forwarder (src/agent/outputs/coderd.ts) plugs in: `coderd`, and
-// `auto` with a coderd URL, will construct it here.
+// Picks the agent's RecordOutput from --output: stdout (JSON lines),
+// discard (benchmarks), or coderd (durable spool + forwarder). `auto` is
+// coderd when a coderd URL is configured, else stdout. Problems that are
+// really configuration (no token, unusable spool directory) become
+// ConfigErrors, so the CLI exits 2 naming the field.
+import { readFileSync } from "node:fs";
 import type { Writable } from "node:stream";
 import type { AgentConfig } from "../../config/agent.ts";
 import { ConfigError } from "../../config/load.ts";
 import type { AgentMetrics } from "../metrics.ts";
 import type { RecordOutput } from "../output.ts";
+import { SpoolDirError } from "../spool/spool.ts";
+import { CoderdOutput } from "./coderd.ts";
 import { DiscardOutput } from "./discard.ts";
 import { StdoutOutput } from "./stdout.ts";
 
@@ -13,26 +18,55 @@ export interface OutputDeps {
   metrics: AgentMetrics;
   stdout?: Writable;
   now?: () => Date;
+  log: (line: string) => void;
 }
 
 /** Which output `config` asks for, after resolving `auto`. */
 export function resolveOutputKind(config: Pick<AgentConfig, "output" | "coderd_url">): "coderd" | "stdout" | "discard" {
   if (config.output !== "auto") return config.output;
-  // auto: coderd when a URL is set — once the forwarder exists. Until then, stdout.
-  const coderdAvailable = false;
-  return coderdAvailable && config.coderd_url !== "" ? "coderd" : "stdout";
+  return config.coderd_url !== "" ? "coderd" : "stdout";
 }
 
-export function selectOutput(config: AgentConfig, deps: OutputDeps): RecordOutput {
-  const kind = resolveOutputKind(config);
-  switch (kind) {
+function configError(field: string, where: string, message: string): ConfigError {
+  return new ConfigError([{ field, where, message }]);
+}
+
+/** The agent token from --agent-token or --agent-token-file (exactly one). */
+export function resolveAgentToken(config: Pick<AgentConfig, "agent_token" | "agent_token_file">): string {
+  if (config.agent_token && config.agent_token_file) {
+    throw configError("agent_token_file", "--agent-token-file", "give --agent-token or --agent-token-file, not both");
+  }
+  if (config.agent_token_file) {
+    try {
+      return readFileSync(config.agent_token_file, "utf8").trim();
+    } catch (err) {
+      throw configError("agent_token_file", config.agent_token_file, `cannot read: ${(err as Error).message}`);
+    }
+  }
+  return config.agent_token;
+}
+
+async function openCoderdOutput(config: AgentConfig, deps: OutputDeps): Promise<CoderdOutput> {
+  if (!config.coderd_url) throw configError("coderd_url", "--coderd-url", "is required for --output coderd");
+  const token = resolveAgentToken(config);
+  if (!token) throw configError("agent_token", "--agent-token", "is required for --output coderd (or --agent-token-file, CODER_AGENT_TOKEN)");
+  if (!config.spool_dir) throw configError("spool_dir", "--spool-dir", "is required for --output coderd: records are acknowledged only once durable on disk");
+  try {
+    return await CoderdOutput.open({ ...config, agent_token: token }, deps.metrics, deps.log);
+  } catch (err) {
+    if (err instanceof SpoolDirError) throw configError("spool_dir", err.path, err.message);
+    if (config.ca_file && err instanceof Error && err.message.includes("ca-file")) throw configError("ca_file", config.ca_file, err.message);
+    throw err;
+  }
+}
+
+export async function selectOutput(config: AgentConfig, deps: OutputDeps): Promise<RecordOutput> {
+  switch (resolveOutputKind(config)) {
     case "stdout":
       return new StdoutOutput({ metrics: deps.metrics, stream: deps.stdout, now: deps.now });
     case "discard":
       return new DiscardOutput(deps.metrics);
     case "coderd":
-      throw new ConfigError([
-        { field: "output", where: "--output", message: "coderd forwarding is not available yet in this build; use stdout or discard" },
-      ]);
+      return openCoderdOutput(config, deps);
   }
 }
