@@ -1,7 +1,110 @@
-// `boundary-relay dev`: not built yet.
-import { EXIT_FAILURE } from "./run.ts";
+// `boundary-relay dev`: the main job on embedded defaults in one command.
+// Starts coderd on a SQLite file in a state folder, makes (once) a
+// development agent identity, starts the agent on boundary's default
+// socket forwarding to that coderd, and prints where everything is.
+// --demo also sends a demo session. Ctrl-C stops both cleanly.
+import { join } from "node:path";
+import { startAgent } from "../agent/agent.ts";
+import { runDemoSession } from "../dev/demo.ts";
+import { type DevState, openDevState } from "../dev/state.ts";
+import { agentOptions, type AgentConfig } from "../config/agent.ts";
+import { coderdOptions, type CoderdConfig, LOG_FORMATS } from "../config/coderd.ts";
+import { kinds } from "../config/kinds.ts";
+import { helpText, loadConfig, type OptionSpec } from "../config/load.ts";
+import { defaultSocketPath, stateDir } from "../config/paths.ts";
+import { startCoderd } from "../coderd/server.ts";
+import { onSignal } from "../runtime/adapter.ts";
+import { type Env, EXIT_OK, wantsHelp } from "./run.ts";
 
-export async function main(): Promise<number> {
-  process.stderr.write("boundary-relay dev: not implemented yet\n");
-  return EXIT_FAILURE;
+interface DevConfig {
+  state_dir: string;
+  socket: string;
+  coderd_listen: { hostname: string; port: number };
+  agent_listen: { hostname: string; port: number };
+  log_format: (typeof LOG_FORMATS)[number];
+  demo: boolean;
+}
+
+export function devOptions(env: Env): OptionSpec[] {
+  return [
+    { key: "state_dir", schema: kinds.string().min(1), default: join(stateDir(env), "dev"), help: "folder for the database, spool, agents file and tokens (made once, then reused)" },
+    { key: "socket", schema: kinds.string().min(1), default: defaultSocketPath(env), env: ["CODER_AGENT_BOUNDARY_LOG_PROXY_SOCKET_PATH"], help: "Unix socket boundary writes to" },
+    { key: "coderd_listen", schema: kinds.listen(), default: "127.0.0.1:8477", help: "coderd's HTTP address (ingest RPC, query API, metrics)" },
+    { key: "agent_listen", schema: kinds.listen(), default: "127.0.0.1:8478", help: "the agent's HTTP address (/healthz, /readyz, /metrics)" },
+    { key: "log_format", schema: kinds.enumOf(LOG_FORMATS), default: "text", help: "format of coderd's boundary_request lines on stderr" },
+    { key: "demo", schema: kinds.bool(), default: false, boolean: true, help: "also send a demo session of allowed and denied requests" },
+  ];
+}
+
+const USAGE = "boundary-relay dev [options]";
+const SUMMARY = `Runs coderd and the agent together on embedded defaults: SQLite in the state
+folder, a generated development agent token, boundary's default socket.
+Prints the socket, metrics, query API and database; Ctrl-C stops both.`;
+
+const addr = (a: { hostname: string; port: number }) => `${a.hostname.includes(":") ? `[${a.hostname}]` : a.hostname}:${a.port}`;
+
+/** A role's config from its own option table: defaults plus the given flags. */
+function roleConfig<T>(specs: OptionSpec[], argv: string[]): T {
+  return loadConfig<T>(specs, { argv, env: {} }).config;
+}
+
+function coderdConfig(dev: DevConfig, state: DevState, env: Env): CoderdConfig {
+  return roleConfig<CoderdConfig>(coderdOptions(env), [
+    "--http-listen", addr(dev.coderd_listen),
+    "--db", `sqlite:${state.dbPath}`,
+    "--agents-file", state.agentsFile,
+    "--admin-token-file", state.adminTokenFile,
+    "--log-format", dev.log_format,
+  ]);
+}
+
+function agentConfig(dev: DevConfig, state: DevState, coderdUrl: string, env: Env): AgentConfig {
+  return roleConfig<AgentConfig>(agentOptions(env), [
+    "--socket", dev.socket,
+    "--http-listen", addr(dev.agent_listen),
+    "--output", "coderd",
+    "--coderd-url", coderdUrl,
+    "--agent-token-file", state.agentTokenFile,
+    "--spool-dir", state.spoolDir,
+  ]);
+}
+
+function banner(dev: DevConfig, state: DevState, coderdUrl: string, agentUrl: string): string {
+  return [
+    `boundary-relay dev: coderd and agent are up${state.created ? " (new development identity made)" : ""}`,
+    `  boundary socket  ${dev.socket}`,
+    `  run boundary     boundary --log-proxy-socket-path ${dev.socket} -- claude`,
+    `  agent metrics    ${agentUrl}/metrics   (ready: ${agentUrl}/readyz)`,
+    `  coderd metrics   ${coderdUrl}/metrics`,
+    `  query API        curl -H "Authorization: Bearer $(cat ${state.adminTokenFile})" ${coderdUrl}/api/v2/boundary/logs`,
+    `  database         ${state.dbPath}`,
+    `  boundary_request lines follow on stderr; Ctrl-C stops both.`,
+    "",
+  ].join("\n");
+}
+
+export async function main(argv: string[], env: Env): Promise<number> {
+  const specs = devOptions(env);
+  if (wantsHelp(argv, helpText(USAGE, SUMMARY, specs))) return EXIT_OK;
+  const dev = loadConfig<DevConfig>(specs, { argv, env }).config;
+  const state = openDevState(dev.state_dir);
+  const coderd = await startCoderd({ config: coderdConfig(dev, state, env) });
+  let agent;
+  try {
+    agent = await startAgent(agentConfig(dev, state, coderd.url, env));
+  } catch (err) {
+    await coderd.stop();
+    throw err;
+  }
+  process.stderr.write(banner(dev, state, coderd.url, `http://${addr(agent.http)}`));
+  if (dev.demo) void runDemoSession(dev.socket, (line) => process.stderr.write(`${line}\n`));
+  const signal = await new Promise<string>((resolve) => {
+    onSignal("SIGINT", () => resolve("SIGINT"));
+    onSignal("SIGTERM", () => resolve("SIGTERM"));
+  });
+  process.stderr.write(`boundary-relay dev: ${signal}: stopping the agent, then coderd\n`);
+  await agent.stop();
+  await coderd.stop();
+  process.stderr.write("boundary-relay dev: stopped\n");
+  return EXIT_OK;
 }

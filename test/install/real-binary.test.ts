@@ -49,8 +49,7 @@ describe.if(built || required)(`install.sh with the real ${hostFile} from ${dist
     expect(version.stdout).toMatch(new RegExp(`^boundary-relay ${pkg.version.replaceAll(".", "\\.")} \\(commit [0-9a-f]{7,}(-dirty)?, bun [0-9.]+, `));
   });
 
-  // Turns into a plain test once `agent` lands (run `bun test --todo` to see it pass).
-  test.todo("the installed binary's `agent --help` prints usage", () => {
+  test("the installed binary's `agent --help` prints usage", () => {
     const help = run(["agent", "--help"]);
     expect(help.status).toBe(0);
     expect(help.stdout.toLowerCase()).toContain("usage");

@@ -1,0 +1,68 @@
+// `boundary-relay dev --demo` as a newcomer runs it: both roles come up,
+// the demo records reach coderd's stderr and the query API, Ctrl-C stops
+// both with exit 0, and a second run reuses the same identity and store.
+import { afterEach, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Child, startCli } from "../helpers/cli.ts";
+import { waitFor } from "../helpers/agent.ts";
+
+const children: Child[] = [];
+const dirs: string[] = [];
+afterEach(async () => {
+  for (const c of children.splice(0)) {
+    c.kill("SIGKILL");
+    await c.exited;
+  }
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function startDev(dir: string): Child {
+  const child = startCli([
+    "dev", "--demo", "--state-dir", join(dir, "state"), "--socket", join(dir, "boundary.sock"),
+    "--coderd-listen", "127.0.0.1:0", "--agent-listen", "127.0.0.1:0",
+  ]);
+  children.push(child);
+  return child;
+}
+
+async function logs(coderdUrl: string, adminToken: string): Promise<Array<Record<string, unknown>>> {
+  const res = await fetch(`${coderdUrl}/api/v2/boundary/logs?limit=100`, { headers: { Authorization: `Bearer ${adminToken}` } });
+  expect(res.status).toBe(200);
+  return (await res.json()).logs;
+}
+
+async function runOnce(dir: string, expected: number): Promise<{ banner: string; records: Array<Record<string, unknown>> }> {
+  const child = startDev(dir);
+  await waitFor("the banner", () => /coderd metrics +(http:\/\/\S+)\/metrics/.test(child.stderr()), 20_000);
+  const coderdUrl = /coderd metrics +(http:\/\/\S+)\/metrics/.exec(child.stderr())![1]!;
+  const agentUrl = /agent metrics +(http:\/\/\S+)\/metrics/.exec(child.stderr())![1]!;
+  const adminToken = readFileSync(join(dir, "state", "admin-token"), "utf8").trim();
+  let records: Array<Record<string, unknown>> = [];
+  await waitFor("the demo records in the query API", async () => {
+    records = await logs(coderdUrl, adminToken);
+    return records.length >= expected;
+  }, 20_000);
+  expect((await fetch(`${agentUrl}/readyz`)).status).toBe(200);
+  child.kill("SIGINT");
+  expect(await child.exited).toBe(0);
+  return { banner: child.stderr(), records };
+}
+
+test("dev --demo: records reach coderd's stderr and the query API; Ctrl-C exits 0; a second run reuses the identity", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "dev-"));
+  dirs.push(dir);
+  const first = await runOnce(dir, 15);
+  expect(first.banner).toContain("new development identity made");
+  expect(first.banner).toContain(`boundary --log-proxy-socket-path ${join(dir, "boundary.sock")}`);
+  expect(first.records).toHaveLength(15);
+  expect(first.banner.match(/\] boundary_request /g)?.length).toBe(15);
+  expect(first.banner).toContain("boundary-relay dev: stopped");
+  const workspace = first.records[0]!.workspace_id;
+
+  const second = await runOnce(dir, 30);
+  expect(second.banner).not.toContain("new development identity made");
+  expect(second.records).toHaveLength(30);
+  expect(new Set(second.records.map((r) => r.workspace_id))).toEqual(new Set([workspace]));
+}, 90_000);
