@@ -8,7 +8,7 @@ import { dirname } from "node:path";
 import { openSqlite, type SqliteDatabase, type SqliteStatement } from "../../runtime/adapter.ts";
 import { migrate } from "./migrations.ts";
 import type {
-  InsertResult, LogQuery, NewBatch, Page, PagePosition, SessionLogsQuery, SessionQuery, Store, StoredRecord,
+  InsertResult, LogQuery, NewBatch, Page, PagePosition, SessionIdentity, SessionLogsQuery, SessionQuery, Store, StoredRecord,
   StoredSession, TimeWindow, TopDeniedQuery, WorkspaceStats,
 } from "./store.ts";
 
@@ -33,6 +33,20 @@ type Row = Record<string, unknown>;
 
 const iso = (ms: unknown) => new Date(Number(ms)).toISOString();
 
+function toIdentity(r: Row): SessionIdentity {
+  return {
+    agent_id: String(r.agent_id),
+    agent_name: String(r.agent_name),
+    workspace_id: String(r.workspace_id),
+    workspace_name: String(r.workspace_name),
+    owner_id: String(r.owner_id),
+    owner_name: String(r.owner_name),
+    template_id: String(r.template_id),
+    template_version_id: String(r.template_version_id),
+    confined_process_name: String(r.confined_process_name),
+  };
+}
+
 function toRecord(r: Row): StoredRecord {
   return {
     id: Number(r.id),
@@ -45,15 +59,7 @@ function toRecord(r: Row): StoredRecord {
     matched_rule: String(r.matched_rule),
     event_time: String(r.event_time),
     captured_at: iso(r.captured_at),
-    agent_id: String(r.agent_id),
-    agent_name: String(r.agent_name),
-    workspace_id: String(r.workspace_id),
-    workspace_name: String(r.workspace_name),
-    owner_id: String(r.owner_id),
-    owner_name: String(r.owner_name),
-    template_id: String(r.template_id),
-    template_version_id: String(r.template_version_id),
-    confined_process_name: String(r.confined_process_name),
+    ...toIdentity(r),
   };
 }
 
@@ -74,15 +80,7 @@ function firstOccurrences(records: NewBatch["records"], returned: number[]): num
 function toSession(r: Row): StoredSession {
   return {
     session_id: String(r.session_id),
-    agent_id: String(r.agent_id),
-    agent_name: String(r.agent_name),
-    workspace_id: String(r.workspace_id),
-    workspace_name: String(r.workspace_name),
-    owner_id: String(r.owner_id),
-    owner_name: String(r.owner_name),
-    template_id: String(r.template_id),
-    template_version_id: String(r.template_version_id),
-    confined_process_name: String(r.confined_process_name),
+    ...toIdentity(r),
     started_at: iso(r.started_at),
     updated_at: iso(r.updated_at),
   };

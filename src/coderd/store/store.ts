@@ -33,17 +33,8 @@ export interface InsertResult {
   duplicates: number;
 }
 
-export interface StoredRecord {
-  id: number;
-  session_id: string;
-  sequence_number: number;
-  decision: "allow" | "deny";
-  http_method: string;
-  http_url: string;
-  domain: string;
-  matched_rule: string;
-  event_time: string;
-  captured_at: string;
+/** Who wrote a session's records: the agent identity and the jailed process. */
+export interface SessionIdentity {
   agent_id: string;
   agent_name: string;
   workspace_id: string;
@@ -55,17 +46,21 @@ export interface StoredRecord {
   confined_process_name: string;
 }
 
-export interface StoredSession {
+export interface StoredRecord extends SessionIdentity {
+  id: number;
   session_id: string;
-  agent_id: string;
-  agent_name: string;
-  workspace_id: string;
-  workspace_name: string;
-  owner_id: string;
-  owner_name: string;
-  template_id: string;
-  template_version_id: string;
-  confined_process_name: string;
+  sequence_number: number;
+  decision: "allow" | "deny";
+  http_method: string;
+  http_url: string;
+  domain: string;
+  matched_rule: string;
+  event_time: string;
+  captured_at: string;
+}
+
+export interface StoredSession extends SessionIdentity {
+  session_id: string;
   started_at: string;
   updated_at: string;
 }
