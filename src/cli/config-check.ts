@@ -1,12 +1,22 @@
 // `boundary-relay config check --role agent|coderd [options]`: prints the
 // role's effective configuration with secrets redacted and each value's
 // source, or every error with its field and source (exit 2).
-import { agentOptions } from "../config/agent.ts";
+import { type AgentConfig, agentOptions } from "../config/agent.ts";
+import { checkOutputConfig } from "../agent/outputs/select.ts";
 import { coderdOptions } from "../config/coderd.ts";
 import { describeConfig, loadConfig, type OptionSpec } from "../config/load.ts";
 import { type Env, EXIT_OK, EXIT_USAGE, wantsHelp } from "./run.ts";
 
-const ROLES: Record<string, (env: Env) => OptionSpec[]> = { agent: agentOptions, coderd: coderdOptions };
+interface Role {
+  options: (env: Env) => OptionSpec[];
+  /** Rules across fields that the role checks at start-up, beyond each field's own. */
+  check?: (config: never) => unknown;
+}
+
+const ROLES: Record<string, Role> = {
+  agent: { options: agentOptions, check: (config: AgentConfig) => checkOutputConfig(config) },
+  coderd: { options: coderdOptions },
+};
 
 const HELP = `usage: boundary-relay config check --role agent|coderd [the role's options]
 
@@ -25,8 +35,10 @@ export async function main(argv: string[], env: Env): Promise<number> {
     return EXIT_USAGE;
   }
   const roleArgs = rest.filter((_, i) => i !== roleAt && !(i === roleAt + 1 && !rest[roleAt]!.includes("=")));
-  const specs = ROLES[role]!(env);
+  const { options, check } = ROLES[role]!;
+  const specs = options(env);
   const loaded = loadConfig(specs, { argv: roleArgs, env });
+  check?.(loaded.config as never);
   process.stdout.write(`# boundary-relay ${role}: configuration is valid\n${describeConfig(specs, loaded)}\n`);
   return EXIT_OK;
 }

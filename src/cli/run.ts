@@ -42,7 +42,9 @@ export async function runCli(argv: string[], env: Env): Promise<number> {
       process.stderr.write(`boundary-relay ${name}: invalid configuration:\n${indent(err.message)}\n`);
       return EXIT_USAGE;
     }
-    process.stderr.write(`boundary-relay ${name}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    // One clear line; the stack only when asked for (BOUNDARY_RELAY_DEBUG=1).
+    const detail = err instanceof Error ? (env.BOUNDARY_RELAY_DEBUG ? (err.stack ?? err.message) : err.message) : String(err);
+    process.stderr.write(`boundary-relay ${name}: ${detail}\n`);
     return EXIT_FAILURE;
   }
 }

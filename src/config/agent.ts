@@ -18,7 +18,7 @@ export function agentOptions(env: Record<string, string | undefined>): OptionSpe
     { key: "agent_token", schema: kinds.string(), default: "", env: ["CODER_AGENT_TOKEN"], secret: true, help: "agent token sent to coderd as a bearer token" },
     { key: "agent_token_file", schema: kinds.string(), default: "", help: "file holding the agent token (instead of --agent-token)" },
     { key: "ca_file", schema: kinds.string(), default: "", help: "PEM file of CA certificates to trust for an https coderd" },
-    { key: "spool_dir", schema: kinds.string(), default: join(stateDir(env), "spool"), help: "directory of the durable spool; empty turns the spool off" },
+    { key: "spool_dir", schema: kinds.string(), default: join(stateDir(env), "spool"), help: "directory of the durable spool that --output coderd appends every record to before accepting it" },
     { key: "spool_max_bytes", schema: kinds.bytes(), default: "1GiB", help: "disk budget of the spool; records beyond it are dropped and counted as spool_full" },
     { key: "spool_segment_bytes", schema: kinds.bytes(), default: "16MiB", help: "size at which the spool starts a new segment file" },
     { key: "spool_fsync", schema: kinds.enumOf(FSYNC_POLICIES), default: "interval", help: "when the spool fsyncs: always (each write; safest, slowest), interval (at most --spool-fsync-interval of records lost on power loss), never (the OS decides)" },

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { type AgentConfig, agentOptions } from "../../src/config/agent.ts";
 import { ConfigError, loadConfig } from "../../src/config/load.ts";
 import { tempDir } from "../helpers/agent.ts";
+import { runCli } from "../helpers/cli.ts";
 
 const cleanups: Array<() => void> = [];
 afterEach(() => cleanups.splice(0).forEach((c) => c()));
@@ -81,4 +82,14 @@ test("every invalid value is reported with its field and source", () => {
 test("unknown flags are errors", () => {
   const found = issues(() => load(["--sokcet", "/x"]));
   expect(found[0]!.field).toBe("--sokcet");
+});
+
+test("config check applies the agent's start-up rules across fields: coderd output needs a token", async () => {
+  const missing = await runCli(["config", "check", "--role", "agent", "--coderd-url", "http://127.0.0.1:9"], { CODER_AGENT_TOKEN: "", BOUNDARY_RELAY_AGENT_TOKEN: "" });
+  expect(missing.code).toBe(2);
+  expect(missing.stderr).toContain("agent_token");
+  const ok = await runCli(["config", "check", "--role", "agent", "--coderd-url", "http://127.0.0.1:9", "--agent-token", "secret-token-value"]);
+  expect(ok.code).toBe(0);
+  expect(ok.stdout).toContain("agent_token: [redacted]");
+  expect(ok.stdout).not.toContain("secret-token-value");
 });

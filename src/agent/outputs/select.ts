@@ -46,11 +46,22 @@ export function resolveAgentToken(config: Pick<AgentConfig, "agent_token" | "age
   return config.agent_token;
 }
 
-async function openCoderdOutput(config: AgentConfig, deps: OutputDeps): Promise<CoderdOutput> {
+/**
+ * Checks what the chosen output needs beyond the option table's own rules
+ * (used by the agent and by `config check`); returns the resolved agent
+ * token for the coderd output.
+ */
+export function checkOutputConfig(config: AgentConfig): { token: string } {
+  if (resolveOutputKind(config) !== "coderd") return { token: "" };
   if (!config.coderd_url) throw configError("coderd_url", "--coderd-url", "is required for --output coderd");
   const token = resolveAgentToken(config);
   if (!token) throw configError("agent_token", "--agent-token", "is required for --output coderd (or --agent-token-file, CODER_AGENT_TOKEN)");
   if (!config.spool_dir) throw configError("spool_dir", "--spool-dir", "is required for --output coderd: records are acknowledged only once durable on disk");
+  return { token };
+}
+
+async function openCoderdOutput(config: AgentConfig, deps: OutputDeps): Promise<CoderdOutput> {
+  const { token } = checkOutputConfig(config);
   try {
     return await CoderdOutput.open({ ...config, agent_token: token }, deps.metrics, deps.log);
   } catch (err) {

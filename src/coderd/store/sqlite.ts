@@ -1,8 +1,9 @@
 // The SQLite store: one file, WAL mode, one transaction per batch, records
 // inserted many rows per statement (RETURNING tells which were new). A batch's
-// COMMIT returning is what makes its records durable (WAL with
-// synchronous=NORMAL survives a crash of this process; FULL also survives
-// power loss) — only then does the ingest path emit and acknowledge.
+// COMMIT returning is what makes its records durable — WAL with
+// synchronous=FULL fsyncs the log at every commit, so an acknowledged batch
+// survives power loss too — and only then does the ingest path emit and
+// acknowledge. (FULL measured no slower than NORMAL for 1000-row batches.)
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { openSqlite, type SqliteDatabase, type SqliteStatement } from "../../runtime/adapter.ts";
@@ -118,7 +119,7 @@ export class SqliteStore implements Store {
     try {
       db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 5000))}`);
       db.exec("PRAGMA journal_mode = WAL");
-      db.exec(`PRAGMA synchronous = ${opts.synchronous ?? "NORMAL"}`);
+      db.exec(`PRAGMA synchronous = ${opts.synchronous ?? "FULL"}`);
       migrate(db);
     } catch (err) {
       db.close();
