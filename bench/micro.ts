@@ -1,5 +1,15 @@
 // Micro benchmarks of the hot paths that do not need a server: frame
-// decode and encode (records/s) and emission line formatting (lines/s).
+// decode and encode (records/s), emission line formatting (lines/s) and
+// SQLite inserts through the real store (rows/s, 1000-record batches, each
+// its own session, into a file in a temp dir as coderd opens it).
+import { mkdtempSync, rmSync } from "node:fs";
+import { randomUUID } from "node:crypto";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { hostOf } from "../src/coderd/ingest.ts";
+import { SqliteStore } from "../src/coderd/store/sqlite.ts";
+import type { NewRecord } from "../src/coderd/store/store.ts";
+import { rfc3339Nano } from "../src/record/time.ts";
 import { formatJson, formatText, type EmittedRecord } from "../src/record/emission.ts";
 import type { AgentIdentity } from "../src/record/identity.ts";
 import { FrameDecoder } from "../src/wire/decoder.ts";
@@ -58,11 +68,31 @@ export async function microBench(repeats: number, scale: number): Promise<Figure
       for (let i = 0; i < n; i++) bytes += format(records[i % records.length]!, identity, now).length;
       return bytes > 0 ? n : 0;
     });
+  const sqliteInsert = async () => {
+    const dir = mkdtempSync(join(tmpdir(), "bench-sqlite-"));
+    const store = await SqliteStore.open(join(dir, "coderd.db"));
+    try {
+      const batches = Math.round(200 * scale);
+      const rows: NewRecord[] = requests.slice(0, 100).flatMap((r) => r.logs).map((log) => {
+        const http = log.resource.value as { method: string; url: string; matchedRule: string };
+        return { sequenceNumber: log.sequenceNumber, allowed: log.allowed, httpMethod: http.method, httpUrl: http.url, httpHost: hostOf(http.url), matchedRule: http.matchedRule, eventTime: rfc3339Nano(log.time) };
+      });
+      const start = performance.now();
+      for (let b = 0; b < batches; b++) {
+        await store.insertBatch({ identity, sessionId: randomUUID(), deduplicate: true, confinedProcessName: "claude", capturedAt: new Date(), records: rows });
+      }
+      return (batches * rows.length) / ((performance.now() - start) / 1000);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
   const params = { frames, records_per_frame: RECORDS_PER_FRAME };
   return [
     await repeat("micro.decode", "records/s", "higher", repeats, decode, params),
     await repeat("micro.encode", "records/s", "higher", repeats, encode, params),
     await repeat("micro.format_text", "lines/s", "higher", repeats, lines(formatText)),
     await repeat("micro.format_json", "lines/s", "higher", repeats, lines(formatJson)),
+    await repeat("micro.sqlite_insert", "rows/s", "higher", repeats, sqliteInsert, { batch_records: 1000, store: "SqliteStore.insertBatch (WAL, synchronous=NORMAL)" }),
   ];
 }

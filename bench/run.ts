@@ -2,9 +2,17 @@
 // the table, writes bench/results.json and exits non-zero when a figure is
 // worse than bench/thresholds.json allows.
 //   --quick       fewer repeats and smaller loads (for CI smoke)
-//   --only NAME   run one group: micro
+//   --only NAME   run one group: micro, ingest, coderd, e2e, backlog
+// Every group but micro runs the compiled binary (dist/boundary-relay, or
+// $BENCH_BINARY): `npm run build` first.
+import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { coderdIngestBench } from "./coderd-ingest.ts";
+import { endToEndBench } from "./end-to-end.ts";
+import { BINARY } from "./lib/proc.ts";
 import { microBench } from "./micro.ts";
+import { socketIngestBench } from "./socket-ingest.ts";
+import { spoolBacklogBench } from "./spool-backlog.ts";
 import { checkThresholds, machine, table, writeResults } from "./lib/report.ts";
 import type { Figure } from "./lib/stats.ts";
 
@@ -16,7 +24,14 @@ const scale = quick ? 0.25 : 1;
 
 const groups: Record<string, () => Promise<Figure[]>> = {
   micro: () => microBench(repeats, scale),
+  ingest: () => socketIngestBench(repeats, scale),
+  coderd: () => coderdIngestBench(repeats, scale),
+  e2e: () => endToEndBench(repeats, scale),
+  backlog: () => spoolBacklogBench(repeats, scale),
 };
+
+if (only && !(only in groups)) throw new Error(`--only ${only}: no such group (${Object.keys(groups).join(", ")})`);
+if (only !== "micro" && !existsSync(BINARY)) throw new Error(`${BINARY} not found: run \`npm run build\` first`);
 
 const figures: Figure[] = [];
 console.log(`boundary-relay bench on ${JSON.stringify(machine())}; repeats=${repeats} scale=${scale}`);
@@ -26,6 +41,11 @@ for (const [name, run] of Object.entries(groups)) {
   figures.push(...(await run()));
 }
 console.log(`\n${table(figures)}\n`);
+const shown = new Set<string>();
+for (const f of figures) {
+  const params = JSON.stringify(f.params ?? {});
+  if (params !== "{}" && !shown.has(params)) console.log(`  ${f.name.split(".").slice(0, 2).join(".")}…: ${(shown.add(params), params)}`);
+}
 const path = writeResults(import.meta.dir, figures, { quick, repeats, scale });
 console.log(`wrote ${path}`);
 const checks = checkThresholds(figures, join(import.meta.dir, "thresholds.json"));

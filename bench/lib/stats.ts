@@ -33,5 +33,25 @@ export async function repeat(
 ): Promise<Figure> {
   const runs: number[] = [];
   for (let i = 0; i < times; i++) runs.push(await measure());
+  return summarize(name, unit, better, runs, params);
+}
+
+export function summarize(name: string, unit: string, better: Figure["better"], runs: number[], params?: Record<string, unknown>): Figure {
   return { name, unit, better, median: median(runs), min: Math.min(...runs), max: Math.max(...runs), runs, params };
+}
+
+/** What one run of a multi-figure measurement gives: figure name → value. */
+export type Sample = Record<string, number>;
+export type FigureSpec = { unit: string; better: Figure["better"] };
+
+/** Repeats a measurement that yields several figures at once (e.g. rate, CPU and memory of one run). */
+export async function repeatMany(
+  times: number,
+  specs: Record<string, FigureSpec>,
+  measure: (run: number) => Promise<Sample>,
+  params?: Record<string, unknown>,
+): Promise<Figure[]> {
+  const samples: Sample[] = [];
+  for (let i = 0; i < times; i++) samples.push(await measure(i));
+  return Object.entries(specs).map(([name, s]) => summarize(name, s.unit, s.better, samples.map((x) => x[name]!), params));
 }

@@ -1,9 +1,13 @@
 // The agent's in-memory queue between boundary's socket and the output.
 // Bounded by records and by bytes; a batch that does not fit is dropped
 // whole and counted (buffer_full), never blocking the socket readers. One
-// drain loop hands batches, in order and one at a time, to a RecordOutput.
+// drain loop hands batches, in order and up to MAX_PENDING_WRITES at a time
+// (so the spool can fsync many in one go), to a RecordOutput.
 import type { AgentMetrics } from "./metrics.ts";
 import type { QueuedBatch, RecordOutput } from "./output.ts";
+
+/** Batches handed to the output whose write has not resolved yet, at most. */
+export const MAX_PENDING_WRITES = 256;
 
 export interface BatchQueueOptions {
   maxRecords: number;
@@ -20,6 +24,8 @@ export class BatchQueue {
   private byteCount = 0;
   private output: RecordOutput | null = null;
   private draining: Promise<void> | null = null;
+  /** Writes handed to the output, oldest first: one per batch from `head` on. */
+  private readonly pending: Promise<void>[] = [];
   private idleWaiters: Array<() => void> = [];
   private readonly droppedBufferFullLogs;
   private readonly droppedBufferFullBatches;
@@ -62,7 +68,10 @@ export class BatchQueue {
     this.recordCount += n;
     this.byteCount += batch.bytes;
     this.updateGauges();
-    if (this.output !== null && this.draining === null) this.draining = this.drain(this.output);
+    if (this.output !== null) {
+      if (this.draining === null) this.draining = this.drain(this.output);
+      else this.handOut(this.output);
+    }
     return true;
   }
 
@@ -85,23 +94,43 @@ export class BatchQueue {
     return result;
   }
 
+  /**
+   * Hands batches to the output in order, up to MAX_PENDING_WRITES at once,
+   * and removes each from the queue (in order) once its write resolved. Not
+   * waiting for one batch to be accepted before handing the next lets the
+   * spool cover many batches with one group fsync.
+   */
   private async drain(output: RecordOutput): Promise<void> {
     while (this.length > 0) {
-      const batch = this.items[this.head]!;
-      try {
-        await output.write(batch);
-      } catch (err) {
-        // The output contract says write() resolves once the batch is taken;
-        // a rejection is an output failure we cannot retry blindly.
-        this.droppedWriteFailedLogs.inc(batch.request.logs.length);
-        this.opts.log?.(`warn: output failed, ${batch.request.logs.length} records dropped: ${(err as Error).message}`);
-      }
-      this.shift(batch);
+      this.handOut(output);
+      await this.pending[0];
+      this.pending.shift();
+      this.shift(this.items[this.head]!);
     }
     this.draining = null;
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const w of waiters) w();
+  }
+
+  /** Starts the writes of queued batches not handed out yet, within the bound. */
+  private handOut(output: RecordOutput): void {
+    const pending = this.pending;
+    while (pending.length < this.length && pending.length < MAX_PENDING_WRITES) {
+      pending.push(this.writeOne(output, this.items[this.head + pending.length]!));
+    }
+  }
+
+  /** One write; never rejects. */
+  private async writeOne(output: RecordOutput, batch: QueuedBatch): Promise<void> {
+    try {
+      await output.write(batch);
+    } catch (err) {
+      // The output contract says write() resolves once the batch is taken;
+      // a rejection is an output failure we cannot retry blindly.
+      this.droppedWriteFailedLogs.inc(batch.request.logs.length);
+      this.opts.log?.(`warn: output failed, ${batch.request.logs.length} records dropped: ${(err as Error).message}`);
+    }
   }
 
   private shift(batch: QueuedBatch): void {

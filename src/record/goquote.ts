@@ -6,6 +6,8 @@ const PRINTABLE = /^[\p{L}\p{M}\p{N}\p{P}\p{S}]$/u;
 const NEEDS_QUOTE = /[^\p{L}\p{M}\p{N}\p{P}\p{S}]|["=]/u;
 // Fast path: printable ASCII other than space, quote and `=` never needs quoting.
 const PLAIN_ASCII = /^[!#-<>-~]+$/;
+// Printable ASCII (space included) other than `"` and `\`: quoted as is.
+const QUOTABLE_ASCII = /^[ !#-[\]-~]*$/;
 
 const SHORT_ESCAPES: Record<string, string> = {
   "\x07": "\\a",
@@ -35,6 +37,7 @@ function escapeRune(ch: string): string {
 
 /** Always quotes, like Go's strconv.Quote. */
 export function goQuote(value: string): string {
+  if (QUOTABLE_ASCII.test(value)) return `"${value}"`;
   let out = '"';
   for (const ch of value) out += escapeRune(ch);
   return `${out}"`;

@@ -101,3 +101,21 @@ test("an output that throws loses that batch, counted and logged, and the queue 
   expect(await value(metrics, "logs_dropped_total", { reason: "forward_failed" })).toBe(2);
   expect(lines.join()).toContain("disk on fire");
 });
+
+test("the drain hands several batches to the output before the first is accepted, and keeps their order", async () => {
+  const metrics = createAgentMetrics();
+  const q = new BatchQueue({ maxRecords: 1000, maxBytes: 1 << 20, metrics });
+  const out = new GatedOutput();
+  const started: string[] = [];
+  const write = out.write.bind(out);
+  out.write = (b) => (started.push(b.request.sessionId), write(b));
+  q.start(out);
+  for (const id of ["a", "b", "c"]) q.push(batch(1, 10, id));
+  await new Promise((r) => setTimeout(r, 0));
+  expect(started).toEqual(["a", "b", "c"]); // all pending at once (one group fsync can cover them)
+  expect(q.records).toBe(3); // still counted until accepted
+  out.release();
+  expect(await q.idle(Date.now() + 5000)).toBe(true);
+  expect(out.written.map((b) => b.request.sessionId)).toEqual(["a", "b", "c"]);
+  expect(q.records).toBe(0);
+});

@@ -87,3 +87,15 @@ test("rfc3339Nano trims like Go", () => {
   expect(rfc3339Nano({ seconds: 1765227526n, nanos: 93000000 } as any)).toBe("2025-12-08T20:58:46.093Z");
   expect(rfc3339Nano(undefined)).toBe("1970-01-01T00:00:00Z");
 });
+
+test("goQuote's plain-ASCII fast path agrees with the rune-by-rune quoting", async () => {
+  const { goQuote } = await import("../../src/record/goquote.ts");
+  const slow = (v: string) => `"${[...v].map((ch) => (ch === "\\" ? "\\\\" : ch === '"' ? '\\"' : ch)).join("")}"`;
+  for (let cp = 0x20; cp < 0x7f; cp++) {
+    const v = `a${String.fromCharCode(cp)}b`;
+    expect(goQuote(v)).toBe(slow(v));
+  }
+  expect(goQuote("domain=registry.npmjs.org")).toBe('"domain=registry.npmjs.org"');
+  expect(goQuote("")).toBe('""');
+  expect(goQuote("a\tb")).toBe('"a\\tb"');
+});
