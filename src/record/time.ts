@@ -12,19 +12,21 @@ function isoSeconds(date: Date): string {
   );
 }
 
+// Records of a batch mostly share their second: format it once.
+let cachedSeconds = Number.NaN;
+let cachedBase = "";
+
 /** `2025-12-08T20:58:47.000000005Z`; fraction trimmed, omitted when zero. */
 export function rfc3339Nano(ts: Timestamp | undefined): string {
   const seconds = ts ? Number(ts.seconds) : 0;
   const nanos = ts ? ts.nanos : 0;
-  const base = isoSeconds(new Date(seconds * 1000));
+  if (seconds !== cachedSeconds) {
+    cachedSeconds = seconds;
+    cachedBase = isoSeconds(new Date(seconds * 1000));
+  }
+  const base = cachedBase;
   if (nanos === 0) return `${base}Z`;
   return `${base}.${pad(nanos, 9).replace(/0+$/, "")}Z`;
-}
-
-/** Nanoseconds since the epoch as a bigint-free number of microseconds is lossy; keep both parts. */
-export function timestampToDate(ts: Timestamp | undefined): Date {
-  if (!ts) return new Date(0);
-  return new Date(Number(ts.seconds) * 1000 + Math.floor(ts.nanos / 1e6));
 }
 
 /** `2025-12-08 20:58:46.093`, UTC: the leading timestamp of a text line. */
