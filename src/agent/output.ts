@@ -5,6 +5,8 @@ import type { ReportBoundaryLogsRequest } from "../gen/coder/agent/v2/boundary_p
 
 export interface QueuedBatch {
   request: ReportBoundaryLogsRequest;
+  /** The request's encoding as received, when available: outputs that store bytes use it instead of encoding again. */
+  encoded?: Uint8Array | null;
   /** Encoded size of the frame it came in, used for the queue's byte bound. */
   bytes: number;
   /** When the agent read it off the socket (ms since the epoch). */

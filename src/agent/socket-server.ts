@@ -155,7 +155,7 @@ export class SocketServer {
       case "logs":
         this.m.logsFrames.inc();
         this.m.records.inc(frame.request.logs.length);
-        this.opts.accept({ request: frame.request, bytes: frame.bytes, receivedAt });
+        this.opts.accept({ request: frame.request, encoded: frame.encoded, bytes: frame.bytes, receivedAt });
         return;
       case "status":
         this.m.statusFrames.inc();

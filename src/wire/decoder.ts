@@ -3,6 +3,7 @@
 // yields typed messages. Memory held per connection never exceeds one
 // frame (header + 32 KiB payload). Never throws on input bytes.
 import { fromBinary } from "@bufbuild/protobuf";
+import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
 import {
   type ReportBoundaryLogsRequest,
   ReportBoundaryLogsRequestSchema,
@@ -11,7 +12,14 @@ import { type BoundaryStatus, BoundaryMessageSchema } from "../gen/coder/boundar
 import { checkHeader, FrameError, HEADER_BYTES, readHeader, TAG_V1 } from "./frame.ts";
 
 export type DecodedFrame =
-  | { kind: "logs"; tag: 1 | 2; request: ReportBoundaryLogsRequest; bytes: number }
+  | {
+      kind: "logs";
+      tag: 1 | 2;
+      request: ReportBoundaryLogsRequest;
+      /** The request's encoding as boundary sent it (a copy), so it need not be encoded again; null when it cannot be cut out as is. */
+      encoded: Uint8Array | null;
+      bytes: number;
+    }
   | { kind: "status"; tag: 2; status: BoundaryStatus; bytes: number }
   /** A v2 envelope variant this schema does not know: skipped, not an error. */
   | { kind: "unknown"; tag: 2; bytes: number }
@@ -24,12 +32,13 @@ export function decodePayload(tag: number, payload: Uint8Array): DecodedFrame {
   const bytes = payload.length + HEADER_BYTES;
   try {
     if (tag === TAG_V1) {
-      return { kind: "logs", tag: 1, request: fromBinary(ReportBoundaryLogsRequestSchema, payload, PARSE_OPTIONS), bytes };
+      const request = fromBinary(ReportBoundaryLogsRequestSchema, payload, PARSE_OPTIONS);
+      return { kind: "logs", tag: 1, request, encoded: payload.slice(), bytes };
     }
     const envelope = fromBinary(BoundaryMessageSchema, payload, PARSE_OPTIONS);
     switch (envelope.msg.case) {
       case "logs":
-        return { kind: "logs", tag: 2, request: envelope.msg.value, bytes };
+        return { kind: "logs", tag: 2, request: envelope.msg.value, encoded: soleLogsField(payload), bytes };
       case "status":
         return { kind: "status", tag: 2, status: envelope.msg.value, bytes };
       default:
@@ -39,6 +48,28 @@ export function decodePayload(tag: number, payload: Uint8Array): DecodedFrame {
     const detail = err instanceof Error ? err.message : String(err);
     return { kind: "error", error: new FrameError("malformed_protobuf", `tag ${tag} payload of ${payload.length} bytes: ${detail}`) };
   }
+}
+
+const ENVELOPE_LOGS_FIELD = 1;
+const ENVELOPE_STATUS_FIELD = 2;
+
+/**
+ * The bytes of the envelope's `logs` field when it is the envelope's only
+ * oneof member (the usual case), copied; else null. Called only on an
+ * envelope that already parsed.
+ */
+function soleLogsField(envelope: Uint8Array): Uint8Array | null {
+  const reader = new BinaryReader(envelope);
+  let logs: Uint8Array | null = null;
+  while (reader.pos < reader.len) {
+    const [field, wireType] = reader.tag();
+    if (field === ENVELOPE_STATUS_FIELD || (field === ENVELOPE_LOGS_FIELD && (logs !== null || wireType !== WireType.LengthDelimited))) {
+      return null;
+    }
+    if (field === ENVELOPE_LOGS_FIELD) logs = reader.bytes().slice();
+    else reader.skip(wireType);
+  }
+  return logs;
 }
 
 export class FrameDecoder {

@@ -1,4 +1,6 @@
 import { describe, expect, test } from "bun:test";
+import { fromBinary } from "@bufbuild/protobuf";
+import { ReportBoundaryLogsRequestSchema } from "../../src/gen/coder/agent/v2/boundary_pb.ts";
 import { FrameDecoder, type DecodedFrame } from "../../src/wire/decoder.ts";
 import { encodeLogsFrame, encodeLogsFrameV1, encodeStatusFrame } from "../../src/wire/encoder.ts";
 import { frameToVectorJson, loadVectors, vector } from "../helpers/vectors.ts";
@@ -100,5 +102,28 @@ describe("decoder rules", () => {
     const decoder = new FrameDecoder();
     decoder.push(new Uint8Array([2, 0]));
     expect(decoder.end()?.reason).toBe("truncated");
+  });
+});
+
+describe("the request's encoding as received", () => {
+  test("tag 1 and tag 2 frames carry bytes that decode to the same request", () => {
+    for (const name of ["v1_single", "v2_logs", "stream"]) {
+      for (const frame of decodeAll(vector(name).bytes).frames) {
+        if (frame.kind !== "logs") continue;
+        expect(frame.encoded).not.toBeNull();
+        const again = fromBinary(ReportBoundaryLogsRequestSchema, frame.encoded!);
+        expect(again).toEqual(frame.request);
+      }
+    }
+  });
+
+  test("an envelope with its logs field twice is not cut out (protobuf merges them)", () => {
+    const v2 = vector("v2_logs").bytes.subarray(4);
+    const doubled = new Uint8Array([...v2, ...v2]);
+    const header = new Uint8Array([2, 0, (doubled.length >> 8) & 0xff, doubled.length & 0xff]);
+    const [frame] = decodeAll(new Uint8Array([...header, ...doubled])).frames;
+    expect(frame!.kind).toBe("logs");
+    expect((frame as any).encoded).toBeNull();
+    expect((frame as any).request.logs).toHaveLength(6);
   });
 });

@@ -84,7 +84,8 @@ export class CoderdOutput implements RecordOutput {
 
   async write(batch: QueuedBatch): Promise<void> {
     if (this.closed) throw new Error("coderd output is closed");
-    await this.spool.append(toBinary(ReportBoundaryLogsRequestSchema, batch.request), batch.request.logs.length);
+    const body = batch.encoded ?? toBinary(ReportBoundaryLogsRequestSchema, batch.request);
+    await this.spool.append(body, batch.request.logs.length);
   }
 
   notReadyReason(): string | null {
