@@ -3,13 +3,57 @@
 // records and about maxBytes encoded bytes; a spool entry may be spread over
 // several batches, so each entry is tracked until all its records are acked.
 // Byte sizes are estimated per record as the entry's size / its record count.
-import { create } from "@bufbuild/protobuf";
+//
+// Records travel as the bytes the spool holds: an entry is scanned for its
+// session fields and its encoded records (scanRequest), and a request is put
+// together from those bytes (toRequest), so the forwarder never decodes and
+// re-encodes a record.
+import { create, fromBinary } from "@bufbuild/protobuf";
+import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
 import type { EntryRef } from "../spool/spool.ts";
 import {
-  ReportBoundaryLogsRequestSchema,
   type BoundaryLog,
+  BoundaryLogSchema,
+  ReportBoundaryLogsRequestSchema,
   type ReportBoundaryLogsRequest,
 } from "../../gen/coder/agent/v2/boundary_pb.ts";
+
+/**
+ * One record as it sits in field 1 (`logs`) of an encoded request: the
+ * length-prefixed encoding of a BoundaryLog.
+ */
+export type EncodedLog = Uint8Array;
+
+/** A spool entry's request, scanned rather than decoded. */
+export interface ScannedRequest {
+  sessionId: string;
+  confinedProcessName: string;
+  logs: EncodedLog[];
+}
+
+const LOGS_FIELD = 1;
+const SESSION_ID_FIELD = 2;
+const PROCESS_NAME_FIELD = 3;
+
+/** Splits an encoded ReportBoundaryLogsRequest into its session fields and its records' bytes. */
+export function scanRequest(body: Uint8Array): ScannedRequest {
+  const reader = new BinaryReader(body);
+  const out: ScannedRequest = { sessionId: "", confinedProcessName: "", logs: [] };
+  while (reader.pos < reader.len) {
+    const [field, wireType] = reader.tag();
+    if (wireType !== WireType.LengthDelimited) reader.skip(wireType);
+    else if (field === LOGS_FIELD) out.logs.push(reader.skip(wireType));
+    else if (field === SESSION_ID_FIELD) out.sessionId = reader.string();
+    else if (field === PROCESS_NAME_FIELD) out.confinedProcessName = reader.string();
+    else reader.skip(wireType);
+  }
+  return out;
+}
+
+/** Decodes one record (for messages about it; the send path never needs to). */
+export function decodeLog(encoded: EncodedLog): BoundaryLog {
+  return fromBinary(BoundaryLogSchema, new BinaryReader(encoded).bytes());
+}
 
 /** A spool entry whose records are (partly) in batches; acked when `remaining` reaches 0. */
 export interface TrackedEntry {
@@ -19,7 +63,7 @@ export interface TrackedEntry {
 
 export interface Chunk {
   entry: TrackedEntry;
-  logs: BoundaryLog[];
+  logs: EncodedLog[];
   bytes: number;
 }
 
@@ -42,12 +86,20 @@ export interface BatchLimits {
   maxBytes: number;
 }
 
+/**
+ * The request for a batch. Its records ride as the message's unknown fields
+ * with field number 1: protobuf-es writes those bytes out verbatim, so the
+ * encoding on the wire is exactly that of a request whose `logs` hold them.
+ */
 export function toRequest(batch: Batch): ReportBoundaryLogsRequest {
-  return create(ReportBoundaryLogsRequestSchema, {
+  const request = create(ReportBoundaryLogsRequestSchema, {
     sessionId: batch.sessionId,
     confinedProcessName: batch.processName,
-    logs: batch.chunks.flatMap((c) => c.logs),
   });
+  request.$unknown = batch.chunks.flatMap((c) =>
+    c.logs.map((data) => ({ no: LOGS_FIELD, wireType: WireType.LengthDelimited, data })),
+  );
+  return request;
 }
 
 /** Splits a batch of two or more records into two halves by record count. */
@@ -99,7 +151,7 @@ export class Coalescer {
   }
 
   /** Adds an entry's records; returns the batches that became full. */
-  add(ref: EntryRef, request: ReportBoundaryLogsRequest, entryBytes: number, now: number): Batch[] {
+  add(ref: EntryRef, request: ScannedRequest, entryBytes: number, now: number): Batch[] {
     const logs = request.logs;
     const full: Batch[] = [];
     if (logs.length === 0) return full;

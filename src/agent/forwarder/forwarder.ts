@@ -17,13 +17,11 @@
 //   f.notReadyReason() → null, or why coderd is not taking records;
 //   await f.close(deadline) → delivers what it can until `deadline` (ms since
 //     the epoch), then aborts what is in flight; the rest stays in the spool.
-import { fromBinary } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import type { AgentMetrics } from "../metrics.ts";
 import type { EntryRef, LogFn, SpoolEntry } from "../spool/spool.ts";
-import { ReportBoundaryLogsRequestSchema } from "../../gen/coder/agent/v2/boundary_pb.ts";
 import { Backoff } from "./backoff.ts";
-import { Coalescer, splitBatch, toRequest, type Batch } from "./batch.ts";
+import { Coalescer, decodeLog, scanRequest, splitBatch, toRequest, type Batch } from "./batch.ts";
 import { codeName, failureCode, failureMessage, type SendFn } from "./client.ts";
 
 /** What the forwarder needs of the spool. */
@@ -161,9 +159,9 @@ export class Forwarder {
   private addEntry(entry: SpoolEntry): void {
     let request;
     try {
-      request = fromBinary(ReportBoundaryLogsRequestSchema, entry.body);
+      request = scanRequest(entry.body);
     } catch (err) {
-      this.loud("undecodable", `forwarder: spool entry ${entry.segment}:${entry.offset} passed its checksum but does not decode (${err instanceof Error ? err.message : String(err)}); skipping it`);
+      this.loud("undecodable", `forwarder: spool entry ${entry.segment}:${entry.offset} passed its checksum but does not parse (${err instanceof Error ? err.message : String(err)}); skipping it`);
       this.opts.spool.ack(entry);
       return;
     }
@@ -299,7 +297,7 @@ export class Forwarder {
     if (batch.failures === 0) this.refusedBatches++;
     batch.failures++;
     this.refusedMessage = message;
-    const log = batch.chunks[0]!.logs[0]!;
+    const log = decodeLog(batch.chunks[0]!.logs[0]!);
     this.loud("refused", `forwarder: coderd refuses record session_id=${batch.sessionId} sequence_number=${log.sequenceNumber} (invalid_argument: ${message}); keeping it and retrying`);
     const ceiling = Math.min(this.opts.retryMaxMs, this.opts.retryInitialMs * 2 ** Math.min(batch.failures - 1, 52));
     batch.notBefore = now + Math.floor((this.opts.random ?? Math.random)() * ceiling);

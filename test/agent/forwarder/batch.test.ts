@@ -1,8 +1,18 @@
 // Coalescing and splitting of batches, and the backoff's bounds.
 import { describe, expect, test } from "bun:test";
-import { Coalescer, splitBatch, toRequest } from "../../../src/agent/forwarder/batch.ts";
+import { fromBinary, toBinary } from "@bufbuild/protobuf";
+import { type Batch, Coalescer, decodeLog, scanRequest, splitBatch, toRequest } from "../../../src/agent/forwarder/batch.ts";
+import { ReportBoundaryLogsRequestSchema, type ReportBoundaryLogsRequest } from "../../../src/gen/coder/agent/v2/boundary_pb.ts";
 import { Backoff } from "../../../src/agent/forwarder/backoff.ts";
-import { makeRequest } from "../spool/helpers.ts";
+import { makeRequest as makeTypedRequest } from "../spool/helpers.ts";
+
+/** What the forwarder reads from the spool: the request scanned from its bytes. */
+const makeRequest = (session: string, from: number, count: number) =>
+  scanRequest(toBinary(ReportBoundaryLogsRequestSchema, makeTypedRequest(session, from, count)));
+
+/** The batch's request as coderd decodes it off the wire. */
+const onTheWire = (b: Batch): ReportBoundaryLogsRequest =>
+  fromBinary(ReportBoundaryLogsRequestSchema, toBinary(ReportBoundaryLogsRequestSchema, toRequest(b)));
 
 describe("Coalescer", () => {
   test("fills one batch per session up to maxRecords, spreading an entry over batches", () => {
@@ -10,7 +20,7 @@ describe("Coalescer", () => {
     expect(c.add({ segment: 1, offset: 8 }, makeRequest("a", 0, 3), 300, 0)).toEqual([]);
     expect(c.add({ segment: 1, offset: 308 }, makeRequest("b", 0, 2), 200, 0)).toEqual([]);
     const full = c.add({ segment: 1, offset: 508 }, makeRequest("a", 3, 6), 600, 1);
-    expect(full.map((b) => toRequest(b).logs.map((l) => l.sequenceNumber))).toEqual([[0, 1, 2, 3], [4, 5, 6, 7]]);
+    expect(full.map((b) => onTheWire(b).logs.map((l) => l.sequenceNumber))).toEqual([[0, 1, 2, 3], [4, 5, 6, 7]]);
     expect(full[1]!.chunks[0]!.entry.remaining).toBe(6);
     expect(c.bufferedRecords).toBe(3); // a:8 and b:0,1
     const rest = c.takeOpenedBy(Infinity);
@@ -33,8 +43,22 @@ describe("Coalescer", () => {
     expect(x.records).toBe(4);
     expect(y.records).toBe(5);
     const [p, q] = splitBatch(y);
-    expect(toRequest(p).logs.map((l) => l.sequenceNumber)).toEqual([4, 5]);
-    expect(toRequest(q).logs.map((l) => l.sequenceNumber)).toEqual([6, 7, 8]);
+    expect(onTheWire(p).logs.map((l) => l.sequenceNumber)).toEqual([4, 5]);
+    expect(onTheWire(q).logs.map((l) => l.sequenceNumber)).toEqual([6, 7, 8]);
+  });
+});
+
+describe("records as spooled bytes", () => {
+  test("a batch built from scanned entries is, on the wire, the request of those records", () => {
+    const typed = [makeTypedRequest("s", 0, 3), makeTypedRequest("s", 3, 2)];
+    const c = new Coalescer({ maxRecords: 5, maxBytes: 1 << 20 });
+    c.add({ segment: 1, offset: 8 }, scanRequest(toBinary(ReportBoundaryLogsRequestSchema, typed[0]!)), 300, 0);
+    const [batch] = c.add({ segment: 1, offset: 308 }, scanRequest(toBinary(ReportBoundaryLogsRequestSchema, typed[1]!)), 200, 0);
+    const wire = onTheWire(batch!);
+    expect(wire.sessionId).toBe("s");
+    expect(wire.confinedProcessName).toBe(typed[0]!.confinedProcessName);
+    expect(wire.logs).toEqual([...typed[0]!.logs, ...typed[1]!.logs]);
+    expect(decodeLog(batch!.chunks[1]!.logs[0]!)).toEqual(typed[1]!.logs[0]!);
   });
 });
 
