@@ -2,7 +2,8 @@
 // names and reasons of the deployed Coder agent (shared/WIRE.md §4) so
 // existing dashboards keep working; the rest are boundary-relay's own.
 // No label takes an unbounded value.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { registerProcessMetrics } from "../metrics/process.ts";
 import { FRAME_ERROR_REASONS } from "../wire/frame.ts";
 
 const P = "agent_boundary_log_proxy_";
@@ -19,7 +20,7 @@ export const LOG_DROP_REASONS = [
 export type LogDropReason = (typeof LOG_DROP_REASONS)[number];
 
 export function createAgentMetrics(registry = new Registry()) {
-  collectDefaultMetrics({ register: registry });
+  registerProcessMetrics(registry);
   const m = {
     registry,
     batchesDropped: new Counter({ name: `${P}batches_dropped_total`, help: "Batches dropped (forward_failed: failed forward attempts, retried, not lost).", labelNames: ["reason"], registers: [registry] }),

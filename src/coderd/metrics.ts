@@ -1,13 +1,14 @@
 // coderd's metrics, all under coderd_boundary_. Labels take only bounded
 // values (decision, RPC code).
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { registerProcessMetrics } from "../metrics/process.ts";
 
 const P = "coderd_boundary_";
 
 export const RPC_CODES = ["ok", "unauthenticated", "invalid_argument", "resource_exhausted", "unavailable", "internal"] as const;
 
 export function createCoderdMetrics(registry = new Registry()) {
-  collectDefaultMetrics({ register: registry });
+  registerProcessMetrics(registry);
   const m = {
     registry,
     recordsIngested: new Counter({ name: `${P}records_ingested_total`, help: "Records newly stored and emitted, by decision.", labelNames: ["decision"], registers: [registry] }),
