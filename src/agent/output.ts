@@ -15,7 +15,9 @@ export interface RecordOutput {
   /**
    * Takes one batch. Resolves once the batch is accepted for good (written,
    * or durable in the spool); a batch it has to drop is counted by the
-   * output itself (e.g. spool_full). Called one batch at a time, in order.
+   * output itself (e.g. spool_full). Called in order; several calls may be
+   * outstanding at once (the queue pipelines up to 64), and the output must
+   * take the batches in the order of the calls.
    */
   write(batch: QueuedBatch): Promise<void>;
   /** null when ready to do its job, else the reason for /readyz. */

@@ -11,7 +11,11 @@ export interface BatchQueueOptions {
   metrics: AgentMetrics;
   /** Where a failing output's error is reported (stderr in the CLI). */
   log?: (line: string) => void;
+  /** Writes handed to the output and not yet resolved, at most (default 64). */
+  maxPendingWrites?: number;
 }
+
+const DEFAULT_MAX_PENDING_WRITES = 64;
 
 export class BatchQueue {
   private items: QueuedBatch[] = [];
@@ -20,6 +24,8 @@ export class BatchQueue {
   private byteCount = 0;
   private output: RecordOutput | null = null;
   private draining: Promise<void> | null = null;
+  /** Writes in progress, for the batches at head, head + 1, … in order. */
+  private pending: Array<Promise<void>> = [];
   private idleWaiters: Array<() => void> = [];
   private readonly droppedBufferFullLogs;
   private readonly droppedBufferFullBatches;
@@ -62,7 +68,10 @@ export class BatchQueue {
     this.recordCount += n;
     this.byteCount += batch.bytes;
     this.updateGauges();
-    if (this.output !== null && this.draining === null) this.draining = this.drain(this.output);
+    if (this.output !== null) {
+      if (this.draining === null) this.draining = this.drain(this.output);
+      else this.handOut(this.output);
+    }
     return true;
   }
 
@@ -87,21 +96,35 @@ export class BatchQueue {
 
   private async drain(output: RecordOutput): Promise<void> {
     while (this.length > 0) {
-      const batch = this.items[this.head]!;
-      try {
-        await output.write(batch);
-      } catch (err) {
-        // The output contract says write() resolves once the batch is taken;
-        // a rejection is an output failure we cannot retry blindly.
-        this.droppedWriteFailedLogs.inc(batch.request.logs.length);
-        this.opts.log?.(`warn: output failed, ${batch.request.logs.length} records dropped: ${(err as Error).message}`);
-      }
-      this.shift(batch);
+      this.handOut(output);
+      await this.pending[0];
+      this.pending.shift();
+      this.shift(this.items[this.head]!);
     }
     this.draining = null;
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const w of waiters) w();
+  }
+
+  /** Starts writes for queued batches not yet handed out, up to maxPendingWrites outstanding. */
+  private handOut(output: RecordOutput): void {
+    const max = this.opts.maxPendingWrites ?? DEFAULT_MAX_PENDING_WRITES;
+    while (this.pending.length < max && this.pending.length < this.length) {
+      this.pending.push(this.write(output, this.items[this.head + this.pending.length]!));
+    }
+  }
+
+  /** One output write; a rejection is counted and logged, never thrown. */
+  private async write(output: RecordOutput, batch: QueuedBatch): Promise<void> {
+    try {
+      await output.write(batch);
+    } catch (err) {
+      // The output contract says write() resolves once the batch is taken;
+      // a rejection is an output failure we cannot retry blindly.
+      this.droppedWriteFailedLogs.inc(batch.request.logs.length);
+      this.opts.log?.(`warn: output failed, ${batch.request.logs.length} records dropped: ${(err as Error).message}`);
+    }
   }
 
   private shift(batch: QueuedBatch): void {
