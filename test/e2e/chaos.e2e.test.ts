@@ -3,7 +3,7 @@
 // Four boundary sessions write records at a steady rate for about a minute
 // while coderd is stopped for 20 s (SIGTERM) and restarted on the same port
 // and database, and the agent is SIGKILLed twice (once during the coderd
-// outage, once while it drains the backlog) and restarted on the same spool
+// outage, once in the middle of delivering the outage's backlog) and restarted on the same spool
 // and socket. At the end the agent is SIGTERMed (exit 0) and started once
 // more to drain what it left in the spool.
 //
@@ -37,7 +37,10 @@ const SEND_MS = 60_000;
 const CODERD_DOWN_AT = 6_000;
 const CODERD_OUTAGE_MS = 20_000;
 const FIRST_KILL_AT = 16_000; // coderd is down: the agent has a spool backlog
-const SECOND_KILL_AT = 28_000; // coderd is back: the agent is draining the backlog, requests in flight
+// The second SIGKILL comes once the agent has delivered this many records of
+// the outage's backlog (about 40,000): mid-drain, with requests in flight and
+// segments read but not yet acknowledged.
+const SECOND_KILL_AFTER_FORWARDED = 8_000;
 // Small segments, so the run rolls over, seals, replays and deletes many of them.
 const AGENT_ARGS = ["--spool-segment-bytes", "512KiB"];
 
@@ -107,7 +110,11 @@ test(
     await sleepUntil(coderdDownAt + CODERD_OUTAGE_MS);
     coderd = track(await startCoderd(paths, coderdPort));
     // (b) the second SIGKILL, while the agent delivers the outage's backlog.
-    await sleepUntil(t0 + SECOND_KILL_AT);
+    await waitFor(
+      "the agent to be draining the backlog",
+      async () => metric(await scrape(agent.port), `${A}records_forwarded_total`) >= SECOND_KILL_AFTER_FORWARDED,
+      30_000,
+    );
     await killAgent();
 
     // (c) the clients finish; the agent gets everything written to it, then SIGTERM → exit 0.
