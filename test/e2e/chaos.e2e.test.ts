@@ -25,9 +25,8 @@
 //    counted and did not store.
 import { afterAll, expect, test } from "bun:test";
 import { join } from "node:path";
-import { waitFor } from "../helpers/agent.ts";
 import {
-  A, agentDrop, binary, coderdPaths, emittedCounts, Ledger, metric, type Metrics, type Proc, scrape, spoolSegmentFiles,
+  A, poll, agentDrop, binary, coderdPaths, emittedCounts, Ledger, metric, type Metrics, type Proc, scrape, spoolSegmentFiles,
   startAgent, startCoderd, startSessions, storedCounts, storedRows, tempDir, type WrittenRecord,
 } from "./harness.ts";
 
@@ -110,7 +109,7 @@ test(
     await sleepUntil(coderdDownAt + CODERD_OUTAGE_MS);
     coderd = track(await startCoderd(paths, coderdPort));
     // (b) the second SIGKILL, while the agent delivers the outage's backlog.
-    await waitFor(
+    await poll(
       "the agent to be draining the backlog",
       async () => metric(await scrape(agent.port), `${A}records_forwarded_total`) >= SECOND_KILL_AFTER_FORWARDED,
       30_000,
@@ -122,7 +121,7 @@ test(
     expect(await sessions.stop()).toBe(0);
     const lastRunWritten = ledger.written.filter((r) => r.writeStartedAt >= runs.at(-1)!.exitSeenAt).length;
     let last: Metrics = new Map();
-    await waitFor(
+    await poll(
       "the last agent to receive every record written to it",
       async () => {
         last = await scrape(agent.port);
@@ -143,7 +142,7 @@ test(
     const mayBeLost = lostCandidates(written, runs);
     const mustHave = written.length - mayBeLost.length;
     let drain: Metrics = new Map();
-    await waitFor(
+    await poll(
       "the drain agent to deliver and delete its whole spool",
       async () => {
         drain = await scrape(agent.port);

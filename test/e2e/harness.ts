@@ -150,6 +150,19 @@ export async function startAgent(paths: AgentPaths, coderdPort: number, extra: s
 
 // ------------------------------------------------------------ metrics
 
+/**
+ * Polls `check` every `intervalMs` until it holds; throws with `what` after
+ * `timeoutMs`. For checks that scrape /metrics: scraping every few ms would
+ * take a real share of a 2-core machine from the process being measured.
+ */
+export async function poll(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number, intervalMs = 200): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
 export type Metrics = Map<string, number>;
 
 /** Scrapes /metrics into "name{labels}" → value (labels exactly as printed). */

@@ -6,9 +6,8 @@
 import { afterAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import { BoundaryClient, demoRecords } from "../../src/client/index.ts";
-import { waitFor } from "../helpers/agent.ts";
 import {
-  A, agentDrop, binary, coderdPaths, emittedCounts, freePort, Ledger, metric, type Metrics, type Proc, scrape,
+  A, poll, agentDrop, binary, coderdPaths, emittedCounts, freePort, Ledger, metric, type Metrics, type Proc, scrape,
   startAgent, startCoderd, storedCounts, storedRows, tempDir,
 } from "./harness.ts";
 
@@ -50,7 +49,7 @@ test(
     for (const c of clients) expect(c.stats.droppedBatchFull + c.stats.droppedChannelFull).toBe(0);
 
     let before: Metrics = new Map();
-    await waitFor("the agent to receive every record", async () => {
+    await poll("the agent to receive every record", async () => {
       before = await scrape(agent.port);
       return metric(before, `${A}records_received_total`) >= RECORDS && metric(before, `${A}queue_records`) === 0;
     }, 30_000).catch(() => {});
@@ -66,7 +65,7 @@ test(
     procs.add(coderd);
     const want = RECORDS - spoolFull;
     let after: Metrics = new Map();
-    await waitFor("the agent to deliver its spool", async () => {
+    await poll("the agent to deliver its spool", async () => {
       after = await scrape(agent.port);
       return metric(after, `${A}records_forwarded_total`) >= want;
     }, 60_000).catch(() => {});
