@@ -17,9 +17,9 @@ export interface RecordOutput {
   /**
    * Takes one batch. Resolves once the batch is accepted for good (written,
    * or durable in the spool); a batch it has to drop is counted by the
-   * output itself (e.g. spool_full). Called in order, with up to
-   * MAX_PENDING_WRITES (queue.ts) calls pending at once: an output must keep
-   * their order (the spool serialises its appends).
+   * output itself (e.g. spool_full). Called in order; several calls may be
+   * outstanding at once (the queue pipelines up to 256), and the output must
+   * take the batches in the order of the calls.
    */
   write(batch: QueuedBatch): Promise<void>;
   /** null when ready to do its job, else the reason for /readyz. */

@@ -41,6 +41,12 @@ export interface BoundaryClientOptions {
   flushInterval?: number;
   /** Records the channel holds before dropping (boundary: 20). */
   channelSize?: number;
+  /**
+   * Called after each logs frame was written to the socket, with its records
+   * and when that write started (performance.now()). For harnesses that must
+   * know exactly which records left the client.
+   */
+  onWritten?: (logs: readonly BoundaryLog[], writeStartedAt: number) => void;
 }
 
 export interface ClientStats {
@@ -65,6 +71,7 @@ export class BoundaryClient {
   private readonly batchSize: number;
   private readonly flushInterval: number;
   private readonly channelSize: number;
+  private readonly onWritten: BoundaryClientOptions["onWritten"];
   private channel: BoundaryLog[] = [];
   private batch: BoundaryLog[] = [];
   private nextSequence = 0;
@@ -87,6 +94,7 @@ export class BoundaryClient {
     this.batchSize = opts.batchSize ?? 10;
     this.flushInterval = opts.flushInterval ?? 5000;
     this.channelSize = opts.channelSize ?? 20;
+    this.onWritten = opts.onWritten;
   }
 
   /** Records waiting in the channel or the batch. */
@@ -219,12 +227,14 @@ export class BoundaryClient {
       let left = Math.min(this.batch.length, this.batchSize);
       while (left > 0) {
         const { frame, records } = this.encodeFront(left);
+        const writeStartedAt = performance.now();
         if (frame !== null) await writeAll(socket, frame);
-        this.batch.splice(0, records);
+        const written = this.batch.splice(0, records);
         left -= records;
         if (frame === null) continue;
         this.stats.sent += records;
         this.stats.frames++;
+        this.onWritten?.(written, writeStartedAt);
       }
       if (this.batch.length === 0) this.clearTimer();
       else if (!this.closed) this.armTimer();

@@ -119,3 +119,46 @@ test("the drain hands several batches to the output before the first is accepted
   expect(out.written.map((b) => b.request.sessionId)).toEqual(["a", "b", "c"]);
   expect(q.records).toBe(0);
 });
+
+/** An output whose writes each finish when the test resolves them, in any order. */
+class ManualOutput implements RecordOutput {
+  calls: Array<{ batch: QueuedBatch; done: () => void }> = [];
+  write(b: QueuedBatch): Promise<void> {
+    return new Promise((resolve) => this.calls.push({ batch: b, done: resolve }));
+  }
+  notReadyReason(): string | null {
+    return null;
+  }
+  async close(): Promise<void> {}
+}
+
+// Regression: one write at a time cost a whole spool fsync period per batch,
+// so under a few thousand records/s the queue grew without bound and a
+// SIGKILL, or a SIGTERM past shutdown_timeout, lost what it held.
+test("the queue pipelines writes in order, up to maxPendingWrites, and a batch leaves only when it and all before it are done", async () => {
+  const metrics = createAgentMetrics();
+  const q = new BatchQueue({ maxRecords: 1000, maxBytes: 1 << 20, metrics, maxPendingWrites: 3 });
+  const out = new ManualOutput();
+  q.start(out);
+  for (const id of ["a", "b", "c", "d", "e"]) q.push(batch(2, 10, id));
+  await Bun.sleep(0);
+  expect(out.calls.map((c) => c.batch.request.sessionId)).toEqual(["a", "b", "c"]);
+  out.calls[2]!.done(); // c finishes before a and b: nothing leaves the queue yet
+  out.calls[1]!.done();
+  await Bun.sleep(0);
+  expect(q.records).toBe(10);
+  expect(out.calls).toHaveLength(3);
+  out.calls[0]!.done(); // a, then b and c (already done) leave; d and e are handed out
+  await waitUntil(() => out.calls.length === 5);
+  expect(q.records).toBe(4);
+  expect(out.calls.map((c) => c.batch.request.sessionId)).toEqual(["a", "b", "c", "d", "e"]);
+  out.calls[3]!.done();
+  out.calls[4]!.done();
+  expect(await q.idle(Date.now() + 5000)).toBe(true);
+  expect(q.records).toBe(0);
+});
+
+async function waitUntil(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 1000 && !check(); i++) await Bun.sleep(1);
+  expect(check()).toBe(true);
+}

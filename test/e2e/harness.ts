@@ -1,0 +1,307 @@
+// End-to-end harness: the REAL compiled binary (dist/boundary-relay, or
+// BOUNDARY_RELAY_BIN) as coderd and as agent child processes, a real SQLite
+// store read back directly, Prometheus scrapes, and a ledger of exactly
+// which records in-process boundary clients wrote to the agent's socket.
+import { Database } from "bun:sqlite";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { BoundaryClient, type ClientRecord, demoRecords } from "../../src/client/index.ts";
+import type { BoundaryLog } from "../../src/gen/coder/agent/v2/boundary_pb.ts";
+import { waitFor } from "../helpers/agent.ts";
+import { type Child, startCli } from "../helpers/cli.ts";
+
+const ROOT = join(import.meta.dir, "..", "..");
+
+// ------------------------------------------------------------ the binary
+
+let built: string | null = null;
+
+/** Newest modification time of any file under `dir` (ms). */
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const name of readdirSync(dir, { recursive: true }) as string[]) {
+    const st = statSync(join(dir, name));
+    if (st.isFile() && st.mtimeMs > newest) newest = st.mtimeMs;
+  }
+  return newest;
+}
+
+/**
+ * The binary under test: BOUNDARY_RELAY_BIN, else dist/boundary-relay,
+ * (re)built with `bun build.ts` (host only) when missing or older than src/,
+ * so a stale binary can never stand in for the code being tested.
+ */
+export function binary(): string {
+  if (process.env.BOUNDARY_RELAY_BIN) return process.env.BOUNDARY_RELAY_BIN;
+  if (built) return built;
+  const bin = join(ROOT, "dist", "boundary-relay");
+  if (!existsSync(bin) || statSync(bin).mtimeMs < newestMtime(join(ROOT, "src"))) {
+    const r = spawnSync(process.execPath, ["build.ts"], { cwd: ROOT, env: { ...process.env, BOUNDARY_RELAY_CROSS: "0" }, encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`bun build.ts failed:\n${r.stdout}${r.stderr}`);
+  }
+  built = bin;
+  return bin;
+}
+
+function startBinary(args: string[], env: Record<string, string> = {}): Child {
+  const previous = process.env.BOUNDARY_RELAY_BIN;
+  process.env.BOUNDARY_RELAY_BIN = binary();
+  try {
+    return startCli(args, env);
+  } finally {
+    if (previous === undefined) delete process.env.BOUNDARY_RELAY_BIN;
+    else process.env.BOUNDARY_RELAY_BIN = previous;
+  }
+}
+
+// ------------------------------------------------------------ temp dirs, ports
+
+export function tempDir(prefix: string): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** A loopback port nobody listens on right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+// ------------------------------------------------------------ processes
+
+export const AGENT_TOKEN = "e2e-agent-token-0123456789";
+export const ADMIN_TOKEN = "e2e-admin-token-0123456789";
+export const WORKSPACE_ID = "0f4c5d2e-8a7b-4c1d-9e3f-5a6b7c8d9e0f";
+
+export interface Proc {
+  child: Child;
+  port: number;
+  /** Stops with `signal` and resolves with the exit code (null when killed by a signal). */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+async function started(child: Child, what: string, pattern: RegExp, timeoutMs = 30_000): Promise<number> {
+  await waitFor(`${what} to start`, () => pattern.test(child.stderr()) || child.proc.exitCode !== null, timeoutMs);
+  const port = Number(pattern.exec(child.stderr())?.[1]);
+  if (!port) throw new Error(`${what} did not start (exit ${child.proc.exitCode}):\n${child.stderr()}`);
+  return port;
+}
+
+function proc(child: Child, port: number): Proc {
+  return {
+    child,
+    port,
+    stop: async (signal = "SIGTERM") => {
+      child.kill(signal);
+      return child.exited;
+    },
+  };
+}
+
+export interface CoderdPaths {
+  dir: string;
+  db: string;
+  agentsFile: string;
+}
+
+export function coderdPaths(dir: string): CoderdPaths {
+  const agentsFile = join(dir, "agents.yaml");
+  writeFileSync(
+    agentsFile,
+    `agents:\n  - token: "${AGENT_TOKEN}"\n    workspace_id: ${WORKSPACE_ID}\n    workspace_name: e2e-ws\n    owner_name: e2e\n`,
+  );
+  return { dir, db: join(dir, "coderd.db"), agentsFile };
+}
+
+/** `boundary-relay coderd` on 127.0.0.1:`port` (0 = any). */
+export async function startCoderd(paths: CoderdPaths, port = 0): Promise<Proc> {
+  const child = startBinary([
+    "coderd", "--agents-file", paths.agentsFile, "--db", `sqlite:${paths.db}`, "--admin-token", ADMIN_TOKEN,
+    "--http-listen", `127.0.0.1:${port}`,
+  ]);
+  return proc(child, await started(child, "coderd", /listening on https?:\/\/127\.0\.0\.1:(\d+)/));
+}
+
+export interface AgentPaths {
+  socket: string;
+  spoolDir: string;
+}
+
+/** `boundary-relay agent --output coderd` on `paths`, forwarding to coderd at `coderdPort`. */
+export async function startAgent(paths: AgentPaths, coderdPort: number, extra: string[] = []): Promise<Proc> {
+  const child = startBinary(
+    [
+      "agent", "--socket", paths.socket, "--spool-dir", paths.spoolDir, "--http-listen", "127.0.0.1:0",
+      "--output", "coderd", "--coderd-url", `http://127.0.0.1:${coderdPort}`, "--agent-token", AGENT_TOKEN, ...extra,
+    ],
+    { HOME: paths.spoolDir, TMPDIR: paths.spoolDir },
+  );
+  return proc(child, await started(child, "agent", /http http:\/\/127\.0\.0\.1:(\d+)/));
+}
+
+// ------------------------------------------------------------ metrics
+
+/**
+ * Polls `check` every `intervalMs` until it holds; throws with `what` after
+ * `timeoutMs`. For checks that scrape /metrics: scraping every few ms would
+ * take a real share of a 2-core machine from the process being measured.
+ */
+export async function poll(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number, intervalMs = 200): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+export type Metrics = Map<string, number>;
+
+/** Scrapes /metrics into "name{labels}" → value (labels exactly as printed). */
+export async function scrape(port: number): Promise<Metrics> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const out: Metrics = new Map();
+  for (const line of text.split("\n")) {
+    if (line === "" || line.startsWith("#")) continue;
+    const at = line.lastIndexOf(" ");
+    out.set(line.slice(0, at), Number(line.slice(at + 1)));
+  }
+  return out;
+}
+
+/** A metric's value; throws when the scrape does not have it (a renamed metric must fail loudly). */
+export function metric(m: Metrics, key: string): number {
+  const v = m.get(key);
+  if (v === undefined) throw new Error(`metric ${key} not exposed`);
+  return v;
+}
+
+export const A = "agent_boundary_log_proxy_";
+export const agentDrop = (reason: string) => `${A}logs_dropped_total{reason="${reason}"}`;
+
+// ------------------------------------------------------------ the store
+
+export const keyOf = (sessionId: string, seq: number) => `${sessionId}/${seq}`;
+
+/** (session_id/sequence_number) → how many rows the store holds for it. */
+export function storedCounts(db: string): Map<string, number> {
+  const conn = new Database(db, { readonly: true });
+  try {
+    const rows = conn
+      .query(
+        `SELECT s.session_id AS sid, l.sequence_number AS seq, COUNT(*) AS n
+           FROM boundary_logs l JOIN boundary_sessions s ON s.id = l.session_ref GROUP BY s.session_id, l.sequence_number`,
+      )
+      .all() as Array<{ sid: string; seq: number; n: number }>;
+    return new Map(rows.map((r) => [keyOf(r.sid, r.seq), r.n]));
+  } finally {
+    conn.close();
+  }
+}
+
+/** Rows in boundary_logs (0 before coderd created the schema). */
+export function storedRows(db: string): number {
+  if (!existsSync(db)) return 0;
+  const conn = new Database(db, { readonly: true });
+  try {
+    return (conn.query("SELECT COUNT(*) AS n FROM boundary_logs").get() as { n: number }).n;
+  } catch {
+    return 0;
+  } finally {
+    conn.close();
+  }
+}
+
+/** (session_id/sequence_number) of each boundary_request line coderd wrote, with how often. */
+export function emittedCounts(stderr: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of stderr.split("\n")) {
+    if (!line.includes(" boundary_request ")) continue;
+    const m = / session_id=(\S+) sequence_number=(\d+) /.exec(line);
+    if (!m) throw new Error(`boundary_request line without session_id/sequence_number: ${line}`);
+    const key = keyOf(m[1]!, Number(m[2]));
+    out.set(key, (out.get(key) ?? 0) + 1);
+  }
+  return out;
+}
+
+export function spoolSegmentFiles(spoolDir: string): string[] {
+  return existsSync(spoolDir) ? readdirSync(spoolDir).filter((n) => !n.startsWith(".")) : [];
+}
+
+// ------------------------------------------------------------ the clients
+
+/** One record the client wrote to the socket, and when that write started. */
+export interface WrittenRecord {
+  key: string;
+  sessionId: string;
+  seq: number;
+  writeStartedAt: number;
+}
+
+/** Everything the clients wrote, in write order. */
+export class Ledger {
+  readonly written: WrittenRecord[] = [];
+  readonly keys = new Set<string>();
+
+  record(sessionId: string, logs: readonly BoundaryLog[], writeStartedAt: number): void {
+    for (const log of logs) {
+      const key = keyOf(sessionId, log.sequenceNumber);
+      if (this.keys.has(key)) throw new Error(`client wrote ${key} twice`);
+      this.keys.add(key);
+      this.written.push({ key, sessionId, seq: log.sequenceNumber, writeStartedAt });
+    }
+  }
+}
+
+export interface PacedSessions {
+  clients: BoundaryClient[];
+  /** Stops producing, flushes and closes every client; resolves with the records none could deliver. */
+  stop(): Promise<number>;
+}
+
+/**
+ * `sessions` boundary clients sending demo records at `rate` records/s in
+ * total until stop(). Each frame written is entered in `ledger`. Like
+ * boundary, a client keeps a batch whose write failed and retries it every
+ * `flushInterval`, dropping (and later reporting) records while it is full.
+ */
+export function startSessions(opts: { socket: string; sessions: number; rate: number; ledger: Ledger; flushInterval?: number }): PacedSessions {
+  const samples: ClientRecord[] = demoRecords();
+  let running = true;
+  const clients = Array.from({ length: opts.sessions }, () => {
+    const client: BoundaryClient = new BoundaryClient({
+      socketPath: opts.socket,
+      flushInterval: opts.flushInterval ?? 250,
+      onWritten: (logs, at) => opts.ledger.record(client.sessionId, logs, at),
+    });
+    return client;
+  });
+  const perSession = opts.rate / opts.sessions;
+  const loops = clients.map(async (client, c) => {
+    const start = performance.now();
+    for (let i = 0; running; i++) {
+      const ahead = start + (i * 1000) / perSession - performance.now();
+      if (ahead > 4) await new Promise((r) => setTimeout(r, ahead));
+      if (!running) break;
+      await client.send(samples[(i + c) % samples.length]!);
+    }
+  });
+  return {
+    clients,
+    stop: async () => {
+      running = false;
+      await Promise.all(loops);
+      const unsent = await Promise.all(clients.map((c) => c.close(30_000)));
+      return unsent.reduce((a, b) => a + b, 0);
+    },
+  };
+}
