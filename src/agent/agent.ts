@@ -71,7 +71,10 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       const deadline = Date.now() + config.shutdown_timeout;
       // Read what boundary already wrote (at most a second of the budget).
       await socket.stop(Math.min(deadline, Date.now() + 1000));
-      if (!(await queue.idle(deadline))) log(`warn: shutdown timeout: ${queue.records} queued records not delivered`);
+      if (!(await queue.idle(deadline))) {
+        metrics.logsDropped.inc({ reason: "shutdown" }, queue.records);
+        log(`warn: shutdown_timeout reached with ${queue.records} records still queued (not spooled or written): dropped`);
+      }
       await output.close(deadline);
       await http.stop(true);
     })();

@@ -15,6 +15,8 @@ export const LOG_DROP_REASONS = [
   "boundary_channel_full",
   "boundary_batch_full",
   "spool_full",
+  /** Still in the in-memory queue when shutdown_timeout ran out. */
+  "shutdown",
 ] as const;
 
 export type LogDropReason = (typeof LOG_DROP_REASONS)[number];
