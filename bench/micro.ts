@@ -14,7 +14,7 @@ import { formatJson, formatText, type EmittedRecord } from "../src/record/emissi
 import type { AgentIdentity } from "../src/record/identity.ts";
 import { FrameDecoder } from "../src/wire/decoder.ts";
 import { encodeLogsFrame } from "../src/wire/encoder.ts";
-import { sampleRequest } from "./lib/records.ts";
+import { concatBytes, sampleRequest } from "./lib/records.ts";
 import { type Figure, repeat } from "./lib/stats.ts";
 
 const SESSION = "8f7c2a4e-3b1d-4c5e-9f60-1a2b3c4d5e6f";
@@ -27,14 +27,7 @@ function timed(work: () => number): number {
 }
 
 function streamOfFrames(frames: number): Uint8Array {
-  const parts = Array.from({ length: frames }, (_, i) => encodeLogsFrame(sampleRequest(SESSION, i * RECORDS_PER_FRAME, RECORDS_PER_FRAME)));
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
+  return concatBytes(Array.from({ length: frames }, (_, i) => encodeLogsFrame(sampleRequest(SESSION, i * RECORDS_PER_FRAME, RECORDS_PER_FRAME))));
 }
 
 export async function microBench(repeats: number, scale: number): Promise<Figure[]> {

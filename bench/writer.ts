@@ -18,7 +18,7 @@ import { randomUUID } from "node:crypto";
 import { createConnection, type Socket } from "node:net";
 import { createInterface } from "node:readline";
 import { encodeLogsFrame } from "../src/wire/encoder.ts";
-import { sampleRequest } from "./lib/records.ts";
+import { concatBytes, sampleRequest } from "./lib/records.ts";
 
 const CHUNK_FRAMES = 100;
 
@@ -35,16 +35,6 @@ const rate = Number(arg("rate", "0"));
 const unique = flag("unique");
 const stamp = flag("stamp");
 const wanted = Number(arg("records", "100000"));
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
 
 function connect(path: string): Promise<Socket> {
   return new Promise((resolve, reject) => {
@@ -70,13 +60,13 @@ function preEncode(ids: string[]): { chunks: Uint8Array[][]; records: number } {
     const list: Uint8Array[] = [];
     if (!unique) {
       const n = Math.min(CHUNK_FRAMES, framesPerSession);
-      const one = concat(Array.from({ length: n }, (_, f) => encodeLogsFrame(sampleRequest(id, f * frameRecords, frameRecords))));
+      const one = concatBytes(Array.from({ length: n }, (_, f) => encodeLogsFrame(sampleRequest(id, f * frameRecords, frameRecords))));
       for (let f = 0; f < framesPerSession; f += n) list.push(one);
       return list;
     }
     for (let f = 0; f < framesPerSession; f += CHUNK_FRAMES) {
       const n = Math.min(CHUNK_FRAMES, framesPerSession - f);
-      list.push(concat(Array.from({ length: n }, (_, k) => encodeLogsFrame(sampleRequest(id, (f + k) * frameRecords, frameRecords)))));
+      list.push(concatBytes(Array.from({ length: n }, (_, k) => encodeLogsFrame(sampleRequest(id, (f + k) * frameRecords, frameRecords)))));
     }
     return list;
   });

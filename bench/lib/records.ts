@@ -25,3 +25,14 @@ export function sampleRequest(sessionId: string, firstSeq: number, count: number
   });
   return create(ReportBoundaryLogsRequestSchema, { sessionId, confinedProcessName: "claude", logs });
 }
+
+/** One buffer holding `parts` back to back (a stream of frames). */
+export function concatBytes(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
