@@ -41,7 +41,14 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   const output = deps.output ?? (await selectOutput(config, { metrics, stdout: deps.stdout, now: deps.now, log }));
   const queue = new BatchQueue({ maxRecords: config.queue_max_records, maxBytes: config.queue_max_bytes, metrics, log });
   queue.start(output);
-  const socket = new SocketServer({ path: config.socket, mode: config.socket_mode, metrics, accept: (b) => queue.push(b), log });
+  const socket = new SocketServer({
+    path: config.socket,
+    mode: config.socket_mode,
+    metrics,
+    accept: (b) => queue.push(b),
+    keepDecoded: output.takes !== "encoded",
+    log,
+  });
   try {
     await socket.start();
   } catch (err) {

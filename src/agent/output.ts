@@ -1,19 +1,37 @@
 // Where accepted records go after the in-memory queue. The queue's drain
 // loop hands each batch to one RecordOutput: stdout (JSON lines), discard,
 // or coderd (the durable spool plus the forwarder).
-import type { ReportBoundaryLogsRequest } from "../gen/coder/agent/v2/boundary_pb.ts";
+import { fromBinary } from "@bufbuild/protobuf";
+import { type ReportBoundaryLogsRequest, ReportBoundaryLogsRequestSchema } from "../gen/coder/agent/v2/boundary_pb.ts";
 
+/** One frame's records. At least one of `request` and `encoded` is set. */
 export interface QueuedBatch {
-  request: ReportBoundaryLogsRequest;
-  /** The request's encoding as received, when available: outputs that store bytes use it instead of encoding again. */
-  encoded?: Uint8Array | null;
+  /** How many records the batch holds. */
+  records: number;
+  /**
+   * The decoded request; null when the output takes bytes and `encoded`
+   * holds them, so the queue does not keep decoded records in memory.
+   */
+  request: ReportBoundaryLogsRequest | null;
+  /** The request's encoding as received, when it could be cut out of the frame. */
+  encoded: Uint8Array | null;
   /** Encoded size of the frame it came in, used for the queue's byte bound. */
   bytes: number;
   /** When the agent read it off the socket (ms since the epoch). */
   receivedAt: number;
 }
 
+/** The batch's request, decoding its bytes when only those were kept. */
+export function decodedRequest(batch: QueuedBatch): ReportBoundaryLogsRequest {
+  return batch.request ?? fromBinary(ReportBoundaryLogsRequestSchema, batch.encoded!);
+}
+
 export interface RecordOutput {
+  /**
+   * "encoded" when the output only needs `encoded` and `records` (it stores
+   * or counts bytes); absent or "decoded" when it reads the records.
+   */
+  readonly takes?: "decoded" | "encoded";
   /**
    * Takes one batch. Resolves once the batch is accepted for good (written,
    * or durable in the spool); a batch it has to drop is counted by the

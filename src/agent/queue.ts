@@ -56,7 +56,7 @@ export class BatchQueue {
    * small bounds can never stall the stream.
    */
   push(batch: QueuedBatch): boolean {
-    const n = batch.request.logs.length;
+    const n = batch.records;
     const fits =
       this.length === 0 ||
       (this.recordCount + n <= this.opts.maxRecords && this.byteCount + batch.bytes <= this.opts.maxBytes);
@@ -123,8 +123,8 @@ export class BatchQueue {
     } catch (err) {
       // The output contract says write() resolves once the batch is taken;
       // a rejection is an output failure we cannot retry blindly.
-      this.droppedWriteFailedLogs.inc(batch.request.logs.length);
-      this.opts.log?.(`warn: output failed, ${batch.request.logs.length} records dropped: ${(err as Error).message}`);
+      this.droppedWriteFailedLogs.inc(batch.records);
+      this.opts.log?.(`warn: output failed, ${batch.records} records dropped: ${(err as Error).message}`);
     }
   }
 
@@ -135,7 +135,7 @@ export class BatchQueue {
       this.items = this.items.slice(this.head);
       this.head = 0;
     }
-    this.recordCount -= batch.request.logs.length;
+    this.recordCount -= batch.records;
     this.byteCount -= batch.bytes;
     this.updateGauges();
   }

@@ -19,6 +19,8 @@ export interface SocketServerOptions {
   metrics: AgentMetrics;
   /** Takes each decoded batch (the queue's push). */
   accept: (batch: QueuedBatch) => void;
+  /** false: pass on only the bytes of a batch when they could be cut out (the output takes bytes). Default true. */
+  keepDecoded?: boolean;
   /** Warnings (stderr in the CLI). */
   log: (line: string) => void;
 }
@@ -155,7 +157,13 @@ export class SocketServer {
       case "logs":
         this.m.logsFrames.inc();
         this.m.records.inc(frame.request.logs.length);
-        this.opts.accept({ request: frame.request, encoded: frame.encoded, bytes: frame.bytes, receivedAt });
+        this.opts.accept({
+          records: frame.request.logs.length,
+          request: this.opts.keepDecoded === false && frame.encoded !== null ? null : frame.request,
+          encoded: frame.encoded,
+          bytes: frame.bytes,
+          receivedAt,
+        });
         return;
       case "status":
         this.m.statusFrames.inc();

@@ -4,13 +4,14 @@ import { createAgentMetrics } from "../../src/agent/metrics.ts";
 import type { QueuedBatch, RecordOutput } from "../../src/agent/output.ts";
 import { BatchQueue } from "../../src/agent/queue.ts";
 import { ReportBoundaryLogsRequestSchema } from "../../src/gen/coder/agent/v2/boundary_pb.ts";
+import { queuedBatch } from "../helpers/agent.ts";
 
 function batch(records: number, bytes: number, sessionId = "s"): QueuedBatch {
   const request = create(ReportBoundaryLogsRequestSchema, {
     sessionId,
     logs: Array.from({ length: records }, (_, i) => ({ sequenceNumber: i })),
   });
-  return { request, bytes, receivedAt: 0 };
+  return queuedBatch(request, bytes, 0);
 }
 
 /** An output whose writes finish only when the test releases them. */
@@ -54,7 +55,7 @@ test("overflow by records drops the incoming batch as buffer_full; the rest arri
   expect(await value(metrics, "batches_dropped_total", { reason: "buffer_full" })).toBe(1);
   out.release();
   expect(await q.idle(Date.now() + 5000)).toBe(true);
-  expect(out.written.map((b) => b.request.sessionId)).toEqual(["a", "b", "d"]);
+  expect(out.written.map((b) => b.request!.sessionId)).toEqual(["a", "b", "d"]);
   expect(await value(metrics, "queue_records")).toBe(0);
   expect(await value(metrics, "queue_bytes")).toBe(0);
 });
@@ -108,7 +109,7 @@ test("the drain hands several batches to the output before the first is accepted
   const out = new GatedOutput();
   const started: string[] = [];
   const write = out.write.bind(out);
-  out.write = (b) => (started.push(b.request.sessionId), write(b));
+  out.write = (b) => (started.push(b.request!.sessionId), write(b));
   q.start(out);
   for (const id of ["a", "b", "c"]) q.push(batch(1, 10, id));
   await new Promise((r) => setTimeout(r, 0));
@@ -116,7 +117,7 @@ test("the drain hands several batches to the output before the first is accepted
   expect(q.records).toBe(3); // still counted until accepted
   out.release();
   expect(await q.idle(Date.now() + 5000)).toBe(true);
-  expect(out.written.map((b) => b.request.sessionId)).toEqual(["a", "b", "c"]);
+  expect(out.written.map((b) => b.request!.sessionId)).toEqual(["a", "b", "c"]);
   expect(q.records).toBe(0);
 });
 
@@ -142,7 +143,7 @@ test("the queue pipelines writes in order, up to maxPendingWrites, and a batch l
   q.start(out);
   for (const id of ["a", "b", "c", "d", "e"]) q.push(batch(2, 10, id));
   await Bun.sleep(0);
-  expect(out.calls.map((c) => c.batch.request.sessionId)).toEqual(["a", "b", "c"]);
+  expect(out.calls.map((c) => c.batch.request!.sessionId)).toEqual(["a", "b", "c"]);
   out.calls[2]!.done(); // c finishes before a and b: nothing leaves the queue yet
   out.calls[1]!.done();
   await Bun.sleep(0);
@@ -151,7 +152,7 @@ test("the queue pipelines writes in order, up to maxPendingWrites, and a batch l
   out.calls[0]!.done(); // a, then b and c (already done) leave; d and e are handed out
   await waitUntil(() => out.calls.length === 5);
   expect(q.records).toBe(4);
-  expect(out.calls.map((c) => c.batch.request.sessionId)).toEqual(["a", "b", "c", "d", "e"]);
+  expect(out.calls.map((c) => c.batch.request!.sessionId)).toEqual(["a", "b", "c", "d", "e"]);
   out.calls[3]!.done();
   out.calls[4]!.done();
   expect(await q.idle(Date.now() + 5000)).toBe(true);

@@ -3,7 +3,7 @@ import { Writable } from "node:stream";
 import { createAgentMetrics } from "../../src/agent/metrics.ts";
 import { StdoutOutput } from "../../src/agent/outputs/stdout.ts";
 import { FrameDecoder } from "../../src/wire/decoder.ts";
-import { CaptureStream } from "../helpers/agent.ts";
+import { CaptureStream, queuedBatch } from "../helpers/agent.ts";
 import { vector } from "../helpers/vectors.ts";
 
 const NOW = new Date("2025-12-08T20:58:50.123Z");
@@ -11,7 +11,7 @@ const NOW = new Date("2025-12-08T20:58:50.123Z");
 function v2LogsBatch() {
   const [frame] = new FrameDecoder().push(vector("v2_logs").bytes);
   if (frame?.kind !== "logs") throw new Error("v2_logs did not decode");
-  return { request: frame.request, bytes: frame.bytes, receivedAt: 0 };
+  return queuedBatch(frame.request, frame.bytes, 0);
 }
 
 const GOLDEN = [

@@ -9,6 +9,8 @@ import { Writable } from "node:stream";
 import { type AgentHandle, type AgentDeps, startAgent } from "../../src/agent/agent.ts";
 import { type AgentConfig, agentOptions } from "../../src/config/agent.ts";
 import { loadConfig } from "../../src/config/load.ts";
+import type { QueuedBatch } from "../../src/agent/output.ts";
+import type { ReportBoundaryLogsRequest } from "../../src/gen/coder/agent/v2/boundary_pb.ts";
 
 export function tempDir(prefix = "br-agent-"): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
@@ -109,4 +111,9 @@ export async function sendBytes(path: string, bytes: Uint8Array): Promise<void> 
   const s = await connect(path);
   await write(s, bytes);
   await endAndWait(s);
+}
+
+/** A queue entry holding a decoded request, as the socket server makes one for a decoding output. */
+export function queuedBatch(request: ReportBoundaryLogsRequest, bytes = 0, receivedAt = Date.now()): QueuedBatch {
+  return { records: request.logs.length, request, encoded: null, bytes, receivedAt };
 }

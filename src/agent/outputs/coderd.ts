@@ -47,6 +47,7 @@ export interface CoderdOutputState {
 }
 
 export class CoderdOutput implements RecordOutput {
+  readonly takes = "encoded";
   private closed = false;
 
   private constructor(
@@ -84,8 +85,8 @@ export class CoderdOutput implements RecordOutput {
 
   async write(batch: QueuedBatch): Promise<void> {
     if (this.closed) throw new Error("coderd output is closed");
-    const body = batch.encoded ?? toBinary(ReportBoundaryLogsRequestSchema, batch.request);
-    await this.spool.append(body, batch.request.logs.length);
+    const body = batch.encoded ?? toBinary(ReportBoundaryLogsRequestSchema, batch.request!);
+    await this.spool.append(body, batch.records);
   }
 
   notReadyReason(): string | null {

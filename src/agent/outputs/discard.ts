@@ -4,10 +4,12 @@ import type { AgentMetrics } from "../metrics.ts";
 import type { QueuedBatch, RecordOutput } from "../output.ts";
 
 export class DiscardOutput implements RecordOutput {
+  readonly takes = "encoded";
+
   constructor(private readonly metrics: AgentMetrics) {}
 
   async write(batch: QueuedBatch): Promise<void> {
-    this.metrics.recordsWritten.inc(batch.request.logs.length);
+    this.metrics.recordsWritten.inc(batch.records);
   }
 
   notReadyReason(): string | null {

@@ -4,7 +4,7 @@
 import type { Writable } from "node:stream";
 import { type EmittedRecord, formatJson } from "../../record/emission.ts";
 import type { AgentMetrics } from "../metrics.ts";
-import type { QueuedBatch, RecordOutput } from "../output.ts";
+import { decodedRequest, type QueuedBatch, type RecordOutput } from "../output.ts";
 
 export interface StdoutOutputOptions {
   metrics: AgentMetrics;
@@ -15,7 +15,7 @@ export interface StdoutOutputOptions {
 
 /** The lines of one batch, each ending in "\n". */
 export function formatBatchLines(batch: QueuedBatch, now: Date): string {
-  const { request } = batch;
+  const request = decodedRequest(batch);
   // One reused record view per batch: no per-record wrapper objects.
   const rec: EmittedRecord = { sessionId: request.sessionId, confinedProcessName: request.confinedProcessName, log: undefined as never };
   let text = "";
@@ -42,7 +42,7 @@ export class StdoutOutput implements RecordOutput {
 
   async write(batch: QueuedBatch): Promise<void> {
     if (this.failure) throw this.failure;
-    const n = batch.request.logs.length;
+    const n = batch.records;
     if (n === 0) return;
     const ok = this.stream.write(formatBatchLines(batch, this.now()));
     this.opts.metrics.recordsWritten.inc(n);

@@ -5,6 +5,7 @@
 import { CoderdOutput } from "../../../src/agent/outputs/coderd.ts";
 import { makeRequest, newMetrics } from "../spool/helpers.ts";
 import { TEST_TOKEN } from "./ingest-server.ts";
+import { queuedBatch } from "../../helpers/agent.ts";
 
 const [dir, url, countText] = process.argv.slice(2) as [string, string, string];
 const count = Number(countText);
@@ -17,7 +18,7 @@ const out = await CoderdOutput.open(
   newMetrics(),
   () => {},
 );
-const write = (i: number) => out.write({ request: makeRequest("crash", i * 5, 5), bytes: 0, receivedAt: Date.now() });
+const write = (i: number) => out.write(queuedBatch(makeRequest("crash", i * 5, 5)));
 const resume = new Promise<void>((resolve) => process.once("SIGUSR2", () => resolve()));
 for (let i = 0; i < count / 2; i++) await write(i);
 process.stdout.write("half\n");

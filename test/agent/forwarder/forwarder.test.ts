@@ -10,6 +10,7 @@ import type { AgentMetrics } from "../../../src/agent/metrics.ts";
 import { serveHttp } from "../../../src/runtime/adapter.ts";
 import { counterValue, logCollector, makeRequest, newMetrics, segmentFiles, tempDir, waitFor } from "../spool/helpers.ts";
 import { IngestServer, TEST_TOKEN } from "./ingest-server.ts";
+import { queuedBatch } from "../../helpers/agent.ts";
 
 const cleanups: Array<() => void | Promise<void>> = [];
 afterEach(async () => {
@@ -60,7 +61,7 @@ async function writeSessions(out: CoderdOutput, sessions: string[], batches: num
   for (let b = 0; b < batches; b++) {
     for (const s of sessions) {
       const request = makeRequest(s, b * size, size);
-      await out.write({ request, bytes: 0, receivedAt: Date.now() });
+      await out.write(queuedBatch(request));
     }
   }
 }
@@ -197,7 +198,7 @@ describe("coderd output", () => {
     await out.close(Date.now() + 20_000);
     expect(srv.received.size).toBe(200);
     expect(segmentFiles(dir)).toEqual([]);
-    await expect(out.write({ request: makeRequest("c1", 999, 1), bytes: 0, receivedAt: 0 })).rejects.toThrow(/closed/);
+    await expect(out.write(queuedBatch(makeRequest("c1", 999, 1)))).rejects.toThrow(/closed/);
   });
 
   test("close() with coderd down stops at the deadline and leaves the records for the next run", async () => {
