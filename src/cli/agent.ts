@@ -3,6 +3,7 @@
 // accepting, drains the queue into the output and exits 0 (a second
 // signal exits 1 at once).
 import { type AgentConfig, agentOptions } from "../config/agent.ts";
+import { formatListen } from "../config/kinds.ts";
 import { helpText, loadConfig } from "../config/load.ts";
 import { startAgent } from "../agent/agent.ts";
 import { resolveOutputKind } from "../agent/outputs/select.ts";
@@ -20,9 +21,8 @@ export async function main(argv: string[], env: Env): Promise<number> {
   const { config } = loadConfig<AgentConfig>(specs, { argv, env });
   const agent = await startAgent(config);
   const mode = `0${config.socket_mode.toString(8)}`;
-  const host = agent.http.hostname.includes(":") ? `[${agent.http.hostname}]` : agent.http.hostname;
   process.stderr.write(
-    `boundary-relay agent: listening on socket ${config.socket} (mode ${mode}), http http://${host}:${agent.http.port}, output ${resolveOutputKind(config)}\n`,
+    `boundary-relay agent: listening on socket ${config.socket} (mode ${mode}), http http://${formatListen(agent.http)}, output ${resolveOutputKind(config)}\n`,
   );
   return await new Promise<number>((resolve) => {
     let signalled = false;

@@ -9,7 +9,7 @@ import { runDemoSession } from "../dev/demo.ts";
 import { type DevState, openDevState } from "../dev/state.ts";
 import { agentOptions, type AgentConfig } from "../config/agent.ts";
 import { coderdOptions, type CoderdConfig, LOG_FORMATS } from "../config/coderd.ts";
-import { kinds } from "../config/kinds.ts";
+import { formatListen as addr, kinds } from "../config/kinds.ts";
 import { helpText, loadConfig, type OptionSpec } from "../config/load.ts";
 import { defaultSocketPath, stateDir } from "../config/paths.ts";
 import { startCoderd } from "../coderd/server.ts";
@@ -41,7 +41,6 @@ const SUMMARY = `Runs coderd and the agent together on embedded defaults: SQLite
 folder, a generated development agent token, boundary's default socket.
 Prints the socket, metrics, query API and database; Ctrl-C stops both.`;
 
-const addr = (a: { hostname: string; port: number }) => `${a.hostname.includes(":") ? `[${a.hostname}]` : a.hostname}:${a.port}`;
 
 /** A role's config from its own option table: defaults plus the given flags. */
 function roleConfig<T>(specs: OptionSpec[], argv: string[]): T {

@@ -4,7 +4,9 @@
 // writer (process.stderr in the CLI).
 import { readFileSync } from "node:fs";
 import type { CoderdConfig } from "../config/coderd.ts";
+import { formatListen } from "../config/kinds.ts";
 import { ConfigError } from "../config/load.ts";
+import { resolveSecret } from "../config/secrets.ts";
 import { serveHttp, type HttpServer } from "../runtime/adapter.ts";
 import { Emitter, type Writer } from "./emitter.ts";
 import { createCoderdApp } from "./http.ts";
@@ -38,18 +40,6 @@ export interface CoderdHandle {
   stop(): Promise<void>;
 }
 
-function resolveAdminToken(config: CoderdConfig): string {
-  if (config.admin_token && config.admin_token_file) {
-    throw new ConfigError([{ field: "admin_token_file", where: "--admin-token-file", message: "give --admin-token or --admin-token-file, not both" }]);
-  }
-  if (!config.admin_token_file) return config.admin_token;
-  try {
-    return readFileSync(config.admin_token_file, "utf8").trim();
-  } catch (err) {
-    throw new ConfigError([{ field: "admin_token_file", where: config.admin_token_file, message: `cannot read: ${(err as Error).message}` }]);
-  }
-}
-
 function resolveTls(config: CoderdConfig): { cert: string; key: string } | undefined {
   if (!config.tls_cert_file && !config.tls_key_file) return undefined;
   if (!config.tls_cert_file || !config.tls_key_file) {
@@ -63,7 +53,7 @@ export async function startCoderd(opts: CoderdStartOptions): Promise<CoderdHandl
   const write: Writer = opts.stderr ?? ((chunk) => void process.stderr.write(chunk));
   const log = (message: string) => write(`boundary-relay coderd: ${message}\n`);
   const now = opts.now ?? (() => new Date());
-  const adminToken = resolveAdminToken(config);
+  const adminToken = resolveSecret(config, "admin_token");
   const tls = resolveTls(config);
   const identities = new IdentityRegistry(config.agents_file, opts.identities);
   const metrics = createCoderdMetrics();
@@ -81,8 +71,7 @@ export async function startCoderd(opts: CoderdStartOptions): Promise<CoderdHandl
     throw err;
   }
   retention.start();
-  const host = server.hostname.includes(":") ? `[${server.hostname}]` : server.hostname;
-  const url = `${tls ? "https" : "http"}://${host}:${server.port}`;
+  const url = `${tls ? "https" : "http"}://${formatListen(server)}`;
   if (identities.current.size === 0) log("no agent identities (--agents-file): every ingest request will be refused");
   if (!adminToken) log("no --admin-token: the query API is off");
   let stopped = false;

@@ -82,6 +82,11 @@ export interface ListenAddress {
   port: number;
 }
 
+/** The inverse of parseListen: `127.0.0.1:9100`, `[::1]:9100`. */
+export function formatListen(a: ListenAddress): string {
+  return `${a.hostname.includes(":") ? `[${a.hostname}]` : a.hostname}:${a.port}`;
+}
+
 export function parseListen(text: string): ListenAddress | null {
   const m = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(text.trim());
   if (!m) return null;

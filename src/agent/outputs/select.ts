@@ -3,10 +3,10 @@
 // coderd when a coderd URL is configured, else stdout. Problems that are
 // really configuration (no token, unusable spool directory) become
 // ConfigErrors, so the CLI exits 2 naming the field.
-import { readFileSync } from "node:fs";
 import type { Writable } from "node:stream";
 import type { AgentConfig } from "../../config/agent.ts";
 import { ConfigError } from "../../config/load.ts";
+import { resolveSecret } from "../../config/secrets.ts";
 import type { AgentMetrics } from "../metrics.ts";
 import type { RecordOutput } from "../output.ts";
 import { SpoolDirError } from "../spool/spool.ts";
@@ -31,21 +31,6 @@ function configError(field: string, where: string, message: string): ConfigError
   return new ConfigError([{ field, where, message }]);
 }
 
-/** The agent token from --agent-token or --agent-token-file (exactly one). */
-export function resolveAgentToken(config: Pick<AgentConfig, "agent_token" | "agent_token_file">): string {
-  if (config.agent_token && config.agent_token_file) {
-    throw configError("agent_token_file", "--agent-token-file", "give --agent-token or --agent-token-file, not both");
-  }
-  if (config.agent_token_file) {
-    try {
-      return readFileSync(config.agent_token_file, "utf8").trim();
-    } catch (err) {
-      throw configError("agent_token_file", config.agent_token_file, `cannot read: ${(err as Error).message}`);
-    }
-  }
-  return config.agent_token;
-}
-
 /**
  * Checks what the chosen output needs beyond the option table's own rules
  * (used by the agent and by `config check`); returns the resolved agent
@@ -54,7 +39,7 @@ export function resolveAgentToken(config: Pick<AgentConfig, "agent_token" | "age
 export function checkOutputConfig(config: AgentConfig): { token: string } {
   if (resolveOutputKind(config) !== "coderd") return { token: "" };
   if (!config.coderd_url) throw configError("coderd_url", "--coderd-url", "is required for --output coderd");
-  const token = resolveAgentToken(config);
+  const token = resolveSecret(config, "agent_token");
   if (!token) throw configError("agent_token", "--agent-token", "is required for --output coderd (or --agent-token-file, CODER_AGENT_TOKEN)");
   if (!config.spool_dir) throw configError("spool_dir", "--spool-dir", "is required for --output coderd: records are acknowledged only once durable on disk");
   return { token };
