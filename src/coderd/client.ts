@@ -1,5 +1,6 @@
-// A Connect client of coderd's IngestService over fetch: what the tests and
-// the agent's forwarder use. The agent token goes in Authorization: Bearer.
+// A Connect client of coderd's IngestService over fetch, binary by default:
+// the agent's forwarder sends through it, and the tests use it. The agent
+// token goes in Authorization: Bearer.
 import { createClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
 import { IngestService } from "../gen/boundaryrelay/v1/ingest_pb.ts";

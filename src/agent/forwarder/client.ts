@@ -1,10 +1,9 @@
 // The Connect client for boundaryrelay.v1.IngestService/ReportBoundaryLogs:
 // binary protobuf over fetch (keep-alive in Bun and Deno), the agent token
 // as a bearer token, and an optional CA file for an https coderd.
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-web";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { codeToString } from "@connectrpc/connect/protocol-connect";
-import { IngestService } from "../../gen/boundaryrelay/v1/ingest_pb.ts";
+import { createIngestClient as createCoderdClient } from "../../coderd/client.ts";
 import type { ReportBoundaryLogsRequest } from "../../gen/coder/agent/v2/boundary_pb.ts";
 import { fetchWithCa } from "../../runtime/adapter.ts";
 
@@ -22,16 +21,14 @@ export interface IngestClientOptions {
 }
 
 export function createIngestClient(opts: IngestClientOptions): SendFn {
-  const transport = createConnectTransport({
+  const client = createCoderdClient({
     baseUrl: opts.baseUrl,
-    useBinaryFormat: true,
+    token: opts.token,
     fetch: opts.caPem ? fetchWithCa(opts.caPem) : undefined,
   });
-  const client = createClient(IngestService, transport);
-  const headers = { Authorization: `Bearer ${opts.token}` };
   const timeoutMs = opts.timeoutMs ?? 30_000;
   return async (request, signal) => {
-    await client.reportBoundaryLogs(request, { headers, signal, timeoutMs });
+    await client.reportBoundaryLogs(request, { signal, timeoutMs });
   };
 }
 
