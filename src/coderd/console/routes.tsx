@@ -57,7 +57,8 @@ type Handler = (c: Context<Env>) => Response | Promise<Response>;
 function securityHeaders(c: Context) {
   c.header("Content-Security-Policy", CSP);
   c.header("X-Content-Type-Options", "nosniff");
-  c.header("Referrer-Policy", "no-referrer");
+  // same-origin, not no-referrer: with no-referrer a form POST carries "Origin: null" and the sign-in origin check fails.
+  c.header("Referrer-Policy", "same-origin");
   c.header("X-Frame-Options", "DENY");
   c.header("Cache-Control", "no-store");
 }
@@ -106,6 +107,8 @@ export function createConsole(opts: ConsoleOptions): Hono<Env> {
     c.header("Cache-Control", "public, max-age=31536000, immutable");
     return c.body(asset.body, 200, { "Content-Type": asset.type });
   });
+
+  app.get("/favicon.ico", (c) => c.body(null, 204));
 
   app.get("/login", (c) => {
     securityHeaders(c);
@@ -238,6 +241,8 @@ export function createConsole(opts: ConsoleOptions): Hono<Env> {
       return c.text(`${err.message}\n`, 400);
     }
     return streamSSE(c, async (stream) => {
+      // Written at once so the browser sees the stream open (headers go out with the first bytes).
+      await stream.write("retry: 2000\n\n");
       let lastWrite = Date.now();
       while (!stream.aborted && !stream.closed && !opts.closing?.aborted) {
         const rows = await store.logsAfterId(filter, after, LIVE_BATCH);
