@@ -27,6 +27,14 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 15
   }
 }
 
+/** Signs in through the form unless the context already holds the console cookie (tests also run alone with -t). */
+async function ensureSignedIn(): Promise<void> {
+  if ((await chrome.context.cookies()).some((c) => c.name === "boundary_relay_session")) return;
+  await page.goto(`${server.url}/login`);
+  await page.fill('input[name="token"]', ADMIN_TOKEN);
+  await Promise.all([page.waitForURL((u) => u.pathname === "/"), page.press('input[name="token"]', "Enter")]);
+}
+
 beforeAll(async () => {
   server = await startConsoleServer();
   const seqs = [...Array.from({ length: 10 }, (_, i) => i), ...Array.from({ length: 5 }, (_, i) => 20 + i)];
@@ -61,6 +69,7 @@ describe("console in Chromium", () => {
   }, TIMEOUT);
 
   test("filtering by domain includes its subdomains and keeps the filter in the URL", async () => {
+    await ensureSignedIn();
     await page.goto(`${server.url}/records`);
     await page.fill('input[name="domain"]', "pastebin.com");
     await page.click('button[type="submit"]:has-text("Apply")');
@@ -71,6 +80,7 @@ describe("console in Chromium", () => {
   }, TIMEOUT);
 
   test("a session with a gap shows '10 records missing (seq 10–19)'", async () => {
+    await ensureSignedIn();
     await page.goto(`${server.url}/sessions`);
     await page.click(`a[href="/sessions/${GAPPY}"]`);
     await page.waitForURL((u) => u.pathname === `/sessions/${GAPPY}`);
@@ -80,6 +90,7 @@ describe("console in Chromium", () => {
   }, TIMEOUT);
 
   test("a record sent after /live loaded appears without a reload", async () => {
+    await ensureSignedIn();
     await page.goto(`${server.url}/live`);
     await until("the live tail to connect", async () => (await page.textContent("#live-status")) === "following new records");
     const url = `https://late.example/arrived-${Date.now()}`;
@@ -89,6 +100,7 @@ describe("console in Chromium", () => {
   }, TIMEOUT);
 
   test("CSV export downloads the filtered records", async () => {
+    await ensureSignedIn();
     await page.goto(`${server.url}/records?domain=pastebin.com`);
     const [download] = await Promise.all([page.waitForEvent("download"), page.click("text=Export CSV")]);
     const csv = readFileSync((await download.path())!, "utf8");
@@ -100,6 +112,7 @@ describe("console in Chromium", () => {
   }, TIMEOUT);
 
   test("hostile URLs render as text: no script runs, no dialog opens, nothing links to them", async () => {
+    await ensureSignedIn();
     for (const path of ["/records?decision=deny", `/sessions/${HOSTILE_SESSION}`, "/live?decision=deny", "/"]) {
       await page.goto(`${server.url}${path}`);
       await page.waitForLoadState("load");
