@@ -27,7 +27,7 @@ function rng(seed: number): () => number {
 }
 
 const hex = (n: number, width: number) => n.toString(16).padStart(width, "0").slice(-width);
-const uuidOf = (kind: number, n: number) => `${hex(kind, 8)}-${hex(n >>> 16, 4)}-4${hex(n, 3)}-8${hex(n * 7, 3)}-${hex(n * 2654435761, 12)}`;
+const uuidOf = (kind: number, n: number) => `${hex(Math.imul(n + 1, 2654435761) >>> 0, 8)}-${hex(kind, 4)}-4${hex(n, 3)}-8${hex(n >>> 12, 3)}-${hex(kind * 65537 + n, 12)}`;
 
 export function identityOf(w: number): AgentIdentity {
   const [workspaceName, ownerName] = WORKSPACES[w % WORKSPACES.length]!;

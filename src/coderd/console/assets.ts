@@ -37,6 +37,7 @@ table { width: 100%; border-collapse: collapse; background: var(--card); }
 th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { font-size: 12px; text-transform: uppercase; letter-spacing: .4px; color: var(--muted); font-weight: 600; position: sticky; top: 0; background: var(--card); }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+td time { white-space: nowrap; }
 .table-wrap { border: 1px solid var(--line); border-radius: 10px; overflow: auto; }
 .table-wrap table { border: 0; }
 td.url code { display: block; max-width: 46ch; overflow-wrap: anywhere; white-space: pre-wrap; font-size: 12.5px; }
@@ -53,6 +54,7 @@ input, select { font: inherit; padding: 5px 8px; border: 1px solid #c3cad6; bord
 .actions { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; }
 button.primary, a.button { font: inherit; background: var(--accent); color: #fff; border: 0; border-radius: 6px; padding: 6px 14px; cursor: pointer; text-decoration: none; display: inline-block; }
 a.button.secondary { background: #e8edf6; color: var(--fg); }
+.toolbar { display: flex; justify-content: flex-end; margin: -4px 0 10px; }
 .pager { display: flex; justify-content: space-between; align-items: center; margin-top: 10px; }
 .error { background: var(--deny-bg); color: var(--deny); border: 1px solid #f3b8b2; padding: 10px 14px; border-radius: 8px; margin-bottom: 14px; }
 .empty { padding: 22px; text-align: center; color: var(--muted); }

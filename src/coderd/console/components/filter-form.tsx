@@ -15,7 +15,7 @@ const TEXT_FIELDS: [string, string, string][] = [
   ["until", "Until (RFC 3339)", "2025-12-09T00:00:00Z"],
 ];
 
-export const FilterForm: FC<{ action: string; values: FilterValues; exportLinks?: boolean; exportQuery?: string }> = (props) => (
+export const FilterForm: FC<{ action: string; values: FilterValues }> = (props) => (
   <form class="filters" method="get" action={props.action} role="search" aria-label="Filter records">
     {TEXT_FIELDS.map(([name, label, placeholder]) => (
       <label>
@@ -44,11 +44,14 @@ export const FilterForm: FC<{ action: string; values: FilterValues; exportLinks?
       <button class="primary" type="submit">Apply</button>
       <a class="button secondary" href={props.action}>Clear</a>
     </div>
-    {props.exportLinks && (
-      <div class="actions">
-        <a class="button secondary" href={`/api/v2/boundary/export?${props.exportQuery ? `${props.exportQuery}&` : ""}format=csv`} download>Export CSV</a>
-        <a class="button secondary" href={`/api/v2/boundary/export?${props.exportQuery ? `${props.exportQuery}&` : ""}format=ndjson`} download>Export NDJSON</a>
-      </div>
-    )}
   </form>
+);
+
+/** Download links for the records a filter selects (the JSON API's streamed export, which takes the console cookie). */
+export const ExportLinks: FC<{ query: string }> = ({ query }) => (
+  <div class="actions">
+    <span class="muted">Export these records:</span>
+    <a class="button secondary" href={`/api/v2/boundary/export?${query ? `${query}&` : ""}format=csv`} download>CSV</a>
+    <a class="button secondary" href={`/api/v2/boundary/export?${query ? `${query}&` : ""}format=ndjson`} download>NDJSON</a>
+  </div>
 );

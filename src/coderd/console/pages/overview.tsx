@@ -55,8 +55,8 @@ export const OverviewPage: FC<OverviewData> = (d) => {
       <section class="card" aria-labelledby="traffic">
         <h2 id="traffic">Requests</h2>
         <div class="totals">
-          <span><span class="n">{allowed}</span><span class="muted">allowed</span></span>
-          <span><a href={`/records?${new URLSearchParams({ decision: "deny", since: d.since })}`}><span class="n">{denied}</span></a><span class="muted">denied</span></span>
+          <span><span class="n">{allowed.toLocaleString("en-US")}</span><span class="muted">allowed</span></span>
+          <span><a href={`/records?${new URLSearchParams({ decision: "deny", since: d.since })}`}><span class="n">{denied.toLocaleString("en-US")}</span></a><span class="muted">denied</span></span>
         </div>
         <Chart points={d.points} bucketLabel={RANGES[d.range].bucket === "1h" ? "hour" : "day"} />
       </section>
