@@ -11,9 +11,10 @@
 // (host or subdomain) and url_contains are scans of the window.
 import type { SqliteDatabase, SqliteStatement } from "../../runtime/adapter.ts";
 import type {
-  AgentLastSeen, LogFilter, LogSearch, Page, PagePosition, SequenceGap, SessionCompleteness, SessionQuery,
+  AgentLastSeen, LogFilter, LogSearch, Page, SequenceGap, SessionCompleteness,
   SessionSummary, StoredRecord, StoredSession, TimeseriesPoint, TimeseriesQuery, TopQuery, WorkspaceStats,
 } from "./store.ts";
+import { newestFirstPage, Where } from "./sql-parts.ts";
 
 type Row = Record<string, unknown>;
 
@@ -30,26 +31,12 @@ export interface RowMapping {
 /** Gaps listed per session in lists (the count of missing records is always exact). */
 const GAPS_PER_SESSION = 50;
 
-/** A WHERE clause built filter by filter, with its parameters in order. */
-class Conditions {
-  private readonly clauses: string[] = [];
-  readonly params: unknown[] = [];
-  add(clause: string, ...params: unknown[]): this {
-    this.clauses.push(clause);
-    this.params.push(...params);
-    return this;
-  }
-  get sql(): string {
-    return this.clauses.length ? `WHERE ${this.clauses.join(" AND ")}` : "";
-  }
-}
-
 /** `2025-12-08T20:58:47`: event_time compared by its whole-second prefix, which sorts as text. */
 const eventSecond = (ms: number) => new Date(ms).toISOString().slice(0, 19);
 
 /** The shared filters over `boundary_logs l JOIN boundary_sessions s`. */
-function filterConditions(q: LogFilter): Conditions {
-  const w = new Conditions();
+function filterWhere(q: LogFilter): Where {
+  const w = new Where();
   if (q.timeField === "event") {
     if (q.since) w.add("substr(l.event_time, 1, 19) >= ?", eventSecond(Math.floor(q.since.getTime() / 1000) * 1000));
     if (q.until) w.add("substr(l.event_time, 1, 19) < ?", eventSecond(Math.ceil(q.until.getTime() / 1000) * 1000));
@@ -92,19 +79,16 @@ export class SqliteQueries {
   }
 
   async searchLogs(q: LogSearch): Promise<Page<StoredRecord>> {
-    const w = filterConditions(q);
+    const w = filterWhere(q);
     if (q.after) w.add("(l.captured_at < ? OR (l.captured_at = ? AND l.id < ?))", q.after.at, q.after.at, q.after.id);
     const rows = this.all(
       `${this.rows.logSelect} ${w.sql} ORDER BY l.captured_at DESC, l.id DESC LIMIT ?`, [...w.params, q.limit + 1],
     );
-    const items = rows.slice(0, q.limit);
-    const last = rows.length > q.limit ? items[items.length - 1] : undefined;
-    const next: PagePosition | null = last ? { at: Number(last.captured_at), id: Number(last.id) } : null;
-    return { items: items.map(this.rows.toRecord), next };
+    return newestFirstPage(rows, q.limit, "captured_at", this.rows.toRecord);
   }
 
   async logsAfterId(q: LogFilter, afterId: number, limit: number): Promise<StoredRecord[]> {
-    const w = filterConditions(q).add("l.id > ?", afterId);
+    const w = filterWhere(q).add("l.id > ?", afterId);
     return this.all(`${this.rows.logSelect} ${w.sql} ORDER BY l.id LIMIT ?`, [...w.params, limit]).map(this.rows.toRecord);
   }
 
@@ -113,7 +97,7 @@ export class SqliteQueries {
   }
 
   async workspaceStats(q: LogFilter): Promise<WorkspaceStats[]> {
-    const w = filterConditions(q);
+    const w = filterWhere(q);
     return this.all(
       `SELECT s.workspace_id, max(s.workspace_name) AS workspace_name, max(s.owner_name) AS owner_name,
               sum(l.allowed) AS allowed, sum(1 - l.allowed) AS denied
@@ -129,7 +113,7 @@ export class SqliteQueries {
   }
 
   async top(q: TopQuery & { decision: "allow" | "deny" }): Promise<{ value: string; count: number }[]> {
-    const w = filterConditions(q);
+    const w = filterWhere(q);
     const column = { domain: "l.http_host", url: "l.http_url", workspace: "s.workspace_name" }[q.by];
     const from = q.by === "workspace" || needsSession(q) ? FROM_LOGS : FROM_LOGS_ONLY;
     return this.all(
@@ -140,7 +124,7 @@ export class SqliteQueries {
   }
 
   async timeseries(q: TimeseriesQuery): Promise<TimeseriesPoint[]> {
-    const w = filterConditions(q);
+    const w = filterWhere(q);
     const ms = q.timeField === "event" ? "(unixepoch(substr(l.event_time, 1, 19)) * 1000)" : "l.captured_at";
     const from = needsSession(q) ? FROM_LOGS : FROM_LOGS_ONLY;
     const rows = this.all(
@@ -157,33 +141,25 @@ export class SqliteQueries {
     return points;
   }
 
-  async sessionSummaries(q: SessionQuery): Promise<Page<SessionSummary>> {
-    const w = new Conditions().add("keyed = 1");
-    if (q.workspaceId) w.add("workspace_id = ?", q.workspaceId);
-    if (q.since) w.add("updated_at >= ?", q.since.getTime());
-    if (q.until) w.add("started_at < ?", q.until.getTime());
-    if (q.after) w.add("(started_at < ? OR (started_at = ? AND id < ?))", q.after.at, q.after.at, q.after.id);
-    const rows = this.all(
-      `SELECT ${this.rows.sessionColumns} FROM boundary_sessions ${w.sql} ORDER BY started_at DESC, id DESC LIMIT ?`,
-      [...w.params, q.limit + 1],
-    );
-    const items = rows.slice(0, q.limit);
-    const last = rows.length > q.limit ? items[items.length - 1] : undefined;
-    return {
-      items: items.map((r) => ({ ...this.rows.toSession(r), ...this.completeness(Number(r.id), GAPS_PER_SESSION) })),
-      next: last ? { at: Number(last.started_at), id: Number(last.id) } : null,
-    };
+  /** A page of sessions (from SqliteStore.listSessions) with each one's counts and gaps. */
+  withCompleteness(page: Page<StoredSession>): Page<SessionSummary> {
+    return { next: page.next, items: page.items.map((session) => this.summarise(session, GAPS_PER_SESSION)) };
   }
 
   async sessionSummary(sessionId: string, workspaceId?: string): Promise<SessionSummary | null> {
-    const w = new Conditions().add("session_id = ?", sessionId);
+    const w = new Where().add("session_id = ?", sessionId);
     if (workspaceId) w.add("workspace_id = ?", workspaceId);
     const rows = this.all(
       `SELECT ${this.rows.sessionColumns} FROM boundary_sessions ${w.sql} ORDER BY updated_at DESC, id DESC LIMIT 1`,
       w.params,
     );
     const row = rows[0];
-    return row ? { ...this.rows.toSession(row), ...this.completeness(Number(row.id), 1000) } : null;
+    return row ? this.summarise(this.rows.toSession(row), 1000) : null;
+  }
+
+  private summarise(session: StoredSession, maxGaps: number): SessionSummary {
+    const ref = this.all("SELECT id FROM boundary_sessions WHERE session_id = ? AND workspace_id = ?", [session.session_id, session.workspace_id])[0];
+    return { ...session, ...this.completeness(Number(ref?.id ?? 0), maxGaps) };
   }
 
   /** Counts and gaps of one session row, read from the (session_ref, sequence_number) index. */
