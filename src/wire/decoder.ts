@@ -85,9 +85,19 @@ export class FrameDecoder {
     return this.failed;
   }
 
-  /** Bytes held for an incomplete frame. */
+  /** Bytes of an incomplete frame received so far. */
   get pendingBytes(): number {
     return this.headerFill + this.payloadFill;
+  }
+
+  /** Whether the stream stopped inside a frame (a header began, or a payload is awaited). */
+  get midFrame(): boolean {
+    return this.headerFill > 0 || this.payload !== null;
+  }
+
+  /** Memory held for the incomplete frame: the header so far and the payload buffer (allocated whole on the header). */
+  get heldBytes(): number {
+    return this.headerFill + (this.payload?.length ?? 0);
   }
 
   /**
@@ -108,7 +118,7 @@ export class FrameDecoder {
    * frame, else null.
    */
   end(): FrameError | null {
-    if (this.failed !== null || this.pendingBytes === 0) return null;
+    if (this.failed !== null || !this.midFrame) return null;
     const err = new FrameError(
       "truncated",
       this.payload === null
@@ -117,6 +127,11 @@ export class FrameDecoder {
     );
     this.reset();
     return err;
+  }
+
+  /** Drops a partial frame without reporting it (the connection is being closed for another reason). */
+  discard(): void {
+    this.reset();
   }
 
   private takeHeader(chunk: Uint8Array, offset: number, out: DecodedFrame[]): number {
