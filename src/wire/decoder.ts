@@ -9,6 +9,7 @@ import {
   ReportBoundaryLogsRequestSchema,
 } from "../gen/coder/agent/v2/boundary_pb.ts";
 import { type BoundaryStatus, BoundaryMessageSchema } from "../gen/coder/boundarylogproxy/codec/v1/codec_pb.ts";
+import { checkEncodedRequest, describeInvalid, type InvalidField } from "../record/validity.ts";
 import { checkHeader, FrameError, HEADER_BYTES, readHeader, TAG_V1 } from "./frame.ts";
 
 export type DecodedFrame =
@@ -27,18 +28,30 @@ export type DecodedFrame =
 
 const PARSE_OPTIONS = { readUnknownFields: false } as const;
 
-/** Decodes one payload; a protobuf that does not parse becomes a non-fatal error. */
+/**
+ * Decodes one payload. A payload coderd would refuse (the shared rules of
+ * src/record/validity.ts, checked on the request's bytes before decoding)
+ * becomes a non-fatal error: malformed_protobuf when its bytes are not a
+ * well-formed message (e.g. a nested length past its parent), invalid_record
+ * when a value breaks a rule (bad UTF-8, a time out of range, a field over
+ * its cap).
+ */
 export function decodePayload(tag: number, payload: Uint8Array): DecodedFrame {
   const bytes = payload.length + HEADER_BYTES;
   try {
     if (tag === TAG_V1) {
+      const invalid = checkEncodedRequest(payload);
+      if (invalid !== null) return refused(tag, payload.length, invalid);
       const request = fromBinary(ReportBoundaryLogsRequestSchema, payload, PARSE_OPTIONS);
       return { kind: "logs", tag: 1, request, encoded: payload.slice(), bytes };
     }
     const envelope = fromBinary(BoundaryMessageSchema, payload, PARSE_OPTIONS);
     switch (envelope.msg.case) {
-      case "logs":
-        return { kind: "logs", tag: 2, request: envelope.msg.value, encoded: soleLogsField(payload), bytes };
+      case "logs": {
+        const logs = scanEnvelopeLogs(payload);
+        if (logs.invalid !== null) return refused(tag, payload.length, logs.invalid);
+        return { kind: "logs", tag: 2, request: envelope.msg.value, encoded: logs.sole, bytes };
+      }
       case "status":
         return { kind: "status", tag: 2, status: envelope.msg.value, bytes };
       default:
@@ -50,26 +63,41 @@ export function decodePayload(tag: number, payload: Uint8Array): DecodedFrame {
   }
 }
 
+function refused(tag: number, length: number, invalid: InvalidField): DecodedFrame {
+  const reason = invalid.kind === "malformed_protobuf" ? "malformed_protobuf" : "invalid_record";
+  return { kind: "error", error: new FrameError(reason, `tag ${tag} payload of ${length} bytes: ${describeInvalid(invalid)}`) };
+}
+
 const ENVELOPE_LOGS_FIELD = 1;
 const ENVELOPE_STATUS_FIELD = 2;
 
 /**
- * The bytes of the envelope's `logs` field when it is the envelope's only
- * oneof member (the usual case), copied; else null. Called only on an
- * envelope that already parsed.
+ * Checks every `logs` field of an envelope that already parsed with the
+ * shared validity rules, and cuts out (copies) the logs bytes when the
+ * field is the envelope's only oneof member (the usual case; else `sole`
+ * is null and the request gets encoded again downstream).
  */
-function soleLogsField(envelope: Uint8Array): Uint8Array | null {
+function scanEnvelopeLogs(envelope: Uint8Array): { invalid: InvalidField | null; sole: Uint8Array | null } {
   const reader = new BinaryReader(envelope);
   let logs: Uint8Array | null = null;
+  let logsFields = 0;
+  let status = false;
   while (reader.pos < reader.len) {
     const [field, wireType] = reader.tag();
-    if (field === ENVELOPE_STATUS_FIELD || (field === ENVELOPE_LOGS_FIELD && (logs !== null || wireType !== WireType.LengthDelimited))) {
-      return null;
+    if (field === ENVELOPE_LOGS_FIELD) {
+      if (wireType !== WireType.LengthDelimited) {
+        return { invalid: { kind: "malformed_protobuf", field: "logs", problem: `wire type ${wireType}, not length-delimited` }, sole: null };
+      }
+      logs = reader.bytes();
+      logsFields++;
+      const invalid = checkEncodedRequest(logs);
+      if (invalid !== null) return { invalid: { ...invalid, field: invalid.field === "" ? "logs" : `logs.${invalid.field}` }, sole: null };
+    } else {
+      if (field === ENVELOPE_STATUS_FIELD) status = true;
+      reader.skip(wireType);
     }
-    if (field === ENVELOPE_LOGS_FIELD) logs = reader.bytes().slice();
-    else reader.skip(wireType);
   }
-  return logs;
+  return { invalid: null, sole: logsFields === 1 && !status ? logs!.slice() : null };
 }
 
 export class FrameDecoder {

@@ -18,7 +18,7 @@ export const FRAME_ERROR_REASONS = [
   "message_too_large",
   "truncated",
   "malformed_protobuf",
-  /** Parses, but holds a record coderd would refuse (src/record/validity.ts): a nested length past its parent, bad UTF-8, a time out of range, a field over its cap. */
+  /** Well-formed, but holds a value coderd would refuse (src/record/validity.ts): bad UTF-8, a time out of range, a field over its cap. */
   "invalid_record",
 ] as const;
 

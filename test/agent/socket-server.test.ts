@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { create } from "@bufbuild/protobuf";
 import { createConnection } from "node:net";
 import { join } from "node:path";
 import { startAgent } from "../../src/agent/agent.ts";
@@ -8,6 +9,8 @@ import { createAgentMetrics } from "../../src/agent/metrics.ts";
 import type { QueuedBatch, RecordOutput } from "../../src/agent/output.ts";
 import { SocketPathError } from "../../src/agent/socket-server.ts";
 import { agentConfig, connect, endAndWait, metricValue, sendBytes, startTestAgent, type TestAgent, tempDir, waitFor, write } from "../helpers/agent.ts";
+import { ReportBoundaryLogsRequestSchema } from "../../src/gen/coder/agent/v2/boundary_pb.ts";
+import { encodeLogsFrame, encodeLogsFrameV1 } from "../../src/wire/encoder.ts";
 import { loadVectors, vector } from "../helpers/vectors.ts";
 
 let agent: TestAgent | null = null;
@@ -280,4 +283,41 @@ test("labelled counters with a closed label set are exposed at 0 from the start"
   ]) {
     expect(text).toContain(line);
   }
+});
+
+describe("records coderd would refuse are refused at the socket", () => {
+  /** The poison request: BoundaryLog.time claims 5 bytes while 2 remain inside its record. */
+  const poison = Buffer.concat([
+    Buffer.from([0x0a, 0x21]), Buffer.from("1a1b0a034745541214", "hex"), Buffer.from("https://example.com/"), Buffer.from("12050801", "hex"),
+    Buffer.from([0x1a, 0x01]), Buffer.from("x"), Buffer.from([0x12, 0x24]), Buffer.from("11111111-2222-4333-8444-555555555550"),
+  ]);
+  const framed = (tag: number, payload: Uint8Array) => {
+    const header = Buffer.from([tag, 0, 0, 0]);
+    header.writeUIntBE(payload.length, 1, 3);
+    return Buffer.concat([header, payload]);
+  };
+  const badNanos = create(ReportBoundaryLogsRequestSchema, {
+    sessionId: "11111111-2222-4333-8444-555555555551",
+    logs: [{ sequenceNumber: 0, time: { seconds: 1n, nanos: 1_000_000_000 }, resource: { case: "httpRequest", value: { method: "GET", url: "https://a/" } } }],
+  });
+
+  test("a nested length past its record (tag 1 and tag 2) is malformed_protobuf; a time out of range is invalid_record; each costs its frame only", async () => {
+    agent = await startTestAgent();
+    const a = agent;
+    const s = await connect(a.config.socket);
+    const envelope = Buffer.concat([Buffer.from([0x0a, poison.length]), poison]); // BoundaryMessage{logs: poison}
+    await write(s, framed(1, poison));
+    await write(s, framed(2, envelope));
+    await write(s, encodeLogsFrame(badNanos));
+    await write(s, encodeLogsFrameV1(badNanos));
+    await write(s, vector("v2_logs").bytes);
+    await waitFor("the good frame after the bad ones", async () => (await received(a)) === 3);
+    expect(await rejected(a, "malformed_protobuf")).toBe(2);
+    expect(await rejected(a, "invalid_record")).toBe(2);
+    expect(a.socket.openConnections).toBe(1);
+    expect(a.warnings.filter((w) => w.includes("invalid_record"))).toHaveLength(1); // once per connection and reason
+    expect(a.warnings.some((w) => w.includes("logs[0].time.nanos"))).toBe(true);
+    expect(a.stdout.lines).toHaveLength(3);
+    await endAndWait(s);
+  });
 });

@@ -71,7 +71,7 @@ test(
     expect(storedRows(paths.db)).toBe(2000);
     await poll("agent /readyz 200", async () => (await readyz(agent.port)).status === 200, 10_000);
     const m = await scrape(agent.port);
-    expect(metric(m, rejected("invalid_record"))).toBe(4);
+    expect(metric(m, rejected("malformed_protobuf"))).toBe(4); // a nested length past its record: not a well-formed message
     expect(bad.destroyed).toBe(false); // an invalid record costs its frame, not the connection
     expect(metric(m, `${A}records_received_total`)).toBe(2000);
     bad.destroy();
