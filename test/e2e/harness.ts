@@ -5,7 +5,7 @@
 import { Database } from "bun:sqlite";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { createConnection, createServer, type Socket } from "node:net";
+import { createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
@@ -353,21 +353,8 @@ export function logsFrames(sessionId: string, firstSeq: number, frames: number, 
   return out;
 }
 
-/** A connected Unix-socket client. */
-export function connectUnix(path: string): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const s = createConnection({ path });
-    s.once("connect", () => resolve(s));
-    s.once("error", reject);
-  });
-}
-
-/** Writes `bytes`, resolving when the socket took them (waits for 'drain' when its buffer is full). */
-export function writeBytes(socket: Socket, bytes: Uint8Array): Promise<void> {
-  return new Promise((resolve, reject) => {
-    socket.write(bytes, (err) => (err ? reject(err) : resolve()));
-  });
-}
+/** A connected Unix-socket client; writing to it, resolving when the socket took the bytes. */
+export { connect as connectUnix, write as writeBytes } from "../helpers/agent.ts";
 
 /** Resolves once `socket` closed (by either side). */
 export function closed(socket: Socket): Promise<void> {
