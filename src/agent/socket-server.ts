@@ -195,7 +195,8 @@ export class SocketServer {
       this.refuseConnection(conn);
       return;
     }
-    this.connections.set(conn.id, { conn, decoder: new FrameDecoder(), warned: null, lastDataAt: Date.now() });
+    const decoder = new FrameDecoder({ decodeLogs: this.opts.keepDecoded !== false });
+    this.connections.set(conn.id, { conn, decoder, warned: null, lastDataAt: Date.now() });
     this.m.open.inc();
     this.m.total.inc();
     if (this.paused) conn.pause();
@@ -254,6 +255,13 @@ export class SocketServer {
           bytes: frame.bytes,
           receivedAt,
         });
+        if (!room) this.pauseReading();
+        return;
+      }
+      case "encoded_logs": {
+        this.m.logsFrames.inc();
+        this.m.records.inc(frame.records);
+        const room = this.opts.accept({ records: frame.records, request: null, encoded: frame.encoded, bytes: frame.bytes, receivedAt });
         if (!room) this.pauseReading();
         return;
       }
