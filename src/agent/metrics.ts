@@ -17,6 +17,8 @@ export const LOG_DROP_REASONS = [
   "spool_full",
   /** Still in the in-memory queue when shutdown_timeout ran out. */
   "shutdown",
+  /** Refused by coderd as invalid_argument, alone in its request: moved to <spool-dir>/quarantine/. */
+  "invalid",
 ] as const;
 
 export type LogDropReason = (typeof LOG_DROP_REASONS)[number];

@@ -11,6 +11,7 @@
 import { create, fromBinary } from "@bufbuild/protobuf";
 import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
 import type { EntryRef } from "../spool/spool.ts";
+import { MAX_RECORDS_PER_BATCH } from "../../rpc/index.ts";
 import {
   type BoundaryLog,
   BoundaryLogSchema,
@@ -50,9 +51,14 @@ export function scanRequest(body: Uint8Array): ScannedRequest {
   return out;
 }
 
+/** The encoded BoundaryLog inside a record's bytes (without its length prefix). */
+export function logBytes(encoded: EncodedLog): Uint8Array {
+  return new BinaryReader(encoded).bytes();
+}
+
 /** Decodes one record (for messages about it; the send path never needs to). */
 export function decodeLog(encoded: EncodedLog): BoundaryLog {
-  return fromBinary(BoundaryLogSchema, new BinaryReader(encoded).bytes());
+  return fromBinary(BoundaryLogSchema, logBytes(encoded));
 }
 
 /** A spool entry whose records are (partly) in batches; acked when `remaining` reaches 0. */
@@ -75,10 +81,6 @@ export interface Batch {
   bytes: number;
   /** When its first record arrived (ms). */
   openedAt: number;
-  /** Earliest time it may be sent again (ms); set after a per-batch failure. */
-  notBefore: number;
-  /** Consecutive per-batch failures (invalid_argument). */
-  failures: number;
 }
 
 export interface BatchLimits {
@@ -96,9 +98,9 @@ export function toRequest(batch: Batch): ReportBoundaryLogsRequest {
     sessionId: batch.sessionId,
     confinedProcessName: batch.processName,
   });
-  request.$unknown = batch.chunks.flatMap((c) =>
-    c.logs.map((data) => ({ no: LOGS_FIELD, wireType: WireType.LengthDelimited, data })),
-  );
+  const unknown: NonNullable<ReportBoundaryLogsRequest["$unknown"]> = [];
+  for (const chunk of batch.chunks) for (const data of chunk.logs) unknown.push({ no: LOGS_FIELD, wireType: WireType.LengthDelimited, data });
+  request.$unknown = unknown;
   return request;
 }
 
@@ -121,7 +123,7 @@ export function splitBatch(batch: Batch): [Batch, Batch] {
 }
 
 function emptyLike(b: Batch): Batch {
-  return { sessionId: b.sessionId, processName: b.processName, chunks: [], records: 0, bytes: 0, openedAt: b.openedAt, notBefore: 0, failures: 0 };
+  return { sessionId: b.sessionId, processName: b.processName, chunks: [], records: 0, bytes: 0, openedAt: b.openedAt };
 }
 
 function addChunk(batch: Batch, chunk: Chunk): void {
@@ -136,7 +138,12 @@ export class Coalescer {
   private records = 0;
   private bytes = 0;
 
-  constructor(private readonly limits: BatchLimits) {}
+  private readonly limits: BatchLimits;
+
+  constructor(limits: BatchLimits) {
+    // Never more than coderd takes in one request, whatever the configuration says.
+    this.limits = { maxRecords: Math.min(limits.maxRecords, MAX_RECORDS_PER_BATCH), maxBytes: limits.maxBytes };
+  }
 
   get bufferedRecords(): number {
     return this.records;
@@ -161,7 +168,7 @@ export class Coalescer {
     for (let i = 0; i < logs.length; ) {
       let batch = this.open.get(key);
       if (!batch) {
-        batch = { sessionId: request.sessionId, processName: request.confinedProcessName, chunks: [], records: 0, bytes: 0, openedAt: now, notBefore: 0, failures: 0 };
+        batch = { sessionId: request.sessionId, processName: request.confinedProcessName, chunks: [], records: 0, bytes: 0, openedAt: now };
         this.open.set(key, batch);
       }
       const byBytes = Math.floor((this.limits.maxBytes - batch.bytes) / perRecord);

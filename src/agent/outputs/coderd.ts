@@ -13,13 +13,16 @@
 //   await out.close(deadline) → stops accepting, delivers what it can until
 //                           `deadline`, leaves the rest in the spool.
 import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { toBinary } from "@bufbuild/protobuf";
 import type { AgentConfig } from "../../config/agent.ts";
 import type { AgentMetrics } from "../metrics.ts";
 import type { QueuedBatch, RecordOutput } from "../output.ts";
 import { Spool, type LogFn, type SpoolState } from "../spool/spool.ts";
-import { Forwarder } from "../forwarder/forwarder.ts";
-import { createIngestClient, type SendFn } from "../forwarder/client.ts";
+import { Forwarder, type SendFn } from "../forwarder/forwarder.ts";
+import { RetryTiming } from "../forwarder/backoff.ts";
+import { Quarantine, QUARANTINE_DIR } from "../forwarder/quarantine.ts";
+import { createIngestClient } from "../../rpc/index.ts";
 import { ReportBoundaryLogsRequestSchema } from "../../gen/coder/agent/v2/boundary_pb.ts";
 
 export type CoderdOutputConfig = Pick<
@@ -69,13 +72,13 @@ export class CoderdOutput implements RecordOutput {
     });
     const forwarder = new Forwarder({
       spool,
-      send: send ?? createIngestClient({ baseUrl: config.coderd_url, token: config.agent_token, caPem }),
+      send: send ?? sendThrough(config, caPem),
+      quarantine: new Quarantine(join(config.spool_dir, QUARANTINE_DIR)),
       batchMaxRecords: config.batch_max_records,
       batchMaxBytes: config.batch_max_bytes,
       batchDelayMs: config.batch_delay,
       maxInFlight: config.max_in_flight,
-      retryInitialMs: config.retry_initial,
-      retryMaxMs: config.retry_max,
+      retry: new RetryTiming({ initialMs: config.retry_initial, maxMs: config.retry_max }),
       metrics,
       log,
     });
@@ -116,6 +119,16 @@ export class CoderdOutput implements RecordOutput {
       await this.spool.close();
     }
   }
+}
+
+/** Per-request timeout of a send to coderd, ms. */
+const SEND_TIMEOUT_MS = 30_000;
+
+function sendThrough(config: CoderdOutputConfig, caPem: string): SendFn {
+  const client = createIngestClient({ baseUrl: config.coderd_url, token: config.agent_token, caPem });
+  return async (request, signal) => {
+    await client.reportBoundaryLogs(request, { signal, timeoutMs: SEND_TIMEOUT_MS });
+  };
 }
 
 async function readCaFile(path: string): Promise<string> {
