@@ -4,8 +4,8 @@
 //   const out = await CoderdOutput.open(config, metrics, log);
 //     config: the AgentConfig fields listed in CoderdOutputConfig; the agent
 //       token must already be resolved (from --agent-token or its file).
-//     Throws SpoolDirError when --spool-dir is unusable (the CLI exits 2), or
-//       an Error when --ca-file cannot be read.
+//     Throws SpoolDirError when --spool-dir is unusable, CaFileError when
+//       --ca-file cannot be read (the CLI exits 2 for both).
 //   out.write(batch)      → resolves once durable in the spool; over budget it
 //                           drops and counts logs_dropped_total{reason="spool_full"}.
 //   out.notReadyReason()  → null, or why (spool full, coderd unreachable, token refused).
@@ -131,10 +131,21 @@ function sendThrough(config: CoderdOutputConfig, caPem: string): SendFn {
   };
 }
 
+/** --ca-file cannot be read; the CLI exits 2 naming the field. */
+export class CaFileError extends Error {
+  override readonly name = "CaFileError";
+  constructor(
+    readonly path: string,
+    cause: unknown,
+  ) {
+    super(`cannot read --ca-file ${path}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
+
 async function readCaFile(path: string): Promise<string> {
   try {
     return await readFile(path, "utf8");
   } catch (err) {
-    throw new Error(`cannot read --ca-file ${path}: ${err instanceof Error ? err.message : String(err)}`);
+    throw new CaFileError(path, err);
   }
 }
