@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { spawn, spawnSync } from "node:child_process";
 import { join } from "node:path";
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { CoderdOutput, type CoderdOutputConfig } from "../../../src/agent/outputs/coderd.ts";
 import type { AgentMetrics } from "../../../src/agent/metrics.ts";
 import { serveHttp } from "../../../src/runtime/adapter.ts";
@@ -203,6 +203,32 @@ describe("coderd output", () => {
     await out.close(Date.now() + 5000);
     expect(srv.attempts).toBe(attempts); // not sent again
     expect(segmentFiles(dir)).toEqual([]); // acknowledged with the rest of its entry
+  });
+
+  test("a refused record the quarantine cannot take stays in the spool, uncounted, until it can", async () => {
+    const srv = await server();
+    srv.refuse.add("q:2");
+    const dir = spoolDir();
+    writeFileSync(join(dir, "quarantine"), "in the way"); // the quarantine directory cannot be made
+    const { log, lines } = logCollector();
+    const metrics = newMetrics();
+    const out = await openOutput(outputConfig(dir, srv.url), metrics, log);
+    await writeSessions(out, ["q"], 1, 5);
+    await waitFor(() => srv.received.size === 4, "the other records");
+    await waitFor(() => lines.some((l) => l.includes("cannot write refused record session_id=q sequence_number=2")), "the loud line");
+    expect(await counterValue(metrics.logsDropped, { reason: "invalid" })).toBe(0);
+    const started = Date.now();
+    await out.close(started + 300); // stops retrying the write at the deadline
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(segmentFiles(dir).length).toBeGreaterThan(0); // its entry was not acknowledged
+
+    rmSync(join(dir, "quarantine"));
+    const again = newMetrics();
+    const next = await openOutput(outputConfig(dir, srv.url), again);
+    await waitFor(async () => (await counterValue(again.logsDropped, { reason: "invalid" })) === 1, "quarantined once it can be");
+    expect(readQuarantine(dir)).toHaveLength(1);
+    await next.close(Date.now() + 5000);
+    expect(segmentFiles(dir)).toEqual([]);
   });
 
   test("a record refused in an old spool is quarantined at the next start and not sent again after it", async () => {
