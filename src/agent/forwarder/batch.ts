@@ -88,19 +88,34 @@ export interface BatchLimits {
   maxBytes: number;
 }
 
+/** The tag byte of field 1 (`logs`), wire type 2 (length-delimited). */
+const LOGS_TAG = (LOGS_FIELD << 3) | WireType.LengthDelimited;
+
 /**
- * The request for a batch. Its records ride as the message's unknown fields
- * with field number 1: protobuf-es writes those bytes out verbatim, so the
- * encoding on the wire is exactly that of a request whose `logs` hold them.
+ * The request for a batch. Its records ride as ONE unknown field of the
+ * message: protobuf-es writes the field's tag, then its bytes verbatim, so
+ * those bytes are the first record followed by (tag, record) for each other
+ * one, and the encoding on the wire is exactly that of a request whose `logs`
+ * hold them. One buffer per batch, no object per record.
  */
 export function toRequest(batch: Batch): ReportBoundaryLogsRequest {
   const request = create(ReportBoundaryLogsRequestSchema, {
     sessionId: batch.sessionId,
     confinedProcessName: batch.processName,
   });
-  const unknown: NonNullable<ReportBoundaryLogsRequest["$unknown"]> = [];
-  for (const chunk of batch.chunks) for (const data of chunk.logs) unknown.push({ no: LOGS_FIELD, wireType: WireType.LengthDelimited, data });
-  request.$unknown = unknown;
+  let size = -1; // the writer writes the first tag
+  for (const chunk of batch.chunks) for (const data of chunk.logs) size += 1 + data.length;
+  if (size < 0) return request;
+  const joined = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of batch.chunks) {
+    for (const data of chunk.logs) {
+      if (at > 0) joined[at++] = LOGS_TAG;
+      joined.set(data, at);
+      at += data.length;
+    }
+  }
+  request.$unknown = [{ no: LOGS_FIELD, wireType: WireType.LengthDelimited, data: joined }];
   return request;
 }
 
