@@ -13,7 +13,7 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { BoundaryClient } from "../../src/client/index.ts";
 import { BoundaryLogSchema } from "../../src/gen/coder/agent/v2/boundary_pb.ts";
 import { IngestServer } from "../agent/forwarder/ingest-server.ts";
-import { A, AGENT_TOKEN, agentDrop, binary, freePort, metric, poll, type Proc, scrape, startAgent, tempDir } from "./harness.ts";
+import { A, AGENT_TOKEN, type AgentPaths, agentDrop, binary, freePort, metric, poll, type Proc, scrape, startAgent, tempDir } from "./harness.ts";
 
 const procs = new Set<Proc>();
 const cleanups: Array<() => unknown> = [];
@@ -56,6 +56,17 @@ async function session(socket: string, count: number, poisonAt: number[] = []): 
   }
   expect(await client.close(30_000)).toBe(0);
   return client.sessionId;
+}
+
+/** The agent (compiled binary) with --output coderd pointed at a port nobody listens on. */
+async function agentWithoutCoderd(prefix: string, extra: string[] = []): Promise<{ paths: AgentPaths; agent: Proc }> {
+  binary();
+  const { dir, cleanup } = tempDir(prefix);
+  cleanups.push(cleanup);
+  const paths = { socket: join(dir, "boundary-audit.sock"), spoolDir: join(dir, "spool") };
+  const agent = await startAgent(paths, await freePort(), extra);
+  procs.add(agent);
+  return { paths, agent };
 }
 
 test(
@@ -125,12 +136,7 @@ test(
 test(
   "coderd not listening: retries are counted as unavailable, /readyz says coderd unreachable: unavailable",
   async () => {
-    binary();
-    const { dir, cleanup } = tempDir("br-nocoderd-");
-    cleanups.push(cleanup);
-    const paths = { socket: join(dir, "boundary-audit.sock"), spoolDir: join(dir, "spool") };
-    const agent = await startAgent(paths, await freePort(), ["--retry-initial", "50ms", "--retry-max", "200ms"]);
-    procs.add(agent);
+    const { paths, agent } = await agentWithoutCoderd("br-nocoderd-", ["--retry-initial", "50ms", "--retry-max", "200ms"]);
 
     await session(paths.socket, 5);
     await poll("retries counted", async () => (await scrape(agent.port)).get(`${A}forward_retries_total{code="unavailable"}`)! >= 2, 15_000).catch(() => {});
@@ -149,12 +155,7 @@ test(
 test(
   "forward_retries_total{code} is exposed at 0 for every code from the start",
   async () => {
-    binary();
-    const { dir, cleanup } = tempDir("br-retrycodes-");
-    cleanups.push(cleanup);
-    const paths = { socket: join(dir, "boundary-audit.sock"), spoolDir: join(dir, "spool") };
-    const agent = await startAgent(paths, await freePort());
-    procs.add(agent);
+    const { agent } = await agentWithoutCoderd("br-retrycodes-");
     const m = await scrape(agent.port);
     for (const code of ["unavailable", "unknown", "deadline_exceeded", "invalid_argument", "unauthenticated", "resource_exhausted"]) {
       expect(metric(m, `${A}forward_retries_total{code="${code}"}`)).toBe(0);
