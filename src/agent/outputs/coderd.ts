@@ -1,5 +1,7 @@
 // `--output coderd`: each batch is appended to the durable spool (and so
-// accepted) and a background forwarder delivers the spool to coderd.
+// accepted) and a background forwarder delivers the spool to coderd through
+// rpc's ingest client; records coderd refuses on their own go to
+// <spool-dir>/quarantine/ (forwarder/quarantine.ts).
 //
 //   const out = await CoderdOutput.open(config, metrics, log);
 //     config: the AgentConfig fields listed in CoderdOutputConfig; the agent
