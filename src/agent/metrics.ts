@@ -4,6 +4,7 @@
 // No label takes an unbounded value.
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import { registerProcessMetrics } from "../metrics/process.ts";
+import { FAILURE_CODES } from "../rpc/index.ts";
 import { FRAME_ERROR_REASONS } from "../wire/frame.ts";
 
 const P = "agent_boundary_log_proxy_";
@@ -49,6 +50,7 @@ export function createAgentMetrics(registry = new Registry()) {
   for (const r of BATCH_DROP_REASONS) m.batchesDropped.inc({ reason: r }, 0);
   for (const r of LOG_DROP_REASONS) m.logsDropped.inc({ reason: r }, 0);
   for (const r of FRAME_ERROR_REASONS) m.framesRejected.inc({ reason: r }, 0);
+  for (const c of FAILURE_CODES) m.forwardRetries.inc({ code: c }, 0);
   return m;
 }
 

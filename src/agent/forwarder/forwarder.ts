@@ -27,7 +27,7 @@
 //   await f.close(deadline) → delivers what it can until `deadline` (ms since
 //     the epoch), then aborts what is in flight; the rest stays in the spool.
 import { type ReportBoundaryLogsRequest } from "../../gen/coder/agent/v2/boundary_pb.ts";
-import { classifySendFailure, FAILURE_CODES, type SendFailure } from "../../rpc/index.ts";
+import { classifySendFailure, type SendFailure } from "../../rpc/index.ts";
 import type { AgentMetrics } from "../metrics.ts";
 import type { EntryRef, LogFn, SpoolEntry } from "../spool/spool.ts";
 import type { RetryTiming } from "./backoff.ts";
@@ -94,8 +94,6 @@ export class Forwarder {
   constructor(private readonly opts: ForwarderOptions) {
     this.coalescer = new Coalescer({ maxRecords: opts.batchMaxRecords, maxBytes: opts.batchMaxBytes });
     this.kick = serial(() => this.pump());
-    // Every code appears at 0 from the start, so rate() and alerts work before the first retry.
-    for (const code of FAILURE_CODES) opts.metrics.forwardRetries.inc({ code }, 0);
   }
 
   start(): void {
