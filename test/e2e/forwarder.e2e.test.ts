@@ -13,6 +13,7 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { BoundaryClient } from "../../src/client/index.ts";
 import { BoundaryLogSchema } from "../../src/gen/coder/agent/v2/boundary_pb.ts";
 import { IngestServer } from "../agent/forwarder/ingest-server.ts";
+import { encodeRequest, makeRequest, openSpool } from "../agent/spool/helpers.ts";
 import { A, AGENT_TOKEN, type AgentPaths, agentDrop, binary, freePort, metric, poll, type Proc, scrape, startAgent, tempDir } from "./harness.ts";
 
 const procs = new Set<Proc>();
@@ -57,6 +58,48 @@ async function session(socket: string, count: number, poisonAt: number[] = []): 
   expect(await client.close(30_000)).toBe(0);
   return client.sessionId;
 }
+
+test(
+  "an older agent's spool with invalid records: they are quarantined unsent, the rest delivered, nothing wedged",
+  async () => {
+    binary();
+    const { dir, cleanup } = tempDir("br-oldspool-");
+    cleanups.push(cleanup);
+    const paths = { socket: join(dir, "boundary-audit.sock"), spoolDir: join(dir, "spool") };
+    // What an agent without the record rules accepted and spooled: issue #9's
+    // poison (a time claiming 5 bytes where 2 remain), nanos out of range, and good records.
+    const spool = await openSpool(paths.spoolDir);
+    const good = makeRequest("11111111-2222-4333-8444-555555555555", 0, 3);
+    const badTime = makeRequest("11111111-2222-4333-8444-555555555555", 3, 1);
+    badTime.logs[0]!.time!.nanos = 1_000_000_000;
+    const poisonRecord = Buffer.concat([Buffer.from("1a1b0a034745541214", "hex"), Buffer.from("https://example.com/"), Buffer.from("12050801", "hex")]);
+    const sid = Buffer.from("11111111-2222-4333-8444-555555555550");
+    const poison = Buffer.concat([Buffer.from([0x0a, poisonRecord.length]), poisonRecord, Buffer.from("1a0178", "hex"), Buffer.from([0x12, sid.length]), sid]);
+    await spool.append(poison, 1);
+    await spool.append(encodeRequest(badTime), 1);
+    await spool.append(encodeRequest(good), 3);
+    await spool.close();
+
+    const srv = new IngestServer(); // like an older coderd, it answers `internal` to what protobuf cannot parse
+    srv.token = AGENT_TOKEN;
+    await srv.start();
+    cleanups.push(() => srv.stop());
+    const agent = await startAgent(paths, srv.port, PRODUCTION_RETRY);
+    procs.add(agent);
+
+    await poll("the good records", () => srv.received.size === 3, 20_000, 100).catch(() => {});
+    expect(srv.sequences("11111111-2222-4333-8444-555555555555")).toEqual([0, 1, 2]);
+    await poll("both set aside", async () => metric(await scrape(agent.port), agentDrop("invalid")) === 2, 10_000).catch(() => {});
+    expect(metric(await scrape(agent.port), agentDrop("invalid"))).toBe(2);
+    const reasons = quarantined(paths.spoolDir).map((l) => l.reason).sort();
+    expect(reasons).toHaveLength(2);
+    expect(reasons.every((r) => r.startsWith("invalid record"))).toBe(true);
+    expect(reasons.some((r) => r.includes("time.nanos"))).toBe(true);
+    await poll("/readyz 200", async () => (await readyz(agent.port)).status === 200, 10_000).catch(() => {});
+    expect(await readyz(agent.port)).toMatchObject({ status: 200 });
+  },
+  60_000,
+);
 
 /** The agent (compiled binary) with --output coderd pointed at a port nobody listens on. */
 async function agentWithoutCoderd(prefix: string, extra: string[] = []): Promise<{ paths: AgentPaths; agent: Proc }> {

@@ -119,6 +119,19 @@ export function toRequest(batch: Batch): ReportBoundaryLogsRequest {
   return request;
 }
 
+/** A batch of one record of `entry` (a record to set aside, not to send). */
+export function singleRecordBatch(entry: TrackedEntry, request: ScannedRequest, log: EncodedLog, now: number): Batch {
+  return { sessionId: request.sessionId, processName: request.confinedProcessName, chunks: [{ entry, logs: [log], bytes: log.length }], records: 1, bytes: log.length, openedAt: now };
+}
+
+/** A request holding just `log` (for checking one record on its own). */
+export function requestOfOne(log: EncodedLog): Uint8Array {
+  const bytes = new Uint8Array(1 + log.length);
+  bytes[0] = LOGS_TAG;
+  bytes.set(log, 1);
+  return bytes;
+}
+
 /** Splits a batch of two or more records into two halves by record count. */
 export function splitBatch(batch: Batch): [Batch, Batch] {
   const firstRecords = Math.floor(batch.records / 2);
@@ -172,12 +185,14 @@ export class Coalescer {
     return this.open.size;
   }
 
-  /** Adds an entry's records; returns the batches that became full. */
-  add(ref: EntryRef, request: ScannedRequest, entryBytes: number, now: number): Batch[] {
+  /**
+   * Adds an entry's records; returns the batches that became full. `entry`
+   * tracks them (and possibly more of the entry's records that go elsewhere).
+   */
+  add(ref: EntryRef, request: ScannedRequest, entryBytes: number, now: number, entry: TrackedEntry = { ref, remaining: request.logs.length }): Batch[] {
     const logs = request.logs;
     const full: Batch[] = [];
     if (logs.length === 0) return full;
-    const entry: TrackedEntry = { ref, remaining: logs.length };
     const perRecord = Math.max(1, Math.ceil(entryBytes / logs.length));
     const key = `${request.sessionId}\u0000${request.confinedProcessName}`;
     for (let i = 0; i < logs.length; ) {

@@ -17,6 +17,10 @@
 //   each refused record is alone; that record goes to the quarantine. A
 //   refused record never waits for a retry, so it holds no in-flight slot
 //   and never stops the spool reader;
+// - entries an older run spooled are checked against the record rules
+//   (src/record/validity.ts; the socket checked this run's): invalid records
+//   go to the quarantine unsent, and an entry that is not a request at all
+//   goes there whole, counted as one record;
 // - on close, what is not delivered by the deadline stays in the spool.
 // Not guaranteed: order across sessions; a record is sent again after a
 // crash or when its request's answer is lost (coderd de-duplicates).
@@ -31,7 +35,11 @@ import { classifySendFailure, type SendFailure } from "../../rpc/index.ts";
 import type { AgentMetrics } from "../metrics.ts";
 import type { EntryRef, LogFn, SpoolEntry } from "../spool/spool.ts";
 import type { RetryTiming } from "./backoff.ts";
-import { Coalescer, decodeLog, logBytes, scanRequest, splitBatch, toRequest, type Batch } from "./batch.ts";
+import { checkEncodedRequest, describeInvalid, type InvalidField } from "../../record/validity.ts";
+import {
+  Coalescer, decodeLog, logBytes, requestOfOne, scanRequest, singleRecordBatch, splitBatch, toRequest,
+  type Batch, type EncodedLog, type ScannedRequest, type TrackedEntry,
+} from "./batch.ts";
 import { afterFailure, LINK_UP, notReadyReason, sendsAllowedAt, type Link } from "./link.ts";
 import type { Quarantine, QuarantinedRecord } from "./quarantine.ts";
 import { serial } from "./serial.ts";
@@ -90,6 +98,8 @@ export class Forwarder {
   private idleWaiters: Array<() => void> = [];
   private unsubscribe: (() => void) | null = null;
   private readonly loudAt = new Map<string, number>();
+  /** Entries appended before this (ms since the epoch) come from an older run. */
+  private readonly startedAt = Date.now();
 
   constructor(private readonly opts: ForwarderOptions) {
     this.coalescer = new Coalescer({ maxRecords: opts.batchMaxRecords, maxBytes: opts.batchMaxBytes });
@@ -160,19 +170,38 @@ export class Forwarder {
   }
 
   private addEntry(entry: SpoolEntry): void {
-    let request;
+    const now = Date.now();
+    let request: ScannedRequest;
     try {
       request = scanRequest(entry.body);
     } catch (err) {
-      this.loud("undecodable", `forwarder: spool entry ${entry.segment}:${entry.offset} passed its checksum but does not parse (${err instanceof Error ? err.message : String(err)}); skipping it`);
-      this.opts.spool.ack(entry);
+      // Not even a request: its bytes go to the quarantine whole, as one record.
+      const whole = singleRecordBatch({ ref: entry, remaining: 1 }, { sessionId: "", confinedProcessName: "", logs: [] }, entry.body, now);
+      this.isolate(whole, `malformed spool entry ${entry.segment}:${entry.offset}: ${err instanceof Error ? err.message : String(err)}`, entry.body);
       return;
     }
     if (request.logs.length === 0) {
       this.opts.spool.ack(entry);
       return;
     }
-    this.ready.push(...this.coalescer.add(entry, request, entry.body.length, Date.now()));
+    // The socket checked what this run appended; what an older agent spooled is checked now.
+    const invalid = entry.time < this.startedAt ? checkEncodedRequest(entry.body) : null;
+    if (invalid) return this.addChecked(entry, request, invalid, now);
+    this.ready.push(...this.coalescer.add(entry, request, entry.body.length, now));
+  }
+
+  /** An entry breaking the record rules (src/record/validity.ts): its invalid records go to the quarantine, the rest on. */
+  private addChecked(entry: SpoolEntry, request: ScannedRequest, invalid: InvalidField, now: number): void {
+    const tracked: TrackedEntry = { ref: entry, remaining: request.logs.length };
+    const perRecord = invalid.field.startsWith("logs[");
+    const valid: EncodedLog[] = [];
+    for (const log of request.logs) {
+      const problem = perRecord ? checkEncodedRequest(requestOfOne(log)) : invalid;
+      if (problem) this.isolate(singleRecordBatch(tracked, request, log, now), `invalid record (the agent's check): ${describeInvalid(problem)}`);
+      else valid.push(log);
+    }
+    const bytes = Math.ceil((entry.body.length * valid.length) / request.logs.length);
+    this.ready.push(...this.coalescer.add(entry, { ...request, logs: valid }, bytes, now, tracked));
   }
 
   private sealDue(): void {
@@ -266,7 +295,7 @@ export class Forwarder {
       this.ready.unshift(batch); // aborted at the close deadline: stays in the spool
       return;
     }
-    if (f.kind === "refused" && batch.records === 1) return this.isolate(batch, f.message);
+    if (f.kind === "refused" && batch.records === 1) return this.isolate(batch, `invalid_argument: ${f.message}`);
     this.opts.metrics.batchesDropped.inc({ reason: "forward_failed" });
     this.opts.metrics.forwardRetries.inc({ code: f.code });
     if (f.kind === "refused") {
@@ -280,21 +309,27 @@ export class Forwarder {
     this.ready.unshift(batch);
   }
 
-  /** A record coderd refuses on its own: quarantine it, count it, then ack it. Retries the write, never the send. */
-  private isolate(batch: Batch, message: string): void {
+  /**
+   * A record refused on its own (by coderd, or by the record rules): quarantine
+   * it, count it, then ack it. Retries the write, never the send. `bytes` are
+   * what to keep when the batch's one "record" is not a BoundaryLog.
+   */
+  private isolate(batch: Batch, reason: string, bytes?: Uint8Array): void {
     const encoded = batch.chunks[0]!.logs[0]!;
     let sequenceNumber: number | null = null;
-    try {
-      sequenceNumber = decodeLog(encoded).sequenceNumber;
-    } catch {
-      // not even a BoundaryLog: quarantined as bytes
+    if (!bytes) {
+      try {
+        sequenceNumber = decodeLog(encoded).sequenceNumber;
+      } catch {
+        // not even a BoundaryLog: quarantined as bytes
+      }
     }
     const record: QuarantinedRecord = {
       sessionId: batch.sessionId,
       confinedProcessName: batch.processName,
       sequenceNumber,
-      record: logBytes(encoded),
-      reason: `invalid_argument: ${message}`,
+      record: bytes ?? logBytes(encoded),
+      reason,
     };
     const writing = this.quarantineRecord(batch, record);
     this.quarantining.add(writing);
@@ -310,7 +345,7 @@ export class Forwarder {
       try {
         const path = await this.opts.quarantine.put([record]);
         this.opts.metrics.logsDropped.inc({ reason: "invalid" });
-        this.loud("quarantined", `forwarder: coderd refuses ${what} (${record.reason}); moved it to ${path} and counted it in logs_dropped_total{reason="invalid"}`);
+        this.loud("quarantined", `forwarder: ${what} is refused (${record.reason}); moved it to ${path} and counted it in logs_dropped_total{reason="invalid"}`);
         this.settle(batch);
         return;
       } catch (err) {

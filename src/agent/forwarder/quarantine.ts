@@ -1,11 +1,14 @@
 // The quarantine: records coderd refuses as invalid_argument, one at a time
-// (the forwarder isolates them by splitting their batch), are set aside here
-// instead of being retried for ever. One NDJSON file per UTC day under
+// (the forwarder isolates them by splitting their batch), and records of an
+// older run's spool that break the record rules, are set aside here instead
+// of being retried for ever. One NDJSON file per UTC day under
 // <spool-dir>/quarantine/, each line:
 //   {"time":"…Z","reason":"invalid_argument: …","session_id":"…",
 //    "confined_process_name":"…","sequence_number":12,"record":"<base64>"}
 // where `record` is the encoded coder.agent.v2.BoundaryLog as the spool held
-// it, and sequence_number is null when even that does not parse.
+// it, and sequence_number is null when even that does not parse. A spool
+// entry that is not a request at all is kept whole: `record` holds its bytes,
+// session_id is "" and sequence_number null.
 // Guarantees: put() resolves only once the lines are on disk (fsync), so the
 // forwarder acknowledges a record in the spool only after it is here; the
 // files are 0600 (audit data). Nothing is ever deleted here: the operator

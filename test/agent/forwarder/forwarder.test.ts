@@ -8,7 +8,7 @@ import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { CoderdOutput, type CoderdOutputConfig } from "../../../src/agent/outputs/coderd.ts";
 import type { AgentMetrics } from "../../../src/agent/metrics.ts";
 import { serveHttp } from "../../../src/runtime/adapter.ts";
-import { counterValue, logCollector, makeRequest, newMetrics, segmentFiles, tempDir, waitFor } from "../spool/helpers.ts";
+import { counterValue, encodeRequest, logCollector, makeRequest, newMetrics, openSpool, segmentFiles, tempDir, waitFor } from "../spool/helpers.ts";
 import { IngestServer, TEST_TOKEN } from "./ingest-server.ts";
 import { queuedBatch } from "../../helpers/agent.ts";
 import { fromBinary } from "@bufbuild/protobuf";
@@ -246,6 +246,37 @@ describe("coderd output", () => {
     const again = await openOutput(outputConfig(dir, srv.url));
     await again.close(Date.now() + 5000);
     expect(readQuarantine(dir)).toHaveLength(1);
+  });
+
+  test("records an older agent spooled that break the record rules are quarantined without being sent; the rest is delivered", async () => {
+    const dir = spoolDir();
+    // An older agent accepted these: a time with nanos out of range in an entry of good records,
+    // a session id over its cap, and bytes that are not a request at all.
+    const old = await openSpool(dir);
+    const mixed = makeRequest("old", 0, 4);
+    mixed.logs[2]!.time!.nanos = 1_000_000_000;
+    await old.append(encodeRequest(mixed), 4);
+    await old.append(encodeRequest(makeRequest("x".repeat(129), 0, 2)), 2);
+    await old.append(new Uint8Array([0x0a, 0x05, 0x01]), 1);
+    await old.append(encodeRequest(makeRequest("old", 4, 1)), 1);
+    await old.close();
+    const appended = Date.now();
+    await waitFor(() => Date.now() > appended, "the clock to move on"); // this run starts after they were spooled
+
+    const srv = await server(); // takes anything protobuf-es decodes, as an older coderd would
+    const metrics = newMetrics();
+    const out = await openOutput(outputConfig(dir, srv.url), metrics);
+    await waitFor(() => srv.sequences("old").length === 4, "the valid records");
+    await waitFor(async () => (await counterValue(metrics.logsDropped, { reason: "invalid" })) === 4, "1 + 2 + 1 set aside");
+    expect(srv.sequences("old")).toEqual([0, 1, 3, 4]);
+    expect(srv.received.size).toBe(4);
+    const lines = readQuarantine(dir);
+    expect(lines.map((l) => [l.session_id, l.sequence_number]).sort()).toEqual([["", null], ["old", 2], ["x".repeat(129), 0], ["x".repeat(129), 1]].sort());
+    expect(lines.find((l) => l.sequence_number === 2)!.reason).toContain("time.nanos");
+    expect(lines.find((l) => l.session_id === "x".repeat(129))!.reason).toContain("session_id");
+    expect(Buffer.from(lines.find((l) => l.session_id === "")!.record, "base64")).toEqual(Buffer.from([0x0a, 0x05, 0x01]));
+    await out.close(Date.now() + 5000);
+    expect(segmentFiles(dir)).toEqual([]);
   });
 
   for (const failure of ["unavailable", "deadline_exceeded"] as const) {
