@@ -366,7 +366,7 @@ describe("coderd output", () => {
     expect(srv.sequences("crash")).toEqual(range(1500));
     await out.close(Date.now() + 5000);
     expect(segmentFiles(dir)).toEqual([]);
-  });
+  }, 30_000); // a child process and two server restarts: slow on a loaded machine
 
   test("https with --ca-file trusts coderd's certificate", async () => {
     const tls = tempDir("tls-");
