@@ -4,6 +4,7 @@
 // No label takes an unbounded value.
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import { registerProcessMetrics } from "../metrics/process.ts";
+import { FAILURE_CODES } from "../rpc/index.ts";
 import { FRAME_ERROR_REASONS } from "../wire/frame.ts";
 
 const P = "agent_boundary_log_proxy_";
@@ -17,6 +18,8 @@ export const LOG_DROP_REASONS = [
   "spool_full",
   /** Still in the in-memory queue when shutdown_timeout ran out. */
   "shutdown",
+  /** Refused by coderd as invalid_argument, alone in its request: moved to <spool-dir>/quarantine/. */
+  "invalid",
 ] as const;
 
 export type LogDropReason = (typeof LOG_DROP_REASONS)[number];
@@ -64,6 +67,7 @@ export function createAgentMetrics(registry = new Registry()) {
   for (const r of FRAME_ERROR_REASONS) m.framesRejected.inc({ reason: r }, 0);
   for (const k of FRAME_KINDS) m.framesReceived.inc({ kind: k }, 0);
   for (const r of CONNECTION_REJECT_REASONS) m.connectionsRejected.inc({ reason: r }, 0);
+  for (const c of FAILURE_CODES) m.forwardRetries.inc({ code: c }, 0);
   return m;
 }
 

@@ -14,9 +14,7 @@ import type { Emitter } from "./emitter.ts";
 import { isUuid } from "./identities.ts";
 import type { CoderdMetrics } from "./metrics.ts";
 import type { NewRecord, Store } from "./store/store.ts";
-
-/** The largest batch accepted, as the deployed coderd (shared/WIRE.md §5). */
-export const MAX_RECORDS_PER_BATCH = 1000;
+import { MAX_RECORDS_PER_BATCH } from "../rpc/index.ts";
 
 export const IDENTITY_KEY = createContextKey<AgentIdentity | null>(null, { description: "authenticated agent identity" });
 

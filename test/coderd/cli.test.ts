@@ -5,7 +5,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { type ChildProcess, spawn } from "node:child_process";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { createIngestClient } from "../../src/coderd/client.ts";
+import { createIngestClient } from "../../src/rpc/index.ts";
 import { createAgentIdentity, writeAgentsFile } from "../../src/coderd/identities.ts";
 import { AGENT_A, ADMIN, batch, log, tempDir, waitFor } from "./helpers.ts";
 

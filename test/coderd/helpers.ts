@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { coderdOptions, type CoderdConfig } from "../../src/config/coderd.ts";
 import { loadConfig } from "../../src/config/load.ts";
-import { createIngestClient } from "../../src/coderd/client.ts";
+import { createIngestClient } from "../../src/rpc/index.ts";
 import { type AgentEntry, sha256Hex, writeAgentsFile } from "../../src/coderd/identities.ts";
 import { type CoderdHandle, startCoderd } from "../../src/coderd/server.ts";
 import {

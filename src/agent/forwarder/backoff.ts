@@ -1,28 +1,31 @@
-// Exponential backoff with full jitter: the n-th consecutive failure waits a
-// uniformly random time in [0, min(max, initial * 2^(n-1))].
-export interface BackoffOptions {
+// Retry timing, the one place the backoff arithmetic lives: exponential
+// backoff with full jitter. After the n-th consecutive failure the wait is
+// uniformly random in [0, min(maxMs, initialMs * 2^(n-1))].
+export interface RetryTimingOptions {
   initialMs: number;
   maxMs: number;
+  /** Uniform in [0, 1); Math.random by default. */
   random?: () => number;
 }
 
-export class Backoff {
-  private failures = 0;
+export class RetryTiming {
+  readonly initialMs: number;
+  readonly maxMs: number;
+  private readonly random: () => number;
 
-  constructor(private readonly opts: BackoffOptions) {}
-
-  /** Records a failure; returns how long to wait before the next try (ms). */
-  fail(): number {
-    this.failures++;
-    const ceiling = Math.min(this.opts.maxMs, this.opts.initialMs * 2 ** Math.min(this.failures - 1, 52));
-    return Math.floor((this.opts.random ?? Math.random)() * ceiling);
+  constructor(opts: RetryTimingOptions) {
+    this.initialMs = opts.initialMs;
+    this.maxMs = opts.maxMs;
+    this.random = opts.random ?? Math.random;
   }
 
-  reset(): void {
-    this.failures = 0;
+  /** The longest wait after `failures` consecutive failures (1 = the first), ms. */
+  ceiling(failures: number): number {
+    return Math.min(this.maxMs, this.initialMs * 2 ** Math.min(Math.max(failures, 1) - 1, 52));
   }
 
-  get consecutiveFailures(): number {
-    return this.failures;
+  /** How long to wait after `failures` consecutive failures (1 = the first), ms. */
+  delay(failures: number): number {
+    return Math.floor(this.random() * this.ceiling(failures));
   }
 }

@@ -11,6 +11,7 @@
 import { create, fromBinary } from "@bufbuild/protobuf";
 import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
 import type { EntryRef } from "../spool/spool.ts";
+import { MAX_RECORDS_PER_BATCH } from "../../rpc/index.ts";
 import {
   type BoundaryLog,
   BoundaryLogSchema,
@@ -50,9 +51,14 @@ export function scanRequest(body: Uint8Array): ScannedRequest {
   return out;
 }
 
+/** The encoded BoundaryLog inside a record's bytes (without its length prefix). */
+export function logBytes(encoded: EncodedLog): Uint8Array {
+  return new BinaryReader(encoded).bytes();
+}
+
 /** Decodes one record (for messages about it; the send path never needs to). */
 export function decodeLog(encoded: EncodedLog): BoundaryLog {
-  return fromBinary(BoundaryLogSchema, new BinaryReader(encoded).bytes());
+  return fromBinary(BoundaryLogSchema, logBytes(encoded));
 }
 
 /** A spool entry whose records are (partly) in batches; acked when `remaining` reaches 0. */
@@ -75,10 +81,6 @@ export interface Batch {
   bytes: number;
   /** When its first record arrived (ms). */
   openedAt: number;
-  /** Earliest time it may be sent again (ms); set after a per-batch failure. */
-  notBefore: number;
-  /** Consecutive per-batch failures (invalid_argument). */
-  failures: number;
 }
 
 export interface BatchLimits {
@@ -86,20 +88,48 @@ export interface BatchLimits {
   maxBytes: number;
 }
 
+/** The tag byte of field 1 (`logs`), wire type 2 (length-delimited). */
+const LOGS_TAG = (LOGS_FIELD << 3) | WireType.LengthDelimited;
+
 /**
- * The request for a batch. Its records ride as the message's unknown fields
- * with field number 1: protobuf-es writes those bytes out verbatim, so the
- * encoding on the wire is exactly that of a request whose `logs` hold them.
+ * The request for a batch. Its records ride as ONE unknown field of the
+ * message: protobuf-es writes the field's tag, then its bytes verbatim, so
+ * those bytes are the first record followed by (tag, record) for each other
+ * one, and the encoding on the wire is exactly that of a request whose `logs`
+ * hold them. One buffer per batch, no object per record.
  */
 export function toRequest(batch: Batch): ReportBoundaryLogsRequest {
   const request = create(ReportBoundaryLogsRequestSchema, {
     sessionId: batch.sessionId,
     confinedProcessName: batch.processName,
   });
-  request.$unknown = batch.chunks.flatMap((c) =>
-    c.logs.map((data) => ({ no: LOGS_FIELD, wireType: WireType.LengthDelimited, data })),
-  );
+  let size = -1; // the writer writes the first tag
+  for (const chunk of batch.chunks) for (const data of chunk.logs) size += 1 + data.length;
+  if (size < 0) return request;
+  const joined = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of batch.chunks) {
+    for (const data of chunk.logs) {
+      if (at > 0) joined[at++] = LOGS_TAG;
+      joined.set(data, at);
+      at += data.length;
+    }
+  }
+  request.$unknown = [{ no: LOGS_FIELD, wireType: WireType.LengthDelimited, data: joined }];
   return request;
+}
+
+/** A batch of one record of `entry` (a record to set aside, not to send). */
+export function singleRecordBatch(entry: TrackedEntry, request: ScannedRequest, log: EncodedLog, now: number): Batch {
+  return { sessionId: request.sessionId, processName: request.confinedProcessName, chunks: [{ entry, logs: [log], bytes: log.length }], records: 1, bytes: log.length, openedAt: now };
+}
+
+/** A request holding just `log` (for checking one record on its own). */
+export function requestOfOne(log: EncodedLog): Uint8Array {
+  const bytes = new Uint8Array(1 + log.length);
+  bytes[0] = LOGS_TAG;
+  bytes.set(log, 1);
+  return bytes;
 }
 
 /** Splits a batch of two or more records into two halves by record count. */
@@ -121,7 +151,7 @@ export function splitBatch(batch: Batch): [Batch, Batch] {
 }
 
 function emptyLike(b: Batch): Batch {
-  return { sessionId: b.sessionId, processName: b.processName, chunks: [], records: 0, bytes: 0, openedAt: b.openedAt, notBefore: 0, failures: 0 };
+  return { sessionId: b.sessionId, processName: b.processName, chunks: [], records: 0, bytes: 0, openedAt: b.openedAt };
 }
 
 function addChunk(batch: Batch, chunk: Chunk): void {
@@ -136,7 +166,12 @@ export class Coalescer {
   private records = 0;
   private bytes = 0;
 
-  constructor(private readonly limits: BatchLimits) {}
+  private readonly limits: BatchLimits;
+
+  constructor(limits: BatchLimits) {
+    // Never more than coderd takes in one request, whatever the configuration says.
+    this.limits = { maxRecords: Math.min(limits.maxRecords, MAX_RECORDS_PER_BATCH), maxBytes: limits.maxBytes };
+  }
 
   get bufferedRecords(): number {
     return this.records;
@@ -150,18 +185,20 @@ export class Coalescer {
     return this.open.size;
   }
 
-  /** Adds an entry's records; returns the batches that became full. */
-  add(ref: EntryRef, request: ScannedRequest, entryBytes: number, now: number): Batch[] {
+  /**
+   * Adds an entry's records; returns the batches that became full. `entry`
+   * tracks them (and possibly more of the entry's records that go elsewhere).
+   */
+  add(ref: EntryRef, request: ScannedRequest, entryBytes: number, now: number, entry: TrackedEntry = { ref, remaining: request.logs.length }): Batch[] {
     const logs = request.logs;
     const full: Batch[] = [];
     if (logs.length === 0) return full;
-    const entry: TrackedEntry = { ref, remaining: logs.length };
     const perRecord = Math.max(1, Math.ceil(entryBytes / logs.length));
     const key = `${request.sessionId}\u0000${request.confinedProcessName}`;
     for (let i = 0; i < logs.length; ) {
       let batch = this.open.get(key);
       if (!batch) {
-        batch = { sessionId: request.sessionId, processName: request.confinedProcessName, chunks: [], records: 0, bytes: 0, openedAt: now, notBefore: 0, failures: 0 };
+        batch = { sessionId: request.sessionId, processName: request.confinedProcessName, chunks: [], records: 0, bytes: 0, openedAt: now };
         this.open.set(key, batch);
       }
       const byBytes = Math.floor((this.limits.maxBytes - batch.bytes) / perRecord);

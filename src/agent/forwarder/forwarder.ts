@@ -1,28 +1,51 @@
 // The forwarder: reads unacknowledged entries from the spool in order,
 // coalesces each session's records into requests (batch.ts), sends them to
 // coderd with at most maxInFlight in flight, and acks spool entries once
-// coderd has taken all their records. Nothing is dropped because coderd said
-// no or was away:
-//   unavailable, resource_exhausted, network errors and other codes
-//     → every send waits out an exponential backoff with full jitter;
-//   unauthenticated → not ready, loud on stderr, retried every retryMax;
-//   invalid_argument → a batch of 2+ records is split in half and retried at
-//     once; a single refused record is logged loudly and retried with its own
-//     backoff (other batches keep flowing).
-// Each failed attempt counts in batches_dropped_total{reason="forward_failed"}
-// and forward_retries_total{code}; the records stay in the spool.
+// every one of their records is either taken by coderd or quarantined.
+//
+// Guarantees:
+// - a record leaves the spool only when coderd acknowledged it, or when
+//   coderd refused it on its own as invalid_argument and it is on disk in the
+//   quarantine (quarantine.ts), counted in logs_dropped_total{reason="invalid"};
+// - coderd away, failing or busy (every code but the two below, and network
+//   failures: rpc/failure.ts) → the link backs off (link.ts, RetryTiming) and
+//   the same request goes again; each attempt counts in
+//   batches_dropped_total{reason="forward_failed"} and
+//   forward_retries_total{code}; nothing is dropped;
+// - unauthenticated → not ready, loud on stderr, retried every retry_max;
+// - invalid_argument → the batch is split in halves, sent again at once, until
+//   each refused record is alone; that record goes to the quarantine. A
+//   refused record never waits for a retry, so it holds no in-flight slot
+//   and never stops the spool reader;
+// - entries an older run spooled are checked against the record rules
+//   (src/record/validity.ts; the socket checked this run's): invalid records
+//   go to the quarantine unsent, and an entry that is not a request at all
+//   goes there whole, counted as one record;
+// - on close, what is not delivered by the deadline stays in the spool.
+// Not guaranteed: order across sessions; a record is sent again after a
+// crash or when its request's answer is lost (coderd de-duplicates).
 //
 // Public API:
 //   const f = new Forwarder(options); f.start();
 //   f.notReadyReason() → null, or why coderd is not taking records;
 //   await f.close(deadline) → delivers what it can until `deadline` (ms since
 //     the epoch), then aborts what is in flight; the rest stays in the spool.
-import { Code } from "@connectrpc/connect";
+import { type ReportBoundaryLogsRequest } from "../../gen/coder/agent/v2/boundary_pb.ts";
+import { classifySendFailure, type SendFailure } from "../../rpc/index.ts";
 import type { AgentMetrics } from "../metrics.ts";
 import type { EntryRef, LogFn, SpoolEntry } from "../spool/spool.ts";
-import { Backoff } from "./backoff.ts";
-import { Coalescer, decodeLog, scanRequest, splitBatch, toRequest, type Batch } from "./batch.ts";
-import { codeName, failureCode, failureMessage, type SendFn } from "./client.ts";
+import type { RetryTiming } from "./backoff.ts";
+import { checkEncodedRequest, describeInvalid, type InvalidField } from "../../record/validity.ts";
+import {
+  Coalescer, decodeLog, logBytes, requestOfOne, scanRequest, singleRecordBatch, splitBatch, toRequest,
+  type Batch, type EncodedLog, type ScannedRequest, type TrackedEntry,
+} from "./batch.ts";
+import { afterFailure, LINK_UP, notReadyReason, sendsAllowedAt, type Link } from "./link.ts";
+import type { Quarantine, QuarantinedRecord } from "./quarantine.ts";
+import { serial } from "./serial.ts";
+
+/** Sends one request; resolves when coderd acknowledged it, throws otherwise. */
+export type SendFn = (request: ReportBoundaryLogsRequest, signal: AbortSignal) => Promise<void>;
 
 /** What the forwarder needs of the spool. */
 export interface ForwarderSpool {
@@ -33,70 +56,72 @@ export interface ForwarderSpool {
 
 export type ForwarderMetrics = Pick<
   AgentMetrics,
-  "batchesForwarded" | "recordsForwarded" | "batchesDropped" | "forwardRetries" | "forwardDuration"
+  "batchesForwarded" | "recordsForwarded" | "batchesDropped" | "forwardRetries" | "forwardDuration" | "logsDropped"
 >;
 
 export interface ForwarderOptions {
   spool: ForwarderSpool;
   send: SendFn;
+  quarantine: Quarantine;
   batchMaxRecords: number;
   batchMaxBytes: number;
   batchDelayMs: number;
   maxInFlight: number;
-  retryInitialMs: number;
-  retryMaxMs: number;
+  retry: RetryTiming;
   metrics: ForwarderMetrics;
   /** stderr logger for loud, rate-limited messages. */
   log: LogFn;
-  random?: () => number;
 }
+
+/** running → draining (close() called: send what is left) → stopped. */
+type Lifecycle = "running" | "draining" | "stopped";
+
+/** The spool reader: more may come; nothing more until the next append; reading failed, try again at retryAt. */
+type Reader = { kind: "reading" } | { kind: "drained" } | { kind: "failed"; retryAt: number };
 
 /** The same loud message is repeated at most this often. */
 const LOUD_REPEAT_MS = 30_000;
 
 export class Forwarder {
   private readonly coalescer: Coalescer;
-  private readonly backoff: Backoff;
+  private readonly kick: () => void;
+  private lifecycle: Lifecycle = "running";
+  private link: Link = LINK_UP;
+  private reader: Reader = { kind: "reading" };
+  /** Sealed batches waiting for an in-flight slot, oldest first. */
   private ready: Batch[] = [];
-  private inFlight = new Set<Promise<void>>();
-  private sendNotBefore = 0;
-  private coderdProblem: string | null = null;
-  private refusedBatches = 0;
-  private refusedMessage = "";
-  private readonly loudAt = new Map<string, number>();
-  private pumping = false;
-  private pumpAgain = false;
+  private readonly inFlight = new Set<Promise<void>>();
+  /** Refused records being written to the quarantine (they hold no slot). */
+  private readonly quarantining = new Set<Promise<void>>();
   private timer: ReturnType<typeof setTimeout> | null = null;
-  private closing = false;
-  private stopped = false;
-  private spoolDry = false;
   private readonly abort = new AbortController();
   private idleWaiters: Array<() => void> = [];
   private unsubscribe: (() => void) | null = null;
+  private readonly loudAt = new Map<string, number>();
+  /** Entries appended before this (ms since the epoch) come from an older run. */
+  private readonly startedAt = Date.now();
 
   constructor(private readonly opts: ForwarderOptions) {
     this.coalescer = new Coalescer({ maxRecords: opts.batchMaxRecords, maxBytes: opts.batchMaxBytes });
-    this.backoff = new Backoff({ initialMs: opts.retryInitialMs, maxMs: opts.retryMaxMs, random: opts.random });
+    this.kick = serial(() => this.pump());
   }
 
   start(): void {
     this.unsubscribe = this.opts.spool.onAppend(() => {
-      this.spoolDry = false;
+      if (this.reader.kind === "drained") this.reader = { kind: "reading" };
       this.kick();
     });
     this.kick();
   }
 
   notReadyReason(): string | null {
-    if (this.coderdProblem) return this.coderdProblem;
-    if (this.refusedBatches > 0) return `coderd refuses ${this.refusedBatches} record(s) as invalid (${this.refusedMessage}); keeping them and retrying`;
-    return null;
+    return notReadyReason(this.link);
   }
 
   /** Delivers what it can until `deadline`, then stops; undelivered records stay in the spool. */
   async close(deadline: number): Promise<void> {
-    if (this.stopped) return;
-    this.closing = true;
+    if (this.lifecycle !== "running") return;
+    this.lifecycle = "draining";
     const idle = new Promise<void>((resolve) => this.idleWaiters.push(resolve));
     const timeout = setTimeout(() => void this.stop(), Math.max(0, deadline - Date.now()));
     this.kick();
@@ -107,29 +132,15 @@ export class Forwarder {
 
   // ------------------------------------------------------------ the pump
 
-  private kick(): void {
-    if (this.stopped) return;
-    if (this.pumping) {
-      this.pumpAgain = true;
-      return;
-    }
-    this.pumping = true;
-    void this.pump();
-  }
-
   private async pump(): Promise<void> {
+    if (this.lifecycle === "stopped") return;
     try {
-      do {
-        this.pumpAgain = false;
-        await this.fill();
-        this.sealDue();
-        this.dispatch();
-      } while (this.pumpAgain && !this.stopped);
+      await this.fill();
+      this.sealDue();
+      this.dispatch();
     } catch (err) {
       this.opts.log(`forwarder: reading the spool failed: ${err instanceof Error ? err.message : String(err)}; retrying`);
-      this.sendNotBefore = Math.max(this.sendNotBefore, Date.now() + this.opts.retryInitialMs);
-    } finally {
-      this.pumping = false;
+      this.reader = { kind: "failed", retryAt: Date.now() + this.opts.retry.initialMs };
     }
     this.schedule();
     this.checkIdle();
@@ -137,55 +148,71 @@ export class Forwarder {
 
   /** Reads spool entries into batches while there is room for them. */
   private async fill(): Promise<void> {
+    if (this.reader.kind === "failed") {
+      if (Date.now() < this.reader.retryAt) return;
+      this.reader = { kind: "reading" };
+    }
     const maxRecords = this.opts.batchMaxRecords * this.opts.maxInFlight;
     const maxBytes = this.opts.batchMaxBytes * this.opts.maxInFlight;
     while (
-      !this.stopped &&
+      this.lifecycle !== "stopped" &&
+      this.reader.kind === "reading" &&
       this.ready.length < this.opts.maxInFlight &&
       this.coalescer.bufferedRecords < maxRecords &&
       this.coalescer.bufferedBytes < maxBytes
     ) {
       const entry = await this.opts.spool.next();
-      if (!entry) {
-        this.spoolDry = true;
-        return;
-      }
-      this.addEntry(entry);
+      if (entry) this.addEntry(entry);
+      else this.reader = { kind: "drained" };
     }
     // The buffer is at its bound with no batch full (many sessions): send what there is.
-    if (this.ready.length === 0 && !this.spoolDry) this.ready.push(...this.coalescer.takeOpenedBy(Infinity));
+    if (this.ready.length === 0 && this.reader.kind === "reading") this.ready.push(...this.coalescer.takeOpenedBy(Infinity));
   }
 
   private addEntry(entry: SpoolEntry): void {
-    let request;
+    const now = Date.now();
+    let request: ScannedRequest;
     try {
       request = scanRequest(entry.body);
     } catch (err) {
-      this.loud("undecodable", `forwarder: spool entry ${entry.segment}:${entry.offset} passed its checksum but does not parse (${err instanceof Error ? err.message : String(err)}); skipping it`);
-      this.opts.spool.ack(entry);
+      // Not even a request: its bytes go to the quarantine whole, as one record.
+      const whole = singleRecordBatch({ ref: entry, remaining: 1 }, { sessionId: "", confinedProcessName: "", logs: [] }, entry.body, now);
+      this.isolate(whole, `malformed spool entry ${entry.segment}:${entry.offset}: ${err instanceof Error ? err.message : String(err)}`, entry.body);
       return;
     }
     if (request.logs.length === 0) {
       this.opts.spool.ack(entry);
       return;
     }
-    this.ready.push(...this.coalescer.add(entry, request, entry.body.length, Date.now()));
+    // The socket checked what this run appended; what an older agent spooled is checked now.
+    const invalid = entry.time < this.startedAt ? checkEncodedRequest(entry.body) : null;
+    if (invalid) return this.addChecked(entry, request, invalid, now);
+    this.ready.push(...this.coalescer.add(entry, request, entry.body.length, now));
+  }
+
+  /** An entry breaking the record rules (src/record/validity.ts): its invalid records go to the quarantine, the rest on. */
+  private addChecked(entry: SpoolEntry, request: ScannedRequest, invalid: InvalidField, now: number): void {
+    const tracked: TrackedEntry = { ref: entry, remaining: request.logs.length };
+    const perRecord = invalid.field.startsWith("logs[");
+    const valid: EncodedLog[] = [];
+    for (const log of request.logs) {
+      const problem = perRecord ? checkEncodedRequest(requestOfOne(log)) : invalid;
+      if (problem) this.isolate(singleRecordBatch(tracked, request, log, now), `invalid record (the agent's check): ${describeInvalid(problem)}`);
+      else valid.push(log);
+    }
+    const bytes = Math.ceil((entry.body.length * valid.length) / request.logs.length);
+    this.ready.push(...this.coalescer.add(entry, { ...request, logs: valid }, bytes, now, tracked));
   }
 
   private sealDue(): void {
-    const cutoff = this.closing ? Infinity : Date.now() - this.opts.batchDelayMs;
+    const cutoff = this.lifecycle === "draining" ? Infinity : Date.now() - this.opts.batchDelayMs;
     this.ready.push(...this.coalescer.takeOpenedBy(cutoff));
   }
 
   private dispatch(): void {
-    if (this.stopped) return;
-    const now = Date.now();
-    if (now < this.sendNotBefore) return;
-    while (this.inFlight.size < this.opts.maxInFlight) {
-      const index = this.ready.findIndex((b) => b.notBefore <= now);
-      if (index < 0) return;
-      const [batch] = this.ready.splice(index, 1);
-      const sending = this.sendBatch(batch!);
+    if (this.lifecycle === "stopped" || Date.now() < sendsAllowedAt(this.link)) return;
+    while (this.inFlight.size < this.opts.maxInFlight && this.ready.length > 0) {
+      const sending = this.sendBatch(this.ready.shift()!);
       this.inFlight.add(sending);
       void sending.finally(() => {
         this.inFlight.delete(sending);
@@ -197,12 +224,10 @@ export class Forwarder {
   private schedule(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    if (this.stopped) return;
+    if (this.lifecycle === "stopped") return;
     let wake = Infinity;
-    if (this.ready.length > 0 && this.inFlight.size < this.opts.maxInFlight) {
-      const earliest = Math.min(...this.ready.map((b) => b.notBefore));
-      wake = Math.max(this.sendNotBefore, earliest);
-    }
+    if (this.ready.length > 0 && this.inFlight.size < this.opts.maxInFlight) wake = sendsAllowedAt(this.link);
+    if (this.reader.kind === "failed") wake = Math.min(wake, this.reader.retryAt);
     const opened = this.coalescer.oldestOpenedAt();
     if (opened !== null) wake = Math.min(wake, opened + this.opts.batchDelayMs);
     if (wake === Infinity) return;
@@ -214,20 +239,20 @@ export class Forwarder {
   }
 
   private checkIdle(): void {
-    if (!this.closing || this.pumping) return;
-    const idle = this.spoolDry && this.coalescer.size === 0 && this.ready.length === 0 && this.inFlight.size === 0;
-    if (!idle) return;
-    for (const resolve of this.idleWaiters.splice(0)) resolve();
+    if (this.lifecycle !== "draining") return;
+    const idle =
+      this.reader.kind === "drained" && this.coalescer.size === 0 && this.ready.length === 0 && this.inFlight.size === 0 && this.quarantining.size === 0;
+    if (idle) for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 
   private async stop(): Promise<void> {
-    if (!this.stopped) {
-      this.stopped = true;
+    if (this.lifecycle !== "stopped") {
+      this.lifecycle = "stopped";
       this.unsubscribe?.();
       if (this.timer) clearTimeout(this.timer);
       this.abort.abort();
     }
-    await Promise.allSettled([...this.inFlight]);
+    await Promise.allSettled([...this.inFlight, ...this.quarantining]);
     for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 
@@ -235,73 +260,113 @@ export class Forwarder {
 
   private async sendBatch(batch: Batch): Promise<void> {
     const started = performance.now();
+    let failure: SendFailure | null = null;
     try {
       await this.opts.send(toRequest(batch), this.abort.signal);
-      this.opts.metrics.forwardDuration.observe((performance.now() - started) / 1000);
-      this.succeeded(batch);
     } catch (err) {
-      this.opts.metrics.forwardDuration.observe((performance.now() - started) / 1000);
-      this.failed(batch, err);
+      failure = classifySendFailure(err, this.abort.signal);
     }
+    this.opts.metrics.forwardDuration.observe((performance.now() - started) / 1000);
+    if (failure) this.failed(batch, failure);
+    else this.succeeded(batch);
   }
 
   private succeeded(batch: Batch): void {
     this.opts.metrics.batchesForwarded.inc();
     this.opts.metrics.recordsForwarded.inc(batch.records);
-    if (batch.failures > 0) this.refusedBatches--;
-    this.backoff.reset();
-    this.sendNotBefore = 0;
-    if (this.coderdProblem) {
-      this.opts.log(`forwarder: coderd is taking records again (was: ${this.coderdProblem})`);
-      this.coderdProblem = null;
+    if (this.link.kind !== "up") {
+      this.opts.log(`forwarder: coderd is taking records again (was: ${this.link.reason})`);
+      this.link = LINK_UP;
       this.loudAt.clear();
     }
+    this.settle(batch);
+  }
+
+  /** Every record of `batch` is with coderd or in the quarantine: ack the entries that are now complete. */
+  private settle(batch: Batch): void {
     for (const chunk of batch.chunks) {
       chunk.entry.remaining -= chunk.logs.length;
       if (chunk.entry.remaining === 0) this.opts.spool.ack(chunk.entry.ref);
     }
   }
 
-  private failed(batch: Batch, err: unknown): void {
-    if (this.stopped) {
+  private failed(batch: Batch, f: SendFailure): void {
+    if (f.kind === "aborted") {
       this.ready.unshift(batch); // aborted at the close deadline: stays in the spool
       return;
     }
-    const code = failureCode(err);
-    const message = failureMessage(err);
+    if (f.kind === "refused" && batch.records === 1) return this.isolate(batch, `invalid_argument: ${f.message}`);
     this.opts.metrics.batchesDropped.inc({ reason: "forward_failed" });
-    this.opts.metrics.forwardRetries.inc({ code: codeName(code) });
-    const now = Date.now();
-    if (code === Code.InvalidArgument) return this.refused(batch, message, now);
-    if (code === Code.Unauthenticated) {
-      this.coderdProblem = "coderd rejected the agent token (unauthenticated)";
-      this.loud("unauthenticated", `forwarder: coderd rejected the agent token (unauthenticated: ${message}); records are kept in the spool; check --agent-token`);
-      this.sendNotBefore = now + this.opts.retryMaxMs;
-    } else {
-      this.coderdProblem =
-        code === Code.ResourceExhausted ? `coderd is overloaded (resource_exhausted: ${message})` : `coderd unreachable: ${codeName(code)}: ${message}`;
-      this.loud(codeName(code), `forwarder: ${this.coderdProblem}; backing off, records are kept in the spool`);
-      this.sendNotBefore = Math.max(this.sendNotBefore, now + this.backoff.fail());
-    }
-    this.ready.unshift(batch);
-  }
-
-  /** invalid_argument: split a batch of several records; keep retrying a single one. */
-  private refused(batch: Batch, message: string, now: number): void {
-    if (batch.records > 1) {
-      this.loud("split", `forwarder: coderd refused a batch of ${batch.records} records (invalid_argument: ${message}); splitting it and retrying`);
-      if (batch.failures > 0) this.refusedBatches--;
+    this.opts.metrics.forwardRetries.inc({ code: f.code });
+    if (f.kind === "refused") {
+      this.loud("split", `forwarder: coderd refused a batch of ${batch.records} records (invalid_argument: ${f.message}); splitting it to find the refused record(s)`);
       this.ready.unshift(...splitBatch(batch));
       return;
     }
-    if (batch.failures === 0) this.refusedBatches++;
-    batch.failures++;
-    this.refusedMessage = message;
-    const log = decodeLog(batch.chunks[0]!.logs[0]!);
-    this.loud("refused", `forwarder: coderd refuses record session_id=${batch.sessionId} sequence_number=${log.sequenceNumber} (invalid_argument: ${message}); keeping it and retrying`);
-    const ceiling = Math.min(this.opts.retryMaxMs, this.opts.retryInitialMs * 2 ** Math.min(batch.failures - 1, 52));
-    batch.notBefore = now + Math.floor((this.opts.random ?? Math.random)() * ceiling);
+    this.link = afterFailure(this.link, f, Date.now(), this.opts.retry);
+    const advice = f.kind === "unauthenticated" ? `; records are kept in the spool; check --agent-token (${f.message})` : "; backing off, records are kept in the spool";
+    this.loud(f.code, `forwarder: ${notReadyReason(this.link)}${advice}`);
     this.ready.unshift(batch);
+  }
+
+  /**
+   * A record refused on its own (by coderd, or by the record rules): quarantine
+   * it, count it, then ack it. Retries the write, never the send. `bytes` are
+   * what to keep when the batch's one "record" is not a BoundaryLog.
+   */
+  private isolate(batch: Batch, reason: string, bytes?: Uint8Array): void {
+    const encoded = batch.chunks[0]!.logs[0]!;
+    let sequenceNumber: number | null = null;
+    if (!bytes) {
+      try {
+        sequenceNumber = decodeLog(encoded).sequenceNumber;
+      } catch {
+        // not even a BoundaryLog: quarantined as bytes
+      }
+    }
+    const record: QuarantinedRecord = {
+      sessionId: batch.sessionId,
+      confinedProcessName: batch.processName,
+      sequenceNumber,
+      record: bytes ?? logBytes(encoded),
+      reason,
+    };
+    const writing = this.quarantineRecord(batch, record);
+    this.quarantining.add(writing);
+    void writing.finally(() => {
+      this.quarantining.delete(writing);
+      this.kick();
+    });
+  }
+
+  private async quarantineRecord(batch: Batch, record: QuarantinedRecord): Promise<void> {
+    const what = `record session_id=${record.sessionId} sequence_number=${record.sequenceNumber ?? "?"}`;
+    for (let failures = 1; this.lifecycle !== "stopped"; failures++) {
+      try {
+        const path = await this.opts.quarantine.put([record]);
+        this.opts.metrics.logsDropped.inc({ reason: "invalid" });
+        this.loud("quarantined", `forwarder: ${what} is refused (${record.reason}); moved it to ${path} and counted it in logs_dropped_total{reason="invalid"}`);
+        this.settle(batch);
+        return;
+      } catch (err) {
+        this.loud("quarantine_failed", `forwarder: cannot write refused ${what} to the quarantine ${this.opts.quarantine.dir} (${err instanceof Error ? err.message : String(err)}); it stays in the spool, retrying`);
+        await this.sleep(this.opts.retry.delay(failures));
+      }
+    }
+    // Stopped before it was written: the record stays in the spool for the next run.
+  }
+
+  /** Resolves after `ms`, or at once when the forwarder stops. */
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.abort.signal.removeEventListener("abort", done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.abort.signal.addEventListener("abort", done);
+    });
   }
 
   private loud(kind: string, message: string): void {

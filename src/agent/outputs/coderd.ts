@@ -1,11 +1,13 @@
 // `--output coderd`: each batch is appended to the durable spool (and so
-// accepted) and a background forwarder delivers the spool to coderd.
+// accepted) and a background forwarder delivers the spool to coderd through
+// rpc's ingest client; records coderd refuses on their own go to
+// <spool-dir>/quarantine/ (forwarder/quarantine.ts).
 //
 //   const out = await CoderdOutput.open(config, metrics, log);
 //     config: the AgentConfig fields listed in CoderdOutputConfig; the agent
 //       token must already be resolved (from --agent-token or its file).
-//     Throws SpoolDirError when --spool-dir is unusable (the CLI exits 2), or
-//       an Error when --ca-file cannot be read.
+//     Throws SpoolDirError when --spool-dir is unusable, CaFileError when
+//       --ca-file cannot be read (the CLI exits 2 for both).
 //   out.write(batch)      → resolves once durable in the spool; over budget it
 //                           drops and counts logs_dropped_total{reason="spool_full"}.
 //   out.notReadyReason()  → null, or why (spool full, coderd unreachable, token refused).
@@ -13,13 +15,16 @@
 //   await out.close(deadline) → stops accepting, delivers what it can until
 //                           `deadline`, leaves the rest in the spool.
 import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { toBinary } from "@bufbuild/protobuf";
 import type { AgentConfig } from "../../config/agent.ts";
 import type { AgentMetrics } from "../metrics.ts";
 import type { QueuedBatch, RecordOutput } from "../output.ts";
 import { Spool, type LogFn, type SpoolState } from "../spool/spool.ts";
-import { Forwarder } from "../forwarder/forwarder.ts";
-import { createIngestClient, type SendFn } from "../forwarder/client.ts";
+import { Forwarder, type SendFn } from "../forwarder/forwarder.ts";
+import { RetryTiming } from "../forwarder/backoff.ts";
+import { Quarantine, QUARANTINE_DIR } from "../forwarder/quarantine.ts";
+import { createIngestClient } from "../../rpc/index.ts";
 import { ReportBoundaryLogsRequestSchema } from "../../gen/coder/agent/v2/boundary_pb.ts";
 
 export type CoderdOutputConfig = Pick<
@@ -69,13 +74,13 @@ export class CoderdOutput implements RecordOutput {
     });
     const forwarder = new Forwarder({
       spool,
-      send: send ?? createIngestClient({ baseUrl: config.coderd_url, token: config.agent_token, caPem }),
+      send: send ?? sendThrough(config, caPem),
+      quarantine: new Quarantine(join(config.spool_dir, QUARANTINE_DIR)),
       batchMaxRecords: config.batch_max_records,
       batchMaxBytes: config.batch_max_bytes,
       batchDelayMs: config.batch_delay,
       maxInFlight: config.max_in_flight,
-      retryInitialMs: config.retry_initial,
-      retryMaxMs: config.retry_max,
+      retry: new RetryTiming({ initialMs: config.retry_initial, maxMs: config.retry_max }),
       metrics,
       log,
     });
@@ -118,10 +123,31 @@ export class CoderdOutput implements RecordOutput {
   }
 }
 
+/** Per-request timeout of a send to coderd, ms. */
+const SEND_TIMEOUT_MS = 30_000;
+
+function sendThrough(config: CoderdOutputConfig, caPem: string): SendFn {
+  const client = createIngestClient({ baseUrl: config.coderd_url, token: config.agent_token, caPem });
+  return async (request, signal) => {
+    await client.reportBoundaryLogs(request, { signal, timeoutMs: SEND_TIMEOUT_MS });
+  };
+}
+
+/** --ca-file cannot be read; the CLI exits 2 naming the field. */
+export class CaFileError extends Error {
+  override readonly name = "CaFileError";
+  constructor(
+    readonly path: string,
+    cause: unknown,
+  ) {
+    super(`cannot read --ca-file ${path}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
+
 async function readCaFile(path: string): Promise<string> {
   try {
     return await readFile(path, "utf8");
   } catch (err) {
-    throw new Error(`cannot read --ca-file ${path}: ${err instanceof Error ? err.message : String(err)}`);
+    throw new CaFileError(path, err);
   }
 }

@@ -10,7 +10,7 @@ import { resolveSecret } from "../../config/secrets.ts";
 import type { AgentMetrics } from "../metrics.ts";
 import type { RecordOutput } from "../output.ts";
 import { SpoolDirError } from "../spool/spool.ts";
-import { CoderdOutput } from "./coderd.ts";
+import { CaFileError, CoderdOutput } from "./coderd.ts";
 import { DiscardOutput } from "./discard.ts";
 import { StdoutOutput } from "./stdout.ts";
 
@@ -50,8 +50,8 @@ async function openCoderdOutput(config: AgentConfig, deps: OutputDeps): Promise<
   try {
     return await CoderdOutput.open({ ...config, agent_token: token }, deps.metrics, deps.log);
   } catch (err) {
-    if (err instanceof SpoolDirError) throw configError("spool_dir", err.path, err.message);
-    if (config.ca_file && err instanceof Error && err.message.includes("ca-file")) throw configError("ca_file", config.ca_file, err.message);
+    if (err instanceof SpoolDirError) throw configError("spool_dir", "--spool-dir", err.message);
+    if (err instanceof CaFileError) throw configError("ca_file", "--ca-file", err.message);
     throw err;
   }
 }

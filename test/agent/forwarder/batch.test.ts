@@ -1,9 +1,10 @@
-// Coalescing and splitting of batches, and the backoff's bounds.
+// Coalescing and splitting of batches, and the retry timing's bounds.
 import { describe, expect, test } from "bun:test";
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { type Batch, Coalescer, decodeLog, scanRequest, splitBatch, toRequest } from "../../../src/agent/forwarder/batch.ts";
 import { ReportBoundaryLogsRequestSchema, type ReportBoundaryLogsRequest } from "../../../src/gen/coder/agent/v2/boundary_pb.ts";
-import { Backoff } from "../../../src/agent/forwarder/backoff.ts";
+import { RetryTiming } from "../../../src/agent/forwarder/backoff.ts";
+import { MAX_RECORDS_PER_BATCH } from "../../../src/rpc/index.ts";
 import { makeRequest as makeTypedRequest } from "../spool/helpers.ts";
 
 /** What the forwarder reads from the spool: the request scanned from its bytes. */
@@ -62,12 +63,20 @@ describe("records as spooled bytes", () => {
   });
 });
 
-describe("Backoff", () => {
+describe("RetryTiming", () => {
   test("full jitter under an exponential ceiling with a cap", () => {
-    const b = new Backoff({ initialMs: 100, maxMs: 1000, random: () => 0.999999 });
-    expect([b.fail(), b.fail(), b.fail(), b.fail(), b.fail(), b.fail()]).toEqual([99, 199, 399, 799, 999, 999]);
-    b.reset();
-    expect(b.fail()).toBe(99);
-    expect(new Backoff({ initialMs: 100, maxMs: 1000, random: () => 0 }).fail()).toBe(0);
+    const t = new RetryTiming({ initialMs: 100, maxMs: 1000, random: () => 0.999999 });
+    expect([1, 2, 3, 4, 5, 6, 100].map((n) => t.delay(n))).toEqual([99, 199, 399, 799, 999, 999, 999]);
+    expect(new RetryTiming({ initialMs: 100, maxMs: 1000, random: () => 0 }).delay(3)).toBe(0);
+    expect(t.maxMs).toBe(1000);
+  });
+});
+
+describe("Coalescer and coderd's request cap", () => {
+  test("never builds a request over MAX_RECORDS_PER_BATCH, whatever maxRecords says", () => {
+    const c = new Coalescer({ maxRecords: 5000, maxBytes: 1 << 30 });
+    const full = c.add({ segment: 1, offset: 8 }, makeRequest("a", 0, 2500), 250_000, 0);
+    expect(full.map((b) => b.records)).toEqual([MAX_RECORDS_PER_BATCH, MAX_RECORDS_PER_BATCH]);
+    expect(c.bufferedRecords).toBe(500);
   });
 });

@@ -4,13 +4,30 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { spawn, spawnSync } from "node:child_process";
 import { join } from "node:path";
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { CoderdOutput, type CoderdOutputConfig } from "../../../src/agent/outputs/coderd.ts";
 import type { AgentMetrics } from "../../../src/agent/metrics.ts";
 import { serveHttp } from "../../../src/runtime/adapter.ts";
-import { counterValue, logCollector, makeRequest, newMetrics, segmentFiles, tempDir, waitFor } from "../spool/helpers.ts";
+import { counterValue, encodeRequest, logCollector, makeRequest, newMetrics, openSpool, segmentFiles, tempDir, waitFor } from "../spool/helpers.ts";
 import { IngestServer, TEST_TOKEN } from "./ingest-server.ts";
 import { queuedBatch } from "../../helpers/agent.ts";
+import { fromBinary } from "@bufbuild/protobuf";
+import { readdirSync } from "node:fs";
+import { BoundaryLogSchema, type BoundaryLog } from "../../../src/gen/coder/agent/v2/boundary_pb.ts";
+
+/** The lines of every quarantine file under the spool directory. */
+function readQuarantine(dir: string): Array<Record<string, unknown> & { record: string }> {
+  const q = join(dir, "quarantine");
+  let names: string[] = [];
+  try {
+    names = readdirSync(q);
+  } catch {
+    return [];
+  }
+  return names.flatMap((n) => readFileSync(join(q, n), "utf8").split("\n").filter((l) => l !== "").map((l) => JSON.parse(l)));
+}
+
+const decodeLogBytes = (base64: string): BoundaryLog => fromBinary(BoundaryLogSchema, Buffer.from(base64, "base64"));
 
 const cleanups: Array<() => void | Promise<void>> = [];
 afterEach(async () => {
@@ -75,14 +92,14 @@ describe("coderd output", () => {
     const srv = await server();
     const metrics = newMetrics();
     const dir = spoolDir();
-    const out = await openOutput(outputConfig(dir, srv.url, { batch_delay: 200 }), metrics);
+    // No batch is sealed by time: each goes out when full, however fast the writes are.
+    const out = await openOutput(outputConfig(dir, srv.url, { batch_delay: 600_000 }), metrics);
     const sessions = ["a", "b", "c"];
     await writeSessions(out, sessions, 100, 10);
     await waitFor(() => srv.received.size === 3000, "3000 records");
     for (const s of sessions) expect(srv.sequences(s)).toEqual(range(1000));
     expect([...srv.received.values()].every((n) => n === 1)).toBe(true);
-    expect(srv.requestSizes.every((n) => n <= 1000)).toBe(true);
-    expect(srv.requestSizes.length).toBeLessThan(30); // from 300 session batches
+    expect(srv.requestSizes).toEqual([1000, 1000, 1000]); // from 300 session batches
     await waitFor(async () => (await counterValue(metrics.recordsForwarded)) === 3000, "records_forwarded_total");
     expect(await counterValue(metrics.batchesForwarded)).toBe(srv.requestSizes.length);
     expect(out.notReadyReason()).toBeNull();
@@ -93,10 +110,12 @@ describe("coderd output", () => {
 
   test("entries bigger than batch_max_records are spread over requests and acked only when all parts are in", async () => {
     const srv = await server();
+    await srv.stop(); // every record is in the spool before coderd answers, whatever the write speed
     srv.delayMs = 20;
     const dir = spoolDir();
     const out = await openOutput(outputConfig(dir, srv.url, { batch_max_records: 3, max_in_flight: 2 }));
     await writeSessions(out, ["w1", "w2"], 6, 10);
+    await srv.start();
     await waitFor(() => srv.received.size === 120, "all records");
     expect(srv.sequences("w1")).toEqual(range(60));
     expect(srv.requestSizes.every((n) => n <= 3)).toBe(true);
@@ -164,19 +183,121 @@ describe("coderd output", () => {
     await waitFor(() => out.notReadyReason() === null, "ready");
   });
 
-  test("a record coderd refuses is kept and retried, never silently dropped; the rest flows", async () => {
+  test("a record coderd refuses is isolated, quarantined, counted and acknowledged, never retried; the rest flows", async () => {
     const srv = await server();
     srv.refuse.add("p:13");
     const { log, lines } = logCollector();
-    const out = await openOutput(outputConfig(spoolDir(), srv.url), newMetrics(), log);
+    const metrics = newMetrics();
+    const dir = spoolDir();
+    const out = await openOutput(outputConfig(dir, srv.url), metrics, log);
     await writeSessions(out, ["p"], 3, 10);
     await waitFor(() => srv.received.size === 29, "all but the refused record");
-    await waitFor(() => out.notReadyReason()?.includes("refuses 1 record") ?? false, "refused reason");
-    expect(lines.some((l) => l.includes("session_id=p sequence_number=13"))).toBe(true);
-    srv.refuse.clear();
-    await waitFor(() => srv.received.size === 30, "the refused record after all");
-    await waitFor(() => out.notReadyReason() === null, "ready again");
+    await waitFor(async () => (await counterValue(metrics.logsDropped, { reason: "invalid" })) === 1, "logs_dropped_total{reason=invalid}");
+    const quarantined = readQuarantine(dir);
+    expect(quarantined).toHaveLength(1);
+    expect(quarantined[0]).toMatchObject({ session_id: "p", sequence_number: 13, reason: "invalid_argument: bad record" });
+    expect(decodeLogBytes(quarantined[0]!.record).sequenceNumber).toBe(13);
+    expect(lines.some((l) => l.includes("session_id=p sequence_number=13") && l.includes("quarantine"))).toBe(true);
+    expect(out.notReadyReason()).toBeNull();
+    const attempts = srv.attempts;
+    await out.close(Date.now() + 5000);
+    expect(srv.attempts).toBe(attempts); // not sent again
+    expect(segmentFiles(dir)).toEqual([]); // acknowledged with the rest of its entry
   });
+
+  test("a refused record the quarantine cannot take stays in the spool, uncounted, until it can", async () => {
+    const srv = await server();
+    srv.refuse.add("q:2");
+    const dir = spoolDir();
+    writeFileSync(join(dir, "quarantine"), "in the way"); // the quarantine directory cannot be made
+    const { log, lines } = logCollector();
+    const metrics = newMetrics();
+    const out = await openOutput(outputConfig(dir, srv.url), metrics, log);
+    await writeSessions(out, ["q"], 1, 5);
+    await waitFor(() => srv.received.size === 4, "the other records");
+    await waitFor(() => lines.some((l) => l.includes("cannot write refused record session_id=q sequence_number=2")), "the loud line");
+    expect(await counterValue(metrics.logsDropped, { reason: "invalid" })).toBe(0);
+    const started = Date.now();
+    await out.close(started + 300); // stops retrying the write at the deadline
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(segmentFiles(dir).length).toBeGreaterThan(0); // its entry was not acknowledged
+
+    rmSync(join(dir, "quarantine"));
+    const again = newMetrics();
+    const next = await openOutput(outputConfig(dir, srv.url), again);
+    await waitFor(async () => (await counterValue(again.logsDropped, { reason: "invalid" })) === 1, "quarantined once it can be");
+    expect(readQuarantine(dir)).toHaveLength(1);
+    await next.close(Date.now() + 5000);
+    expect(segmentFiles(dir)).toEqual([]);
+  });
+
+  test("a record refused in an old spool is quarantined at the next start and not sent again after it", async () => {
+    const srv = await server();
+    srv.refuse.add("old:4");
+    const dir = spoolDir();
+    const first = await CoderdOutput.open(outputConfig(dir, "http://127.0.0.1:1"), newMetrics(), () => {});
+    await writeSessions(first, ["old"], 2, 5);
+    await first.close(Date.now());
+    const metrics = newMetrics();
+    const out = await openOutput(outputConfig(dir, srv.url), metrics);
+    await waitFor(() => srv.received.size === 9, "the other records");
+    await waitFor(async () => (await counterValue(metrics.logsDropped, { reason: "invalid" })) === 1, "counted");
+    await out.close(Date.now() + 5000);
+    const again = await openOutput(outputConfig(dir, srv.url));
+    await again.close(Date.now() + 5000);
+    expect(readQuarantine(dir)).toHaveLength(1);
+  });
+
+  test("records an older agent spooled that break the record rules are quarantined without being sent; the rest is delivered", async () => {
+    const dir = spoolDir();
+    // An older agent accepted these: a time with nanos out of range in an entry of good records,
+    // a session id over its cap, and bytes that are not a request at all.
+    const old = await openSpool(dir);
+    const mixed = makeRequest("old", 0, 4);
+    mixed.logs[2]!.time!.nanos = 1_000_000_000;
+    await old.append(encodeRequest(mixed), 4);
+    await old.append(encodeRequest(makeRequest("x".repeat(129), 0, 2)), 2);
+    await old.append(new Uint8Array([0x0a, 0x05, 0x01]), 1);
+    await old.append(encodeRequest(makeRequest("old", 4, 1)), 1);
+    await old.close();
+    const appended = Date.now();
+    await waitFor(() => Date.now() > appended, "the clock to move on"); // this run starts after they were spooled
+
+    const srv = await server(); // takes anything protobuf-es decodes, as an older coderd would
+    const metrics = newMetrics();
+    const out = await openOutput(outputConfig(dir, srv.url), metrics);
+    await waitFor(() => srv.sequences("old").length === 4, "the valid records");
+    await waitFor(async () => (await counterValue(metrics.logsDropped, { reason: "invalid" })) === 4, "1 + 2 + 1 set aside");
+    expect(srv.sequences("old")).toEqual([0, 1, 3, 4]);
+    expect(srv.received.size).toBe(4);
+    const lines = readQuarantine(dir);
+    expect(lines.map((l) => [l.session_id, l.sequence_number]).sort()).toEqual([["", null], ["old", 2], ["x".repeat(129), 0], ["x".repeat(129), 1]].sort());
+    expect(lines.find((l) => l.sequence_number === 2)!.reason).toContain("time.nanos");
+    expect(lines.find((l) => l.session_id === "x".repeat(129))!.reason).toContain("session_id");
+    expect(Buffer.from(lines.find((l) => l.session_id === "")!.record, "base64")).toEqual(Buffer.from([0x0a, 0x05, 0x01]));
+    await out.close(Date.now() + 5000);
+    expect(segmentFiles(dir)).toEqual([]);
+  });
+
+  for (const failure of ["unavailable", "deadline_exceeded"] as const) {
+    test(`coderd answering ${failure}: retried, counted under ${failure}, nothing lost`, async () => {
+      const srv = await server();
+      srv.failure = failure;
+      const metrics = newMetrics();
+      const out = await openOutput(outputConfig(spoolDir(), srv.url), metrics);
+      await writeSessions(out, ["u", "v"], 5, 4);
+      await waitFor(async () => (await counterValue(metrics.forwardRetries, { code: failure })) >= 2, `retries counted as ${failure}`);
+      expect(out.notReadyReason()).toStartWith(`coderd unreachable: ${failure}: `);
+      expect(await counterValue(metrics.forwardRetries, { code: "unknown" })).toBe(0);
+      expect(srv.received.size).toBe(0);
+      srv.failure = "none";
+      await waitFor(() => srv.received.size === 40, "every record after recovery");
+      expect(srv.sequences("u")).toEqual(range(20));
+      expect(srv.sequences("v")).toEqual(range(20));
+      expect(await counterValue(metrics.logsDropped)).toBe(0);
+      await waitFor(() => out.notReadyReason() === null, "ready again");
+    });
+  }
 
   test("resource_exhausted backs off and then delivers", async () => {
     const srv = await server();
@@ -245,7 +366,7 @@ describe("coderd output", () => {
     expect(srv.sequences("crash")).toEqual(range(1500));
     await out.close(Date.now() + 5000);
     expect(segmentFiles(dir)).toEqual([]);
-  });
+  }, 30_000); // a child process and two server restarts: slow on a loaded machine
 
   test("https with --ca-file trusts coderd's certificate", async () => {
     const tls = tempDir("tls-");

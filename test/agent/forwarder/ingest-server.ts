@@ -4,12 +4,15 @@
 // the same port.
 import { Code, ConnectError, createConnectRouter } from "@connectrpc/connect";
 import { createFetchHandler } from "@connectrpc/connect/protocol";
+import type { BoundaryLog } from "../../../src/gen/coder/agent/v2/boundary_pb.ts";
 import { IngestService } from "../../../src/gen/boundaryrelay/v1/ingest_pb.ts";
 import { serveHttp, type HttpServer } from "../../../src/runtime/adapter.ts";
 
+const urlOf = (log: BoundaryLog) => (log.resource.case === "httpRequest" ? log.resource.value.url : "");
+
 export const TEST_TOKEN = "test-agent-token";
 
-export type FailureMode = "none" | "unavailable" | "unauthenticated" | "resource_exhausted";
+export type FailureMode = "none" | "unavailable" | "unauthenticated" | "resource_exhausted" | "deadline_exceeded";
 
 export class IngestServer {
   /** How often each "session:seq" was accepted. */
@@ -17,6 +20,10 @@ export class IngestServer {
   /** Record count of each accepted request, in arrival order. */
   readonly requestSizes: number[] = [];
   failure: FailureMode = "none";
+  /** The bearer token it accepts. */
+  token = TEST_TOKEN;
+  /** A request holding a record whose http_url contains this (when set) gets invalid_argument, as a stricter coderd would answer. */
+  refuseUrlContaining: string | null = null;
   /** Requests with more records than this get invalid_argument. */
   maxRecords = 1000;
   /** Records refused with invalid_argument whatever the batch size ("session:seq"). */
@@ -46,12 +53,16 @@ export class IngestServer {
         }
         if (this.failure === "unavailable") throw new ConnectError("down for maintenance", Code.Unavailable);
         if (this.failure === "resource_exhausted") throw new ConnectError("overloaded", Code.ResourceExhausted);
-        if (ctx.requestHeader.get("authorization") !== `Bearer ${TEST_TOKEN}` || this.failure === "unauthenticated") {
+        if (this.failure === "deadline_exceeded") throw new ConnectError("store too slow", Code.DeadlineExceeded);
+        if (ctx.requestHeader.get("authorization") !== `Bearer ${this.token}` || this.failure === "unauthenticated") {
           throw new ConnectError("unknown agent token", Code.Unauthenticated);
         }
         if (req.logs.length > this.maxRecords) throw new ConnectError(`batch of ${req.logs.length} records exceeds ${this.maxRecords}`, Code.InvalidArgument);
         for (const log of req.logs) {
           if (this.refuse.has(`${req.sessionId}:${log.sequenceNumber}`)) throw new ConnectError("bad record", Code.InvalidArgument);
+          if (this.refuseUrlContaining !== null && urlOf(log).includes(this.refuseUrlContaining)) {
+            throw new ConnectError(`logs[${req.logs.indexOf(log)}].http_url: refused by this coderd`, Code.InvalidArgument);
+          }
         }
         for (const log of req.logs) {
           const key = `${req.sessionId}:${log.sequenceNumber}`;
