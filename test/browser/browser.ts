@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Browser, type BrowserContext, chromium } from "playwright-core";
-import { createIngestClient } from "../../src/coderd/client.ts";
+import { createIngestClient } from "../../src/rpc/index.ts";
 import { ADMIN_TOKEN, AGENT_TOKEN, coderdPaths, type Proc, startCoderd } from "../e2e/harness.ts";
 import { batch, log } from "../coderd/helpers.ts";
 

@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createIngestClient } from "../../src/coderd/client.ts";
+import { createIngestClient } from "../../src/rpc/index.ts";
 import { SqliteStore } from "../../src/coderd/store/sqlite.ts";
 import { seedConsoleData } from "../../bench/lib/console-data.ts";
 import { ADMIN_TOKEN, AGENT_TOKEN, coderdPaths, startCoderd } from "../e2e/harness.ts";
