@@ -4,7 +4,7 @@
 # the Go module proxy at the google.golang.org/protobuf version of go.mod, so
 # the generated code and the runtime it calls always match.
 #
-#   bench/go-baseline/generate.sh           regenerate (also: go generate ./... here)
+#   bench/go-baseline/generate.sh           regenerate (also: go generate ./receiver)
 #   bench/go-baseline/generate.sh --check   exit 1 when the committed files are stale
 set -euo pipefail
 

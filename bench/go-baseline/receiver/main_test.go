@@ -52,7 +52,7 @@ func startReceiver(t *testing.T) (string, *counters) {
 	}
 	t.Cleanup(func() { listener.Close() })
 	c := new(counters)
-	go serve(listener, c)
+	go serve(listener, c, receive)
 	return path, c
 }
 

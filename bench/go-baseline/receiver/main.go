@@ -5,7 +5,7 @@
 // proto/ (gen/, by generate.sh). Instead of queueing requests for coderd it
 // counts them, which is what `boundary-relay agent --output discard` does.
 //
-//	go build -o /tmp/go-baseline . && /tmp/go-baseline -socket /tmp/x.sock
+//	go build -o /tmp/receiver ./receiver && /tmp/receiver -socket /tmp/x.sock
 //
 // Prints "ready http=127.0.0.1:PORT" once the socket and the HTTP listener
 // are up; GET /metrics gives the counters in Prometheus text form, GET
@@ -13,7 +13,7 @@
 // counters as one JSON line and exits 0.
 package main
 
-//go:generate ./generate.sh
+//go:generate ../generate.sh
 
 import (
 	"encoding/json"
@@ -38,6 +38,7 @@ type counters struct {
 	ConnectionsClosed atomic.Int64 // bad tag or oversize: connection closed by us
 	Connections       atomic.Int64
 	BoundaryDropped   atomic.Int64 // reported by boundary's status messages
+	Bytes             atomic.Int64 // read in -sink mode only
 }
 
 func (c *counters) snapshot() map[string]int64 {
@@ -47,6 +48,7 @@ func (c *counters) snapshot() map[string]int64 {
 		"go_baseline_frames_skipped_total":               c.FramesSkipped.Load(),
 		"go_baseline_connections_closed_bad_frame_total": c.ConnectionsClosed.Load(),
 		"go_baseline_connections_total":                  c.Connections.Load(),
+		"go_baseline_bytes_received_total":               c.Bytes.Load(),
 		"go_baseline_boundary_dropped_total":             c.BoundaryDropped.Load(),
 	}
 }
@@ -80,8 +82,22 @@ func receive(conn net.Conn, c *counters) {
 	}
 }
 
-// serve accepts connections until the listener is closed.
-func serve(listener net.Listener, c *counters) {
+// sink is the -sink loop: read and discard, counting bytes.
+func sink(conn net.Conn, c *counters) {
+	defer conn.Close()
+	buf := make([]byte, 1<<16)
+	for {
+		n, err := conn.Read(buf)
+		c.Bytes.Add(int64(n))
+		if err != nil {
+			return
+		}
+	}
+}
+
+// serve accepts connections until the listener is closed, handing each to
+// its own goroutine running handle.
+func serve(listener net.Listener, c *counters, handle func(net.Conn, *counters)) {
 	for {
 		conn, err := listener.Accept()
 		if err != nil {
@@ -91,7 +107,7 @@ func serve(listener net.Listener, c *counters) {
 			continue
 		}
 		c.Connections.Add(1)
-		go receive(conn, c)
+		go handle(conn, c)
 	}
 }
 
@@ -110,6 +126,7 @@ func metricsHandler(c *counters) http.Handler {
 func main() {
 	socketPath := flag.String("socket", "", "Unix socket to listen on (a stale file is removed)")
 	httpListen := flag.String("http", "127.0.0.1:0", "address of the /metrics and /healthz listener")
+	sinkOnly := flag.Bool("sink", false, "read and count bytes without decoding (the writer's ceiling)")
 	flag.Parse()
 	if *socketPath == "" {
 		log.Fatal("-socket is required")
@@ -126,7 +143,11 @@ func main() {
 		log.Fatalf("listen on %s: %v", *httpListen, err)
 	}
 	c := new(counters)
-	go serve(socket, c)
+	handle := receive
+	if *sinkOnly {
+		handle = sink
+	}
+	go serve(socket, c, handle)
 	go http.Serve(web, metricsHandler(c))
 	fmt.Printf("ready http=%s\n", web.Addr())
 

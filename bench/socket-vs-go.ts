@@ -1,0 +1,153 @@
+// Socket decode against a Go baseline (issue #10): records/s that our agent
+// (`agent --output discard`, the compiled binary) and the Go receiver of
+// bench/go-baseline (Coder's agent receive loop, google.golang.org/protobuf)
+// decode from the SAME pre-encoded v2 frames, written by the Go blaster from
+// 4 connections, for 10- and 100-record frames. Per repeat both receivers run
+// back to back (alternating which goes first) and our rate is stated as a
+// ratio to Go's; the figure is the median of those ratios. Also: both
+// receivers' RSS idle (fresh process) and at peak (sampled VmRSS during the
+// runs), and the writer's ceiling: the same blast into a receiver that only
+// reads bytes, which must be faster than either decoder for the figures to
+// mean anything (a warning is printed when it is not).
+// Needs `go` on PATH; without it this group prints why and gives no figures.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { randomUUID } from "node:crypto";
+import { encodeLogsFrame } from "../src/wire/encoder.ts";
+import { buildGoPrograms, type GoPrograms, goVersion, startBlaster, startGoReceiver } from "./lib/go.ts";
+import { memory, waitForCount, watchMemory } from "./lib/proc.ts";
+import { concatBytes, sampleRequest } from "./lib/records.ts";
+import { counter, RECEIVED, startAgent } from "./lib/stack.ts";
+import { type Figure, repeatMany, summarize } from "./lib/stats.ts";
+
+export const CONNECTIONS = 4;
+export const FRAME_SIZES = [10, 100];
+/** Records per file (one write of the blaster): 100 frames of 10 or 10 of 100, about 100 KiB. */
+const RECORDS_PER_WRITE = 1000;
+/** Issue #10's targets for our rate / Go's, printed next to the ratio (not thresholds: today's agent is below). */
+export const RATIO_TARGETS: Record<number, number> = { 10: 1.0, 100: 0.8 };
+const RUN_TIMEOUT_MS = 120_000;
+
+interface Streams {
+  files: string[];
+  recordsPerFile: number;
+  bytesPerFile: number;
+}
+
+/** One file per connection, each its own session's frames, encoded before any clock starts. */
+function writeStreams(dir: string, frameRecords: number): Streams {
+  const frames = RECORDS_PER_WRITE / frameRecords;
+  let bytesPerFile = 0;
+  const files = Array.from({ length: CONNECTIONS }, (_, c) => {
+    const session = randomUUID();
+    const bytes = concatBytes(Array.from({ length: frames }, (_, f) => encodeLogsFrame(sampleRequest(session, f * frameRecords, frameRecords))));
+    bytesPerFile = bytes.length;
+    const path = join(dir, `frames-${frameRecords}-conn${c}.bin`);
+    writeFileSync(path, bytes);
+    return path;
+  });
+  return { files, recordsPerFile: RECORDS_PER_WRITE, bytesPerFile };
+}
+
+interface Target {
+  pid: number;
+  socket: string;
+  /** The receiver's own count: records decoded (bytes for the sink). */
+  count(): Promise<number>;
+}
+
+/** Blasts `repeat` copies of every stream into `target`; rate in records/s and peak RSS (MiB). */
+async function blastInto(go: GoPrograms, target: Target, streams: Streams, repeat: number, unitsPerRecord: number, what: string) {
+  const records = streams.recordsPerFile * CONNECTIONS * repeat;
+  const blaster = await startBlaster(go.blaster, target.socket, streams.files, repeat);
+  const base = await target.count();
+  const mem = watchMemory(target.pid);
+  const t0 = performance.now();
+  const wrote = blaster.go();
+  const t1 = await waitForCount(target.count, base + records * unitsPerRecord, RUN_TIMEOUT_MS, what);
+  mem.stop();
+  await wrote;
+  return { rate: records / ((t1 - t0) / 1000), peakMiB: mem.peakMiB() };
+}
+
+export async function socketVsGoBench(repeats: number, scale: number): Promise<Figure[]> {
+  const version = goVersion();
+  if (!version) {
+    console.log("  socket-vs-go: skipped: `go` is not on PATH (install Go ≥ 1.23 to compare with bench/go-baseline)");
+    return [];
+  }
+  const recordsPerRun = Math.round(2_000_000 * scale);
+  const go = buildGoPrograms();
+  const dir = mkdtempSync(join(tmpdir(), "bench-vs-go-"));
+  const figures: Figure[] = [];
+  const idle = { agent: [] as number[], go: [] as number[] };
+  try {
+    for (const frameRecords of FRAME_SIZES) {
+      const streams = writeStreams(dir, frameRecords);
+      const repeat = Math.max(1, Math.round(recordsPerRun / CONNECTIONS / streams.recordsPerFile));
+      const agent = await startAgent(["--output", "discard", "--spool-dir", ""]);
+      const goRx = await startGoReceiver(go.receiver, join(dir, `go-${frameRecords}.sock`));
+      const sink = await startGoReceiver(go.receiver, join(dir, `sink-${frameRecords}.sock`), true);
+      idle.agent.push(memory(agent.proc.pid).rssMiB);
+      idle.go.push(memory(goRx.proc.pid).rssMiB);
+      const targets = {
+        agent: { pid: agent.proc.pid, socket: agent.socket, count: counter(agent.port, RECEIVED) },
+        go: { pid: goRx.proc.pid, socket: goRx.socket, count: goRx.count },
+        sink: { pid: sink.proc.pid, socket: sink.socket, count: sink.count },
+      };
+      const p = `vs_go.frame_${frameRecords}`;
+      try {
+        const group = await repeatMany(
+          repeats,
+          {
+            [`${p}.agent`]: { unit: "records/s", better: "higher" },
+            [`${p}.go`]: { unit: "records/s", better: "higher" },
+            [`${p}.ratio`]: { unit: "× Go", better: "higher" },
+            [`${p}.agent_peak_rss`]: { unit: "MiB", better: "lower" },
+            [`${p}.go_peak_rss`]: { unit: "MiB", better: "lower" },
+            [`${p}.writer_ceiling`]: { unit: "records/s", better: "higher" },
+          },
+          async (run) => {
+            const order = run % 2 === 0 ? (["go", "agent"] as const) : (["agent", "go"] as const);
+            const r: Record<string, { rate: number; peakMiB: number }> = {};
+            for (const who of order) r[who] = await blastInto(go, targets[who], streams, repeat, 1, `${p}: ${who} records`);
+            r.sink = await blastInto(go, targets.sink, streams, repeat, streams.bytesPerFile / streams.recordsPerFile, `${p}: sink bytes`);
+            return {
+              [`${p}.agent`]: r.agent!.rate,
+              [`${p}.go`]: r.go!.rate,
+              [`${p}.ratio`]: r.agent!.rate / r.go!.rate,
+              [`${p}.agent_peak_rss`]: r.agent!.peakMiB,
+              [`${p}.go_peak_rss`]: r.go!.peakMiB,
+              [`${p}.writer_ceiling`]: r.sink!.rate,
+            };
+          },
+          { connections: CONNECTIONS, frame_records: frameRecords, records_per_run: repeat * streams.recordsPerFile * CONNECTIONS, writer: "bench/go-baseline/blaster", go: version },
+        );
+        const ratio = group.find((f) => f.name === `${p}.ratio`)!;
+        ratio.target = `≥ ${RATIO_TARGETS[frameRecords]!.toFixed(1)} (issue #10)`;
+        warnIfWriterBound(group, p);
+        figures.push(...group);
+      } finally {
+        await Promise.all([agent.close(), goRx.close(), sink.close()]);
+      }
+    }
+    figures.push(
+      summarize("vs_go.agent_idle_rss", "MiB", "lower", idle.agent, { output: "discard" }),
+      summarize("vs_go.go_idle_rss", "MiB", "lower", idle.go),
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    go.remove();
+  }
+  return figures;
+}
+
+/** The figures are the receivers' only if the writer could go faster than both. */
+function warnIfWriterBound(group: Figure[], p: string): void {
+  const med = (name: string) => group.find((f) => f.name === `${p}.${name}`)!.median;
+  const fastest = Math.max(med("agent"), med("go"));
+  if (med("writer_ceiling") < fastest * 1.2) {
+    console.log(`  WARNING ${p}: the writer's ceiling (${Math.round(med("writer_ceiling"))} records/s) is within 20% of the fastest receiver (${Math.round(fastest)}): figures may be writer-bound`);
+  }
+}
