@@ -10,66 +10,18 @@
 // reads bytes, which must be faster than either decoder for the figures to
 // mean anything (a warning is printed when it is not).
 // Needs `go` on PATH; without it this group prints why and gives no figures.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { randomUUID } from "node:crypto";
-import { encodeLogsFrame } from "../src/wire/encoder.ts";
-import { buildGoPrograms, type GoPrograms, goVersion, startBlaster, startGoReceiver } from "./lib/go.ts";
-import { memory, waitForCount, watchMemory } from "./lib/proc.ts";
-import { concatBytes, sampleRequest } from "./lib/records.ts";
+import { blastInto, CONNECTIONS, writeStreams } from "./lib/blast.ts";
+import { buildGoPrograms, goVersion, startGoReceiver } from "./lib/go.ts";
+import { memory } from "./lib/proc.ts";
 import { counter, RECEIVED, startAgent } from "./lib/stack.ts";
 import { type Figure, repeatMany, summarize } from "./lib/stats.ts";
 
-export const CONNECTIONS = 4;
 export const FRAME_SIZES = [10, 100];
-/** Records per file (one write of the blaster): 100 frames of 10 or 10 of 100, about 100 KiB. */
-const RECORDS_PER_WRITE = 1000;
 /** Issue #10's targets for our rate / Go's, printed next to the ratio (not thresholds: today's agent is below). */
 export const RATIO_TARGETS: Record<number, number> = { 10: 1.0, 100: 0.8 };
-const RUN_TIMEOUT_MS = 120_000;
-
-interface Streams {
-  files: string[];
-  recordsPerFile: number;
-  bytesPerFile: number;
-}
-
-/** One file per connection, each its own session's frames, encoded before any clock starts. */
-function writeStreams(dir: string, frameRecords: number): Streams {
-  const frames = RECORDS_PER_WRITE / frameRecords;
-  let bytesPerFile = 0;
-  const files = Array.from({ length: CONNECTIONS }, (_, c) => {
-    const session = randomUUID();
-    const bytes = concatBytes(Array.from({ length: frames }, (_, f) => encodeLogsFrame(sampleRequest(session, f * frameRecords, frameRecords))));
-    bytesPerFile = bytes.length;
-    const path = join(dir, `frames-${frameRecords}-conn${c}.bin`);
-    writeFileSync(path, bytes);
-    return path;
-  });
-  return { files, recordsPerFile: RECORDS_PER_WRITE, bytesPerFile };
-}
-
-interface Target {
-  pid: number;
-  socket: string;
-  /** The receiver's own count: records decoded (bytes for the sink). */
-  count(): Promise<number>;
-}
-
-/** Blasts `repeat` copies of every stream into `target`; rate in records/s and peak RSS (MiB). */
-async function blastInto(go: GoPrograms, target: Target, streams: Streams, repeat: number, unitsPerRecord: number, what: string) {
-  const records = streams.recordsPerFile * CONNECTIONS * repeat;
-  const blaster = await startBlaster(go.blaster, target.socket, streams.files, repeat);
-  const base = await target.count();
-  const mem = watchMemory(target.pid);
-  const t0 = performance.now();
-  const wrote = blaster.go();
-  const t1 = await waitForCount(target.count, base + records * unitsPerRecord, RUN_TIMEOUT_MS, what);
-  mem.stop();
-  await wrote;
-  return { rate: records / ((t1 - t0) / 1000), peakMiB: mem.peakMiB() };
-}
 
 export async function socketVsGoBench(repeats: number, scale: number): Promise<Figure[]> {
   const version = goVersion();
@@ -111,8 +63,8 @@ export async function socketVsGoBench(repeats: number, scale: number): Promise<F
           async (run) => {
             const order = run % 2 === 0 ? (["go", "agent"] as const) : (["agent", "go"] as const);
             const r: Record<string, { rate: number; peakMiB: number }> = {};
-            for (const who of order) r[who] = await blastInto(go, targets[who], streams, repeat, 1, `${p}: ${who} records`);
-            r.sink = await blastInto(go, targets.sink, streams, repeat, streams.bytesPerFile / streams.recordsPerFile, `${p}: sink bytes`);
+            for (const who of order) r[who] = await blastInto(go.blaster, targets[who], streams, repeat, 1, `${p}: ${who} records`);
+            r.sink = await blastInto(go.blaster, targets.sink, streams, repeat, streams.bytesPerFile / streams.recordsPerFile, `${p}: sink bytes`);
             return {
               [`${p}.agent`]: r.agent!.rate,
               [`${p}.go`]: r.go!.rate,
