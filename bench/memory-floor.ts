@@ -15,7 +15,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { blastInto, CONNECTIONS, type Streams, type Target, writeStreams } from "./lib/blast.ts";
+import { blastInto, CONNECTIONS, type Streams, streamTotals, type Target, writeStreams } from "./lib/blast.ts";
 import { buildGoPrograms, type GoPrograms, goVersion, startGoReceiver } from "./lib/go.ts";
 import type { HeapSample } from "./lib/heap-probe.ts";
 import { BINARY, freePort, type Proc, sleep, start, waitForLine, waitReady } from "./lib/proc.ts";
@@ -25,7 +25,7 @@ const SETTLE_MS = 1000;
 const AFTER_LOAD_MS = 2000;
 const FRAME_RECORDS = 10;
 const MiB = 1024 * 1024;
-const records = Number(process.argv.includes("--records") ? process.argv[process.argv.indexOf("--records") + 1] : 2_000_000);
+const wantedRecords = Number(process.argv.includes("--records") ? process.argv[process.argv.indexOf("--records") + 1] : 2_000_000);
 
 /** The floor: what a compiled Bun binary holding the same two listeners costs. */
 const FLOOR_SOURCE = `
@@ -109,16 +109,29 @@ interface Row {
   load?: { fromMs: number; toMs: number };
 }
 
-/** Idle, peak under load and after the load, for one receiver. */
-async function underLoad(what: string, target: Target, go: GoPrograms | null, streams: Streams | null, repeat: number): Promise<Row[]> {
+/** The load: every stream `repeat` times, by the Go blaster. */
+interface Load {
+  go: GoPrograms;
+  streams: Streams;
+  repeat: number;
+}
+
+/** The idle row of a process. */
+async function idleRow(what: string, pid: number): Promise<Row> {
   await sleep(SETTLE_MS);
-  const rows: Row[] = [{ what, when: "idle", rss: rssOf(target.pid), smaps: smapsOf(target.pid) }];
-  if (!go || !streams) return rows;
+  return { what, when: "idle", rss: rssOf(pid), smaps: smapsOf(pid) };
+}
+
+/** Idle, peak under `load` and after it, for one receiver (idle only without a load). */
+async function underLoad(what: string, target: Target, load: Load | null): Promise<Row[]> {
+  const rows = [await idleRow(what, target.pid)];
+  if (!load) return rows;
+  const { records } = streamTotals(load.streams, load.repeat);
   const peak = watchPeak(target.pid);
   const fromMs = Date.now();
-  await blastInto(go.blaster, target, streams, repeat, 1, `${what}: records`);
-  const load = { fromMs, toMs: Date.now() };
-  rows.push({ what, when: `peak, ${(repeat * streams.recordsPerFile * CONNECTIONS).toLocaleString("en-US")} records`, rss: peak(), smaps: smapsOf(target.pid), load });
+  await blastInto(load.go.blaster, target, load.streams, load.repeat, records, `${what}: records`);
+  const ran = { fromMs, toMs: Date.now() };
+  rows.push({ what, when: `peak, ${records.toLocaleString("en-US")} records`, rss: peak(), smaps: smapsOf(target.pid), load: ran });
   await sleep(AFTER_LOAD_MS);
   rows.push({ what, when: `${AFTER_LOAD_MS / 1000} s after`, rss: rssOf(target.pid), smaps: smapsOf(target.pid) });
   return rows;
@@ -178,28 +191,28 @@ async function main(): Promise<void> {
   const go = version ? buildGoPrograms() : null;
   if (!go) console.log("go is not on PATH: idle figures only (the load needs bench/go-baseline's blaster)");
   const streams = go ? writeStreams(dir, FRAME_RECORDS) : null;
-  const repeat = streams ? Math.max(1, Math.round(records / CONNECTIONS / streams.recordsPerFile)) : 0;
+  const load = go && streams ? { go, streams, repeat: Math.max(1, Math.round(wantedRecords / CONNECTIONS / streams.recordsPerFile)) } : null;
   const rows: Row[] = [];
   const procs: { stop(): Promise<void> }[] = [];
   try {
     const floor = await startFloor(buildFloor(dir), join(dir, "floor.sock"));
     procs.push(floor);
-    rows.push(...(await underLoad("floor: bun --compile hello (Bun.serve + Bun.listen)", { pid: floor.pid, socket: "", count: async () => 0 }, null, null, 0)));
+    rows.push(await idleRow("floor: bun --compile hello (Bun.serve + Bun.listen)", floor.pid));
 
     if (go) {
       const goRx = await startGoReceiver(go.receiver, join(dir, "go.sock"));
       procs.push(goRx.proc);
-      rows.push(...(await underLoad("go baseline receiver", { pid: goRx.proc.pid, socket: goRx.socket, count: goRx.count }, go, streams, repeat)));
+      rows.push(...(await underLoad("go baseline receiver", { pid: goRx.proc.pid, socket: goRx.socket, count: goRx.count }, load)));
     }
 
     const agent = await startAgent(["--output", "discard", "--spool-dir", ""]);
     procs.push({ stop: agent.close });
-    rows.push(...(await underLoad("agent (compiled, --output discard)", { pid: agent.proc.pid, socket: agent.socket, count: counter(agent.port, RECEIVED) }, go, streams, repeat)));
+    rows.push(...(await underLoad("agent (compiled, --output discard)", { pid: agent.proc.pid, socket: agent.socket, count: counter(agent.port, RECEIVED) }, load)));
 
     const probeOut = join(dir, "heap.jsonl");
     const probed = await startProbedAgent(dir, probeOut);
     procs.push(probed.proc);
-    const probeRows = await underLoad("agent (from source, heap probe)", probed.target, go, streams, repeat);
+    const probeRows = await underLoad("agent (from source, heap probe)", probed.target, load);
     rows.push(...probeRows);
 
     console.log(`\nRSS by process (${CONNECTIONS} connections, ${FRAME_RECORDS}-record frames; MiB)\n`);

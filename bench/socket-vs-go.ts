@@ -13,7 +13,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { blastInto, CONNECTIONS, writeStreams } from "./lib/blast.ts";
+import { blastInto, CONNECTIONS, streamTotals, writeStreams } from "./lib/blast.ts";
 import { buildGoPrograms, goVersion, startGoReceiver } from "./lib/go.ts";
 import { memory } from "./lib/proc.ts";
 import { counter, RECEIVED, startAgent } from "./lib/stack.ts";
@@ -63,8 +63,9 @@ export async function socketVsGoBench(repeats: number, scale: number): Promise<F
           async (run) => {
             const order = run % 2 === 0 ? (["go", "agent"] as const) : (["agent", "go"] as const);
             const r: Record<string, { rate: number; peakMiB: number }> = {};
-            for (const who of order) r[who] = await blastInto(go.blaster, targets[who], streams, repeat, 1, `${p}: ${who} records`);
-            r.sink = await blastInto(go.blaster, targets.sink, streams, repeat, streams.bytesPerFile / streams.recordsPerFile, `${p}: sink bytes`);
+            const total = streamTotals(streams, repeat);
+            for (const who of order) r[who] = await blastInto(go.blaster, targets[who], streams, repeat, total.records, `${p}: ${who} records`);
+            r.sink = await blastInto(go.blaster, targets.sink, streams, repeat, total.bytes, `${p}: sink bytes`);
             return {
               [`${p}.agent`]: r.agent!.rate,
               [`${p}.go`]: r.go!.rate,
@@ -74,7 +75,7 @@ export async function socketVsGoBench(repeats: number, scale: number): Promise<F
               [`${p}.writer_ceiling`]: r.sink!.rate,
             };
           },
-          { connections: CONNECTIONS, frame_records: frameRecords, records_per_run: repeat * streams.recordsPerFile * CONNECTIONS, writer: "bench/go-baseline/blaster", go: version },
+          { connections: CONNECTIONS, frame_records: frameRecords, records_per_run: streamTotals(streams, repeat).records, writer: "bench/go-baseline/blaster", go: version },
         );
         const ratio = group.find((f) => f.name === `${p}.ratio`)!;
         ratio.target = `≥ ${RATIO_TARGETS[frameRecords]!.toFixed(1)} (issue #10)`;

@@ -43,17 +43,30 @@ export interface Target {
   count(): Promise<number>;
 }
 
-/** Blasts `repeat` copies of every stream into `target`; rate in records/s and peak RSS (MiB). */
-export async function blastInto(blasterBinary: string, target: Target, streams: Streams, repeat: number, unitsPerRecord: number, what: string) {
-  const records = streams.recordsPerFile * CONNECTIONS * repeat;
+/** Records and bytes that `repeat` copies of every stream carry. */
+export function streamTotals(streams: Streams, repeat: number): { records: number; bytes: number } {
+  return { records: streams.recordsPerFile * CONNECTIONS * repeat, bytes: streams.bytesPerFile * CONNECTIONS * repeat };
+}
+
+/**
+ * Blasts `repeat` copies of every stream into `target` and waits until its
+ * counter rose by `expected` (records, or bytes for a sink); returns the rate
+ * in records/s and the peak RSS (MiB). A blaster that fails (the receiver
+ * closed a connection) fails the run at once.
+ */
+export async function blastInto(blasterBinary: string, target: Target, streams: Streams, repeat: number, expected: number, what: string) {
   const blaster = await startBlaster(blasterBinary, target.socket, streams.files, repeat);
   const base = await target.count();
   const mem = watchMemory(target.pid);
-  const t0 = performance.now();
-  const wrote = blaster.go();
-  const t1 = await waitForCount(target.count, base + records * unitsPerRecord, RUN_TIMEOUT_MS, what);
-  mem.stop();
-  await wrote;
-  return { rate: records / ((t1 - t0) / 1000), peakMiB: mem.peakMiB() };
+  try {
+    const t0 = performance.now();
+    const wrote = blaster.go();
+    const counted = waitForCount(target.count, base + expected, RUN_TIMEOUT_MS, what);
+    const t1 = await Promise.race([counted, wrote.then(() => counted)]);
+    await wrote;
+    return { rate: streamTotals(streams, repeat).records / ((t1 - t0) / 1000), peakMiB: mem.peakMiB() };
+  } finally {
+    mem.stop();
+    await blaster.proc.stop();
+  }
 }
-

@@ -82,7 +82,12 @@ export interface Blast {
 /** Starts the blaster: one connection per file, each file written `repeat` times; resolves once connected. */
 export async function startBlaster(binary: string, socket: string, files: string[], repeat: number): Promise<Blast> {
   const proc = start(binary, ["-socket", socket, "-repeat", String(repeat), ...files], ["pipe", "pipe", "inherit"]);
-  await waitForLine(proc.child, (l) => l === "ready", 30_000);
+  try {
+    await waitForLine(proc.child, (l) => l === "ready", 30_000);
+  } catch (err) {
+    await proc.stop();
+    throw err;
+  }
   return {
     proc,
     go: async () => {
