@@ -77,6 +77,7 @@ export async function socketVsGoBench(repeats: number, scale: number): Promise<F
           },
           { connections: CONNECTIONS, frame_records: frameRecords, records_per_run: streamTotals(streams, repeat).records, writer: "bench/go-baseline/blaster", go: version },
         );
+        await goRx.assertNothingRefused();
         const ratio = group.find((f) => f.name === `${p}.ratio`)!;
         ratio.target = `≥ ${RATIO_TARGETS[frameRecords]!.toFixed(1)} (issue #10)`;
         warnIfWriterBound(group, p);

@@ -6,11 +6,13 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { metric, type Proc, start, waitForLine, waitReady } from "./proc.ts";
+import { goAndWaitForResult, metric, type Proc, start, waitForLine, waitReady } from "./proc.ts";
 
 export const GO_BASELINE_DIR = join(import.meta.dir, "..", "go-baseline");
 export const GO_RECORDS = "go_baseline_records_received_total";
 export const GO_BYTES = "go_baseline_bytes_received_total";
+/** Frames the receiver could not use: none may occur on the bench's own frames. */
+export const GO_REFUSED = ["go_baseline_frames_skipped_total", "go_baseline_connections_closed_bad_frame_total"];
 
 /** `go version` output, or null when no usable `go` is on PATH. */
 export function goVersion(): string | null {
@@ -55,6 +57,8 @@ export interface GoReceiver {
   socket: string;
   /** Records decoded so far (bytes read, for a sink). */
   count(): Promise<number>;
+  /** Throws when the receiver skipped a frame or closed a connection: the comparison would be unfair. */
+  assertNothingRefused(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -66,7 +70,13 @@ export async function startGoReceiver(binary: string, socket: string, sink = fal
     const port = Number(ready.slice(ready.lastIndexOf(":") + 1));
     await waitReady(port, proc, "/healthz");
     proc.child.stdout!.resume(); // the final JSON line on SIGTERM: not needed here
-    return { proc, port, socket, count: () => metric(port, sink ? GO_BYTES : GO_RECORDS), close: () => proc.stop() };
+    const assertNothingRefused = async () => {
+      for (const name of GO_REFUSED) {
+        const n = await metric(port, name);
+        if (n !== 0) throw new Error(`the Go receiver refused the bench's frames: ${name} = ${n}`);
+      }
+    };
+    return { proc, port, socket, count: () => metric(port, sink ? GO_BYTES : GO_RECORDS), assertNothingRefused, close: () => proc.stop() };
   } catch (err) {
     await proc.stop();
     throw err;
@@ -90,12 +100,6 @@ export async function startBlaster(binary: string, socket: string, files: string
   }
   return {
     proc,
-    go: async () => {
-      const done = waitForLine(proc.child, (l) => l.startsWith("{"), 600_000);
-      proc.child.stdin!.write("go\n");
-      const result = JSON.parse(await done);
-      await proc.stop();
-      return result;
-    },
+    go: () => goAndWaitForResult(proc),
   };
 }
