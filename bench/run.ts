@@ -2,7 +2,7 @@
 // the table, writes bench/results.json and exits non-zero when a figure is
 // worse than bench/thresholds.json allows.
 //   --quick       fewer repeats and smaller loads (for CI smoke)
-//   --only NAME   run one group: micro, ingest, coderd, e2e, backlog, burst
+//   --only NAME   run one group: micro, ingest, socket-vs-go, coderd, e2e, backlog, burst
 // Every group but micro runs the compiled binary (dist/boundary-relay, or
 // $BENCH_BINARY): `npm run build` first.
 import { existsSync } from "node:fs";
@@ -13,6 +13,7 @@ import { endToEndBench } from "./end-to-end.ts";
 import { BINARY } from "./lib/proc.ts";
 import { microBench } from "./micro.ts";
 import { socketIngestBench } from "./socket-ingest.ts";
+import { socketVsGoBench } from "./socket-vs-go.ts";
 import { spoolBacklogBench } from "./spool-backlog.ts";
 import { checkThresholds, machine, table, writeResults } from "./lib/report.ts";
 import type { Figure } from "./lib/stats.ts";
@@ -26,6 +27,7 @@ const scale = quick ? 0.25 : 1;
 const groups: Record<string, () => Promise<Figure[]>> = {
   micro: () => microBench(repeats, scale),
   ingest: () => socketIngestBench(repeats, scale),
+  "socket-vs-go": () => socketVsGoBench(repeats, scale),
   coderd: () => coderdIngestBench(repeats, scale),
   e2e: () => endToEndBench(repeats, scale),
   backlog: () => spoolBacklogBench(repeats, scale),

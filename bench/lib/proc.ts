@@ -138,3 +138,15 @@ export function waitForLine(child: ChildProcess, match: (line: string) => boolea
     child.once("exit", (code) => reject(new Error(`${child.pid} exited with ${code} before the expected line`)));
   });
 }
+
+/**
+ * For a load generator that waits for a line on stdin: sends it, waits for
+ * the JSON line it prints when done, stops it and returns that JSON.
+ */
+export async function goAndWaitForResult<T>(proc: Proc): Promise<T> {
+  const done = waitForLine(proc.child, (l) => l.startsWith("{"), 600_000);
+  proc.child.stdin!.write("go\n");
+  const result = JSON.parse(await done) as T;
+  await proc.stop();
+  return result;
+}

@@ -22,9 +22,11 @@ function fmt(n: number): string {
   return n.toFixed(n >= 100 ? 0 : n >= 10 ? 1 : 2);
 }
 
+/** The figures as a Markdown table; a "target" column when any figure has one. */
 export function table(figures: Figure[]): string {
-  const rows = figures.map((f) => [f.name, `${fmt(f.median)} ${f.unit}`, `${fmt(f.min)} … ${fmt(f.max)}`, String(f.runs.length)]);
-  const head = ["figure", "median", "spread (min … max)", "runs"];
+  const targets = figures.some((f) => f.target !== undefined);
+  const rows = figures.map((f) => [f.name, `${fmt(f.median)} ${f.unit}`, `${fmt(f.min)} … ${fmt(f.max)}`, String(f.runs.length), ...(targets ? [f.target ?? ""] : [])]);
+  const head = ["figure", "median", "spread (min … max)", "runs", ...(targets ? ["target"] : [])];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`;
   return [line(head), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...rows.map(line)].join("\n");

@@ -6,7 +6,7 @@
 import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BINARY, freePort, metric, type Proc, start, waitForLine, waitReady } from "./proc.ts";
+import { BINARY, freePort, goAndWaitForResult, metric, type Proc, start, waitForLine, waitReady } from "./proc.ts";
 
 export const TOKEN = "bench-agent-token-0123456789abcdef";
 export const RECEIVED = "agent_boundary_log_proxy_records_received_total";
@@ -82,13 +82,7 @@ export async function startWriter(socket: string, args: string[]): Promise<Write
   return {
     proc,
     records: Number(ready.split(" ")[1]),
-    go: async () => {
-      const done = waitForLine(proc.child, (l) => l.startsWith("{"), 600_000);
-      proc.child.stdin!.write("go\n");
-      const result = JSON.parse(await done);
-      await proc.stop();
-      return result;
-    },
+    go: () => goAndWaitForResult(proc),
   };
 }
 

@@ -10,6 +10,8 @@ export interface Figure {
   /** "higher" when bigger is better (throughput), "lower" for latency/memory. */
   better: "higher" | "lower";
   params?: Record<string, unknown>;
+  /** A goal printed beside the figure (e.g. an issue's target) when it is not yet a threshold. */
+  target?: string;
 }
 
 export function median(values: number[]): number {
