@@ -8,7 +8,7 @@ import { helpText, loadConfig } from "../config/load.ts";
 import { startAgent } from "../agent/agent.ts";
 import { resolveOutputKind } from "../agent/outputs/select.ts";
 import { onSignal } from "../runtime/adapter.ts";
-import { type Env, EXIT_FAILURE, EXIT_OK, wantsHelp } from "./run.ts";
+import { type Env, EXIT_FAILURE, EXIT_OK, wantsHelp } from "./exit.ts";
 
 const USAGE = "boundary-relay agent [options]";
 const SUMMARY = `Runs in the workspace: listens on boundary's Unix socket, validates and queues

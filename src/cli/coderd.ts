@@ -4,7 +4,7 @@ import { coderdOptions, type CoderdConfig } from "../config/coderd.ts";
 import { helpText, loadConfig } from "../config/load.ts";
 import { onSignal } from "../runtime/adapter.ts";
 import { startCoderd } from "../coderd/server.ts";
-import { type Env, EXIT_OK, wantsHelp } from "./run.ts";
+import { type Env, EXIT_OK, wantsHelp } from "./exit.ts";
 
 const USAGE = "boundary-relay coderd [options]";
 const SUMMARY =

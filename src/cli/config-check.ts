@@ -5,7 +5,7 @@ import { type AgentConfig, agentOptions } from "../config/agent.ts";
 import { checkOutputConfig } from "../agent/outputs/select.ts";
 import { coderdOptions } from "../config/coderd.ts";
 import { describeConfig, loadConfig, type OptionSpec } from "../config/load.ts";
-import { type Env, EXIT_OK, EXIT_USAGE, wantsHelp } from "./run.ts";
+import { type Env, EXIT_OK, EXIT_USAGE, wantsHelp } from "./exit.ts";
 
 interface Role {
   options: (env: Env) => OptionSpec[];

@@ -14,7 +14,7 @@ import { helpText, loadConfig, type OptionSpec } from "../config/load.ts";
 import { defaultSocketPath, stateDir } from "../config/paths.ts";
 import { startCoderd } from "../coderd/server.ts";
 import { onSignal } from "../runtime/adapter.ts";
-import { type Env, EXIT_OK, wantsHelp } from "./run.ts";
+import { type Env, EXIT_OK, wantsHelp } from "./exit.ts";
 
 interface DevConfig {
   state_dir: string;

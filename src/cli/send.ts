@@ -7,7 +7,7 @@ import { demoRecords, parseRecord, RecordSyntaxError } from "../client/records.t
 import { defaultSocketPath } from "../config/paths.ts";
 import { kinds } from "../config/kinds.ts";
 import { ConfigError, helpText, loadConfig, type OptionSpec } from "../config/load.ts";
-import { type Env, EXIT_FAILURE, EXIT_OK, wantsHelp } from "./run.ts";
+import { type Env, EXIT_FAILURE, EXIT_OK, wantsHelp } from "./exit.ts";
 
 interface SendConfig {
   socket: string;
