@@ -67,6 +67,30 @@ test("agent CLI: an open boundary connection does not hold up SIGTERM, and nothi
   s.destroy();
 });
 
+test("agent CLI: a second SIGTERM during the drain exits 1 at once", async () => {
+  // coderd is a closed port: the drain keeps retrying for --shutdown-timeout (60 s here).
+  const { dir, cleanup } = tempDir();
+  cleanups.push(cleanup);
+  const { child, socket } = await startAgentCli([
+    "--output", "coderd", "--coderd-url", "http://127.0.0.1:9", "--agent-token", "t-0123456789abcdef",
+    "--spool-dir", join(dir, "spool"), "--shutdown-timeout", "60s", "--retry-initial", "50ms",
+  ]);
+  const s = await connect(socket);
+  await write(s, vector("v2_logs").bytes);
+  await endAndWait(s);
+  const received = async () => (await fetch(`http://127.0.0.1:${port(child)}/metrics`)).text();
+  await waitFor("records spooled", async () => /records_received_total 3/.test(await received()));
+  child.kill("SIGTERM");
+  await waitFor("the drain began", () => child.stderr().includes("SIGTERM: draining and stopping"));
+  const sentAt = Date.now();
+  child.kill("SIGTERM");
+  expect(await child.exited).toBe(1);
+  expect(Date.now() - sentAt).toBeLessThan(5_000); // not the 60 s shutdown timeout
+  expect(child.stderr()).toContain("second SIGTERM, exiting without draining");
+});
+
+const port = (child: Child) => Number(/http:\/\/127\.0\.0\.1:(\d+)/.exec(child.stderr())?.[1]);
+
 test("agent CLI: bad configuration exits 2 naming the field and its source", async () => {
   const r = await runCli(["agent", "--socket-mode", "999", "--queue-max-records", "x"], { BOUNDARY_RELAY_HTTP_LISTEN: "nope" });
   expect(r.code).toBe(2);
