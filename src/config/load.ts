@@ -3,7 +3,7 @@
 // defaults. Every error names the field and the source it came from;
 // unknown flags and unknown file keys are errors.
 import { readFileSync } from "node:fs";
-import { parse as parseYaml } from "yaml";
+import { isMap, isScalar, parseDocument } from "yaml";
 import { z } from "zod";
 
 export interface OptionSpec {
@@ -112,27 +112,40 @@ function parseArgv(argv: string[], specs: OptionSpec[], allowPositionals: boolea
   return out;
 }
 
+/**
+ * The file's top-level mapping. A number is passed on as written (`0644`,
+ * `1e3`, `250`), the way a flag or variable would give it, so each kind
+ * reads it by its own rules: YAML would read `0644` as the decimal 644
+ * (mode 01204) and `agent_token: 123…` as a number.
+ */
 function readConfigFile(path: string, specs: OptionSpec[], issues: ConfigIssue[]): Map<string, Sourced> {
   const out = new Map<string, Sourced>();
-  let doc: unknown;
+  let doc: ReturnType<typeof parseDocument>;
   try {
-    doc = parseYaml(readFileSync(path, "utf8"));
+    doc = parseDocument(readFileSync(path, "utf8"));
   } catch (err) {
     issues.push({ field: "config", where: path, message: `cannot read: ${(err as Error).message}` });
     return out;
   }
-  if (doc === null || doc === undefined) return out;
-  if (typeof doc !== "object" || Array.isArray(doc)) {
+  if (doc.errors.length > 0) {
+    issues.push({ field: "config", where: path, message: `cannot read: ${doc.errors[0]!.message}` });
+    return out;
+  }
+  if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) return out;
+  if (!isMap(doc.contents)) {
     issues.push({ field: "config", where: path, message: "must be a mapping of option names to values" });
     return out;
   }
+  const plain = doc.toJS() as Record<string, unknown>;
   const known = new Set(specs.map((s) => s.key));
-  for (const [key, value] of Object.entries(doc)) {
+  for (const { key: keyNode, value: node } of doc.contents.items) {
+    const key = String(isScalar(keyNode) ? keyNode.value : keyNode);
     if (!known.has(key)) {
       issues.push({ field: key, where: `${path}: ${key}`, message: "unknown key" });
       continue;
     }
-    out.set(key, { value, kind: "file", where: `${path}: ${key}` });
+    const asWritten = isScalar(node) && typeof node.value === "number" ? node.source : undefined;
+    out.set(key, { value: asWritten ?? plain[key], kind: "file", where: `${path}: ${key}` });
   }
   return out;
 }

@@ -305,3 +305,18 @@ export function startSessions(opts: { socket: string; sessions: number; rate: nu
     },
   };
 }
+
+// ------------------------------------------------------------ one-shot commands
+
+/** Runs the binary under test to completion: exit code, stdout, stderr. */
+export async function runBinary(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = startBinary(args, env);
+  child.proc.stdin.end();
+  const code = await child.exited;
+  return { code, stdout: child.stdout(), stderr: child.stderr() };
+}
+
+/** Starts the binary under test (e.g. `agent`) as a long-running child. */
+export function startBinaryChild(args: string[], env: Record<string, string> = {}): Child {
+  return startBinary(args, env);
+}
