@@ -14,6 +14,7 @@ import { helpText, loadConfig, type OptionSpec } from "../config/load.ts";
 import { defaultSocketPath, stateDir } from "../config/paths.ts";
 import { startCoderd } from "../coderd/server.ts";
 import { onSignal } from "../runtime/adapter.ts";
+import { namingListenFlag } from "./errors.ts";
 import { type Env, EXIT_OK, wantsHelp } from "./exit.ts";
 
 interface DevConfig {
@@ -87,10 +88,10 @@ export async function main(argv: string[], env: Env): Promise<number> {
   if (wantsHelp(argv, helpText(USAGE, SUMMARY, specs))) return EXIT_OK;
   const dev = loadConfig<DevConfig>(specs, { argv, env }).config;
   const state = openDevState(dev.state_dir);
-  const coderd = await startCoderd({ config: coderdConfig(dev, state, env) });
+  const coderd = await namingListenFlag("--coderd-listen", addr(dev.coderd_listen), () => startCoderd({ config: coderdConfig(dev, state, env) }));
   let agent;
   try {
-    agent = await startAgent(agentConfig(dev, state, coderd.url, env));
+    agent = await namingListenFlag("--agent-listen", addr(dev.agent_listen), () => startAgent(agentConfig(dev, state, coderd.url, env)));
   } catch (err) {
     await coderd.stop();
     throw err;

@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { isMap, isScalar, parseDocument } from "yaml";
 import { z } from "zod";
+import { REDACTED, redactUrlPasswords } from "./redact.ts";
 
 export interface OptionSpec {
   /** snake_case: the file key; the environment name is BOUNDARY_RELAY_<KEY>. */
@@ -95,6 +96,8 @@ function parseArgv(argv: string[], specs: OptionSpec[], allowPositionals: boolea
     const spec = byFlag.get(name);
     if (!spec) {
       out.issues.push({ field: name, where: "command line", message: "unknown flag (see --help)" });
+      // Its value (`--bogus 5`) belongs to it: not a second error as an unexpected argument.
+      if (eq === -1 && argv[i + 1] !== undefined && !argv[i + 1]!.startsWith("-")) i++;
       continue;
     }
     let value: string | undefined = eq === -1 ? undefined : arg.slice(eq + 1);
@@ -197,7 +200,7 @@ export function describeConfig(specs: OptionSpec[], loaded: Loaded<unknown>): st
   for (const spec of specs) {
     if (!(spec.key in config)) continue;
     const raw = loaded.sources[spec.key]?.value;
-    const shown = spec.secret && raw !== "" ? "[redacted]" : JSON.stringify(raw);
+    const shown = spec.secret && raw !== "" ? REDACTED : redactUrlPasswords(JSON.stringify(raw));
     lines.push(`${spec.key}: ${shown}  # ${loaded.sources[spec.key]?.where ?? "default"}`);
   }
   return lines.join("\n");
