@@ -1,7 +1,9 @@
 // `boundary-relay send` as a child process against a real in-process agent.
 import { afterEach, expect, test } from "bun:test";
+import { join } from "node:path";
 import { parseRecord, RecordSyntaxError } from "../../src/client/records.ts";
 import { metricValue, startTestAgent, type TestAgent, waitFor } from "../helpers/agent.ts";
+import { tempDir } from "../helpers/temp.ts";
 import { runCli } from "../helpers/cli.ts";
 
 let agent: TestAgent | null = null;
@@ -67,13 +69,51 @@ test("send --count --sessions is a load generator: every session its own UUID, s
   for (const seqs of bySession.values()) expect(seqs).toEqual(Array.from({ length: 1000 }, (_, i) => i));
 });
 
-test("send: bad records and no socket are clear errors", async () => {
+test("send: bad records and a missing RECORD are usage errors (exit 2)", async () => {
   const bad = await runCli(["send", "--socket", "/nonexistent/s.sock", "maybe:GET:https://x"]);
   expect(bad.code).toBe(2);
   expect(bad.stderr).toContain("decision must be allow or deny");
   const none = await runCli(["send", "--socket", "/nonexistent/s.sock"]);
   expect(none.code).toBe(2);
+  expect(none.stderr).toContain("give RECORD arguments, --demo, or --count");
   const help = await runCli(["send", "--help"]);
   expect(help.code).toBe(0);
   expect(help.stdout).toContain("DECISION:METHOD:URL[:RULE]");
+});
+
+test("send with no agent on the socket fails at once, says how to start one, and accounts for all 15 records", async () => {
+  const { dir, cleanup } = tempDir("send-none-");
+  try {
+    const startedAt = Date.now();
+    const r = await runCli(["send", "--socket", join(dir, "boundary-audit.sock"), "--demo"]);
+    expect(r.code).toBe(1);
+    expect(Date.now() - startedAt).toBeLessThan(5_000); // not the 10 s retry budget
+    expect(r.stderr).toContain(`no agent is listening on ${join(dir, "boundary-audit.sock")} (ENOENT); nothing was sent (0 of 15 records)`);
+    expect(r.stderr).toContain("boundary-relay dev");
+  } finally {
+    cleanup();
+  }
+});
+
+test("send --count --rate prints its progress to stderr about once a second", async () => {
+  agent = await startTestAgent();
+  const r = await runCli(["send", "--socket", agent.config.socket, "--count", "25", "--rate", "10"]);
+  expect(r.code).toBe(0);
+  const progress = r.stderr.split("\n").filter((l) => /records sent \(\d+ dropped\) after \d+s$/.test(l));
+  expect(progress.length).toBeGreaterThanOrEqual(2);
+  expect(progress[0]).toMatch(/^boundary-relay send: \d+ of 25 records sent/);
+  expect(r.stdout).toContain("sent 25 of 25 records");
+});
+
+test("send --count honours --session-id with one session, and refuses it with several", async () => {
+  agent = await startTestAgent();
+  const a = agent;
+  const session = "7d1f0c2a-3b4e-4f5a-8b6c-9d0e1f2a3b4c";
+  const one = await runCli(["send", "--socket", a.config.socket, "--count", "12", "--session-id", session]);
+  expect(one.code).toBe(0);
+  await waitFor("12 lines", () => a.stdout.lines.length === 12);
+  expect(new Set(a.stdout.lines.map((l) => JSON.parse(l).fields.session_id))).toEqual(new Set([session]));
+  const several = await runCli(["send", "--socket", a.config.socket, "--count", "12", "--sessions", "2", "--session-id", session]);
+  expect(several.code).toBe(2);
+  expect(several.stderr).toContain("session_id (from command line): --session-id names one session");
 });
