@@ -4,6 +4,7 @@
 // socket forwarding to that coderd, and prints where everything is.
 // --demo also sends a demo session. Ctrl-C stops both cleanly.
 import { join } from "node:path";
+import { existsSync, readdirSync } from "node:fs";
 import { startAgent } from "../agent/agent.ts";
 import { runDemoSession } from "../dev/demo.ts";
 import { type DevState, openDevState } from "../dev/state.ts";
@@ -83,11 +84,30 @@ function banner(dev: DevConfig, state: DevState, coderdUrl: string, agentUrl: st
   ].join("\n");
 }
 
+/** Longest wait for an earlier run's spooled records before the banner is printed anyway. */
+const STARTUP_DELIVERY_WAIT_MS = 10_000;
+
+/** Files in the spool directory before the agent starts: what an earlier run left undelivered. */
+function spoolFiles(dir: string): string[] {
+  return existsSync(dir) ? readdirSync(dir).map((name) => join(dir, name)) : [];
+}
+
+/**
+ * Resolves once every file an earlier run left in the spool is gone (the
+ * spool deletes a segment once coderd acknowledged all of it; new records
+ * go to fresh segments), or after `maxMs`.
+ */
+async function earlierRecordsDelivered(files: string[], maxMs: number): Promise<void> {
+  const deadline = Date.now() + maxMs;
+  while (files.some((f) => existsSync(f)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+}
+
 export async function main(argv: string[], env: Env): Promise<number> {
   const specs = devOptions(env);
   if (wantsHelp(argv, helpText(USAGE, SUMMARY, specs))) return EXIT_OK;
   const dev = loadConfig<DevConfig>(specs, { argv, env }).config;
   const state = openDevState(dev.state_dir);
+  const earlier = spoolFiles(state.spoolDir);
   const coderd = await namingListenFlag("--coderd-listen", addr(dev.coderd_listen), () => startCoderd({ config: coderdConfig(dev, state, env) }));
   let agent;
   try {
@@ -96,6 +116,9 @@ export async function main(argv: string[], env: Env): Promise<number> {
     await coderd.stop();
     throw err;
   }
+  // Records left in the spool by an earlier run are delivered (and printed) first,
+  // so the banner comes last and stays in view.
+  await earlierRecordsDelivered(earlier, STARTUP_DELIVERY_WAIT_MS);
   process.stderr.write(banner(dev, state, coderd.url, `http://${addr(agent.http)}`));
   if (dev.demo) void runDemoSession(dev.socket, (line) => process.stderr.write(`${line}\n`));
   const signal = await new Promise<string>((resolve) => {

@@ -3,7 +3,7 @@
 // load generator (--count, --rate, --sessions) that prints a summary.
 import { BoundaryClient, type ClientRecord, SocketUnreachableError } from "../client/client.ts";
 import { type LoadOptions, runLoad } from "../client/load.ts";
-import { demoRecords, parseRecord, RecordSyntaxError } from "../client/records.ts";
+import { DEMO_PROCESS_NAME, demoRecords, parseRecord, RecordSyntaxError } from "../client/records.ts";
 import { defaultSocketPath } from "../config/paths.ts";
 import { kinds } from "../config/kinds.ts";
 import { ConfigError, helpText, loadConfig, type OptionSpec } from "../config/load.ts";
@@ -28,7 +28,7 @@ export function sendOptions(env: Env): OptionSpec[] {
   return [
     { key: "socket", schema: kinds.string().min(1), default: defaultSocketPath(env), env: ["CODER_AGENT_BOUNDARY_LOG_PROXY_SOCKET_PATH"], help: "the agent's Unix socket" },
     { key: "session_id", schema: kinds.string().refine((s) => s === "" || UUID.test(s), { message: "is not a UUID" }), default: "", help: "session UUID (default: a new random one)" },
-    { key: "process_name", schema: kinds.string(), default: "claude", help: "confined_process_name of the session" },
+    { key: "process_name", schema: kinds.string(), default: DEMO_PROCESS_NAME, help: "confined_process_name of the session" },
     { key: "demo", schema: kinds.bool(), default: false, boolean: true, help: "send a realistic mix of allowed and denied requests" },
     { key: "count", schema: kinds.int(0, 1_000_000_000), default: 0, help: "load generator: records to send in total" },
     { key: "rate", schema: kinds.int(0, 100_000_000), default: 0, help: "load generator: records per second over all sessions (0 = as fast as possible)" },

@@ -57,6 +57,7 @@ test("dev --demo: records reach coderd's stderr and the query API; Ctrl-C exits 
   expect(first.banner).toContain("new development identity made");
   expect(first.banner).toContain(`boundary --log-proxy-socket-path ${join(dir, "boundary.sock")}`);
   expect(first.records).toHaveLength(15);
+  expect(new Set(first.records.map((r) => r.confined_process_name))).toEqual(new Set(["claude"])); // as send --demo
   expect(first.banner.match(/\] boundary_request /g)?.length).toBe(15);
   expect(first.banner).toContain("boundary-relay dev: stopped");
   const workspace = first.records[0]!.workspace_id;
@@ -65,4 +66,32 @@ test("dev --demo: records reach coderd's stderr and the query API; Ctrl-C exits 
   expect(second.banner).not.toContain("new development identity made");
   expect(second.records).toHaveLength(30);
   expect(new Set(second.records.map((r) => r.workspace_id))).toEqual(new Set([workspace]));
+}, 90_000);
+
+test("dev: records an earlier run left in the spool are printed before the banner, which comes last", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "dev-backlog-"));
+  dirs.push(dir);
+  const socket = join(dir, "boundary.sock");
+  // An agent alone, its coderd away: 30 records stay in what will be dev's spool.
+  const agent = startCli([
+    "agent", "--socket", socket, "--http-listen", "127.0.0.1:0", "--output", "coderd", "--coderd-url", "http://127.0.0.1:9",
+    "--agent-token", "earlier-run-token-0123", "--spool-dir", join(dir, "state", "spool"), "--shutdown-timeout", "1s",
+  ], { HOME: dir });
+  children.push(agent);
+  await waitFor("the agent", () => agent.stderr().includes("listening on socket"), 20_000);
+  const sent = startCli(["send", "--socket", socket, "--count", "30"]);
+  expect(await sent.exited).toBe(0);
+  agent.kill("SIGTERM");
+  expect(await agent.exited).toBe(0);
+
+  const child = startCli(["dev", "--state-dir", join(dir, "state"), "--socket", socket, "--coderd-listen", "127.0.0.1:0", "--agent-listen", "127.0.0.1:0"]);
+  children.push(child);
+  await waitFor("the banner", () => child.stderr().includes("Ctrl-C stops both"), 30_000);
+  const lines = child.stderr().split("\n");
+  const lastRecord = lines.findLastIndex((l) => l.includes("] boundary_request "));
+  const bannerAt = lines.findIndex((l) => l.startsWith("boundary-relay dev: coderd and agent are up"));
+  expect(lines.filter((l) => l.includes("] boundary_request ")).length).toBe(30);
+  expect(bannerAt).toBeGreaterThan(lastRecord);
+  child.kill("SIGTERM");
+  expect(await child.exited).toBe(0);
 }, 90_000);
