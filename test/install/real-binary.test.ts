@@ -47,7 +47,9 @@ describe.if(built || required)(`install.sh with the real ${hostFile} from ${dist
     const version = run(["version"]);
     expect(version.status).toBe(0);
     expect(version.stdout).toMatch(new RegExp(`^boundary-relay ${pkg.version.replaceAll(".", "\\.")} \\(commit [0-9a-f]{7,}(-dirty)?, bun [0-9.]+, `));
-  });
+    // install.sh's last word is what the binary itself reports.
+    expect(r.stdout).toContain(`installed ${join(prefix, "boundary-relay")}: ${version.stdout.trim()}`);
+  }, 60_000); // copies and hashes a ~105 MB binary: seconds on a loaded machine
 
   test("the installed binary's `agent --help` prints usage", () => {
     const help = run(["agent", "--help"]);
