@@ -1,7 +1,7 @@
 // `boundary-relay coderd`: the central server. SIGHUP reloads
 // --agents-file; SIGTERM/SIGINT stop after in-flight requests finish.
-import { coderdOptions, type CoderdConfig } from "../config/coderd.ts";
-import { helpText, loadConfig } from "../config/load.ts";
+import { coderdOptionTable } from "../config/coderd.ts";
+import { helpText, loadOptions, optionList } from "../config/load.ts";
 import { redactUrlPasswords } from "../config/redact.ts";
 import { onSignal } from "../runtime/adapter.ts";
 import { startCoderd } from "../coderd/server.ts";
@@ -15,9 +15,9 @@ const SUMMARY =
   "boundary_request line per record to stderr, and serves the query API, /healthz, /readyz and /metrics.";
 
 export async function main(argv: string[], env: Env): Promise<number> {
-  const specs = coderdOptions(env);
-  if (wantsHelp(argv, helpText(USAGE, SUMMARY, specs))) return EXIT_OK;
-  const { config } = loadConfig<CoderdConfig>(specs, { argv, env });
+  const table = coderdOptionTable(env);
+  if (wantsHelp(argv, helpText(USAGE, SUMMARY, optionList(table)))) return EXIT_OK;
+  const { config } = loadOptions(table, { argv, env });
   const server = await namingListenFlag("--http-listen", formatListen(config.http_listen), () => startCoderd({ config }));
   process.stderr.write(`boundary-relay coderd: listening on ${server.url} (store ${redactUrlPasswords(config.db)})\n`);
   onSignal("SIGHUP", () => server.reloadIdentities());

@@ -3,32 +3,32 @@
 // source, or every error with its field and source (exit 2). It applies
 // exactly the role's start-up rules: the same function start-up runs
 // (checkOutputConfig for the agent, resolveCoderdSettings for coderd).
-import { agentOptions } from "../config/agent.ts";
+import { agentOptionTable } from "../config/agent.ts";
 import { checkOutputConfig } from "../agent/outputs/select.ts";
-import { coderdOptions } from "../config/coderd.ts";
+import { coderdOptionTable } from "../config/coderd.ts";
 import { resolveCoderdSettings } from "../coderd/settings.ts";
-import { ConfigError, describeConfig, loadConfig, type OptionSpec } from "../config/load.ts";
+import { type ConfigOf, ConfigError, describeConfig, type Loaded, loadOptions, type OptionSpec, type OptionTable, optionList } from "../config/load.ts";
 import { type Env, EXIT_OK, EXIT_USAGE, wantsHelp } from "./exit.ts";
 
 interface Role {
   /** Loads the role's options, then applies its start-up rules across fields. */
-  check: (argv: string[], env: Env) => { specs: OptionSpec[]; loaded: ReturnType<typeof loadConfig> };
+  check: (argv: string[], env: Env) => { specs: OptionSpec[]; loaded: Loaded<unknown> };
 }
 
-function role<T>(options: (env: Env) => OptionSpec[], startupRules: (config: T) => unknown): Role {
+function role<T extends OptionTable>(options: (env: Env) => T, startupRules: (config: ConfigOf<T>) => unknown): Role {
   return {
     check(argv, env) {
-      const specs = options(env);
-      const loaded = loadConfig<T>(specs, { argv, env });
+      const table = options(env);
+      const loaded = loadOptions(table, { argv, env });
       startupRules(loaded.config);
-      return { specs, loaded };
+      return { specs: optionList(table), loaded };
     },
   };
 }
 
 const ROLES: Record<string, Role> = {
-  agent: role(agentOptions, checkOutputConfig),
-  coderd: role(coderdOptions, resolveCoderdSettings),
+  agent: role(agentOptionTable, checkOutputConfig),
+  coderd: role(coderdOptionTable, resolveCoderdSettings),
 };
 
 const HELP = `usage: boundary-relay config check --role agent|coderd [the role's options]

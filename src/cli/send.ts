@@ -6,38 +6,27 @@ import { type LoadOptions, runLoad } from "../client/load.ts";
 import { DEMO_PROCESS_NAME, demoRecords, parseRecord, RecordSyntaxError } from "../client/records.ts";
 import { defaultSocketPath } from "../config/paths.ts";
 import { kinds } from "../config/kinds.ts";
-import { ConfigError, helpText, loadConfig, type OptionSpec } from "../config/load.ts";
+import { type ConfigOf, ConfigError, helpText, loadOptions, type OptionTable, optionList } from "../config/load.ts";
 import { type Env, EXIT_FAILURE, EXIT_OK, wantsHelp } from "./exit.ts";
-
-interface SendConfig {
-  socket: string;
-  session_id: string;
-  process_name: string;
-  demo: boolean;
-  count: number;
-  rate: number;
-  sessions: number;
-  batch_size: number;
-  flush_interval: number;
-  channel_size: number;
-}
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export function sendOptions(env: Env): OptionSpec[] {
-  return [
-    { key: "socket", schema: kinds.string().min(1), default: defaultSocketPath(env), env: ["CODER_AGENT_BOUNDARY_LOG_PROXY_SOCKET_PATH"], help: "the agent's Unix socket" },
-    { key: "session_id", schema: kinds.string().refine((s) => s === "" || UUID.test(s), { message: "is not a UUID" }), default: "", help: "session UUID (default: a new random one)" },
-    { key: "process_name", schema: kinds.string(), default: DEMO_PROCESS_NAME, help: "confined_process_name of the session" },
-    { key: "demo", schema: kinds.bool(), default: false, boolean: true, help: "send a realistic mix of allowed and denied requests" },
-    { key: "count", schema: kinds.int(0, 1_000_000_000), default: 0, help: "load generator: records to send in total" },
-    { key: "rate", schema: kinds.int(0, 100_000_000), default: 0, help: "load generator: records per second over all sessions (0 = as fast as possible)" },
-    { key: "sessions", schema: kinds.int(1, 10_000), default: 1, help: "load generator: sessions, each its own connection, session UUID and sequence numbers from 0" },
-    { key: "batch_size", schema: kinds.int(1, 1000), default: 10, help: "records per frame (boundary: 10)" },
-    { key: "flush_interval", schema: kinds.duration(), default: "5s", help: "flush a batch this long after its first record; retry interval (boundary: 5s)" },
-    { key: "channel_size", schema: kinds.int(1, 1_000_000), default: 20, help: "records buffered before dropping (boundary: 20)" },
-  ];
+export function sendOptionTable(env: Env) {
+  return {
+    socket: { schema: kinds.string().min(1), default: defaultSocketPath(env), env: ["CODER_AGENT_BOUNDARY_LOG_PROXY_SOCKET_PATH"], help: "the agent's Unix socket" },
+    session_id: { schema: kinds.string().refine((s) => s === "" || UUID.test(s), { message: "is not a UUID" }), default: "", help: "session UUID (default: a new random one)" },
+    process_name: { schema: kinds.string(), default: DEMO_PROCESS_NAME, help: "confined_process_name of the session" },
+    demo: { schema: kinds.bool(), default: false, boolean: true, help: "send a realistic mix of allowed and denied requests" },
+    count: { schema: kinds.int(0, 1_000_000_000), default: 0, help: "load generator: records to send in total" },
+    rate: { schema: kinds.int(0, 100_000_000), default: 0, help: "load generator: records per second over all sessions (0 = as fast as possible)" },
+    sessions: { schema: kinds.int(1, 10_000), default: 1, help: "load generator: sessions, each its own connection, session UUID and sequence numbers from 0" },
+    batch_size: { schema: kinds.int(1, 1000), default: 10, help: "records per frame (boundary: 10)" },
+    flush_interval: { schema: kinds.duration(), default: "5s", help: "flush a batch this long after its first record; retry interval (boundary: 5s)" },
+    channel_size: { schema: kinds.int(1, 1_000_000), default: 20, help: "records buffered before dropping (boundary: 20)" },
+  } satisfies OptionTable;
 }
+
+type SendConfig = ConfigOf<ReturnType<typeof sendOptionTable>>;
 
 const USAGE = "boundary-relay send [options] [RECORD...]";
 const SUMMARY = `Writes audit records into an agent's socket, batched and framed like boundary.
@@ -57,9 +46,9 @@ Refuses at once (exit 1) when no agent listens on --socket. Exit 0 when
 every record was sent; else 1, with what became of each record not sent.`;
 
 export async function main(argv: string[], env: Env): Promise<number> {
-  const specs = sendOptions(env);
-  if (wantsHelp(argv, helpText(USAGE, SUMMARY, specs))) return EXIT_OK;
-  const { config, positionals } = loadConfig<SendConfig>(specs, { argv, env, positionals: true });
+  const table = sendOptionTable(env);
+  if (wantsHelp(argv, helpText(USAGE, SUMMARY, optionList(table)))) return EXIT_OK;
+  const { config, positionals } = loadOptions(table, { argv, env, positionals: true });
   const clientOpts = {
     socketPath: config.socket,
     confinedProcessName: config.process_name,

@@ -23,6 +23,17 @@ export interface OptionSpec {
   hidden?: boolean;
 }
 
+/** An option table: option name → its spec. The name is the file key (snake_case). */
+export type OptionTable = Record<string, Omit<OptionSpec, "key">>;
+
+/** The configuration an option table yields: each option's schema output, so types cannot drift from the table. */
+export type ConfigOf<T extends OptionTable> = { -readonly [K in keyof T]: z.output<T[K]["schema"]> };
+
+/** The table as a list of specs, in table order. */
+export function optionList(table: OptionTable): OptionSpec[] {
+  return Object.entries(table).map(([key, spec]) => ({ key, ...spec }));
+}
+
 export type SourceKind = "flag" | "env" | "file" | "default";
 
 export interface Sourced {
@@ -165,7 +176,11 @@ function zodMessage(error: z.ZodError): string {
   return error.issues.map((i) => i.message).join("; ");
 }
 
-/** Loads and validates; throws ConfigError listing every problem. */
+/**
+ * Loads and validates; throws ConfigError listing every problem. The one
+ * cast of the configuration happens here, after every field passed its
+ * schema; prefer loadOptions, whose T comes from the table itself.
+ */
 export function loadConfig<T>(specs: OptionSpec[], input: LoadInput): Loaded<T> {
   const args = parseArgv(input.argv, specs, input.positionals ?? false);
   const issues = [...args.issues];
@@ -191,6 +206,11 @@ export function loadConfig<T>(specs: OptionSpec[], input: LoadInput): Loaded<T> 
   if (configPath) sources.config = { value: configPath, kind: args.flags.has("config") ? "flag" : "env", where: "--config" };
   if (issues.length > 0) throw new ConfigError(issues);
   return { config: config as T, sources, positionals: args.positionals };
+}
+
+/** loadConfig for an option table, typed by the table (ConfigOf). */
+export function loadOptions<T extends OptionTable>(table: T, input: LoadInput): Loaded<ConfigOf<T>> {
+  return loadConfig<ConfigOf<T>>(optionList(table), input);
 }
 
 /** The effective configuration, one `key: value  # source` line each, secrets redacted. */

@@ -113,7 +113,7 @@ test("agent CLI: --output coderd without what it needs exits 2 naming the field"
   const badSpool = await runCli([...base, "--coderd-url", "http://127.0.0.1:9", "--agent-token", "t", "--spool-dir", join(dir, "file", "spool")]);
   expect(badSpool.code).toBe(2);
   expect(badSpool.stderr).toContain("spool_dir");
-});
+}, 30_000); // three processes from source: seconds on a loaded machine
 
 test("agent CLI: --help lists the options and exits 0", async () => {
   const r = await runCli(["agent", "--help"]);
