@@ -4,10 +4,10 @@
 // a lower bound, safe under load), the agent is stopped after each run,
 // and a binary that fails or never gets ready is an error.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { formatColdStart, measureColdStart } from "../../bench/cold-start.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 let dir: string;
 
@@ -20,7 +20,7 @@ function script(name: string, body: string): string {
 }
 
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), "cold-start-test-"));
+  dir = tempDir("cold-start-test-").dir;
   // A stand-in `agent`: on --http-listen, /readyz answers 503 for its first
   // 300 ms, then 200; it notes each SIGTERM in stopped.log.
   writeFileSync(

@@ -2,7 +2,8 @@
 import { afterEach, expect, test } from "bun:test";
 import { join } from "node:path";
 import { parseRecord, RecordSyntaxError } from "../../src/client/records.ts";
-import { metricValue, startTestAgent, type TestAgent, waitFor } from "../helpers/agent.ts";
+import { metricValue, startTestAgent, type TestAgent } from "../helpers/agent.ts";
+import { until } from "../helpers/until.ts";
 import { tempDir } from "../helpers/temp.ts";
 import { runCli } from "../helpers/cli.ts";
 
@@ -29,7 +30,7 @@ test("send RECORD... delivers them as one session; the agent writes them", async
   const r = await runCli(["send", "--socket", a.config.socket, "--session-id", session, "--process-name", "codex", "allow:GET:https://x/y:domain=x", "deny:POST:https://pastebin.com/x"]);
   expect(r.code).toBe(0);
   expect(r.stdout).toContain("sent 2 of 2 records (1 allowed, 1 denied)");
-  await waitFor("two lines", () => a.stdout.lines.length === 2);
+  await until(() => a.stdout.lines.length === 2, { what: "two lines" });
   const lines = a.stdout.lines.map((l) => JSON.parse(l).fields);
   expect(lines.map((f) => [f.decision, f.sequence_number, f.session_id, f.confined_process_name])).toEqual([
     ["allow", 0, session, "codex"],
@@ -43,7 +44,7 @@ test("send --demo writes a mix of allowed and denied requests", async () => {
   const a = agent;
   const r = await runCli(["send", "--socket", a.config.socket, "--demo"]);
   expect(r.code).toBe(0);
-  await waitFor("demo records", async () => (await metricValue(a, "records_written_total")) >= 10);
+  await until(async () => (await metricValue(a, "records_written_total")) >= 10, { what: "demo records" });
   const decisions = a.stdout.lines.map((l) => JSON.parse(l).fields.decision);
   expect(decisions).toContain("allow");
   expect(decisions).toContain("deny");
@@ -57,9 +58,9 @@ test("send --count --sessions is a load generator: every session its own UUID, s
   const r = await runCli(["send", "--socket", a.config.socket, "--count", "3000", "--sessions", "3", "--rate", "100000"]);
   expect(r.code).toBe(0);
   expect(r.stdout).toMatch(/sent 3000 of 3000 records over 3 sessions in [\d.]+s \(\d+ records\/s\); dropped 0/);
-  await waitFor("all records", async () => (await metricValue(a, "records_received_total")) === 3000);
+  await until(async () => (await metricValue(a, "records_received_total")) === 3000, { what: "all records" });
   expect(await metricValue(a, "connections_total")).toBe(3);
-  await waitFor("all lines", () => a.stdout.lines.length === 3000);
+  await until(() => a.stdout.lines.length === 3000, { what: "all lines" });
   const bySession = new Map<string, number[]>();
   for (const line of a.stdout.lines) {
     const f = JSON.parse(line).fields;
@@ -111,7 +112,7 @@ test("send --count honours --session-id with one session, and refuses it with se
   const session = "7d1f0c2a-3b4e-4f5a-8b6c-9d0e1f2a3b4c";
   const one = await runCli(["send", "--socket", a.config.socket, "--count", "12", "--session-id", session]);
   expect(one.code).toBe(0);
-  await waitFor("12 lines", () => a.stdout.lines.length === 12);
+  await until(() => a.stdout.lines.length === 12, { what: "12 lines" });
   expect(new Set(a.stdout.lines.map((l) => JSON.parse(l).fields.session_id))).toEqual(new Set([session]));
   const several = await runCli(["send", "--socket", a.config.socket, "--count", "12", "--sessions", "2", "--session-id", session]);
   expect(several.code).toBe(2);

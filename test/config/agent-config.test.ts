@@ -3,7 +3,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type AgentConfig, agentOptions } from "../../src/config/agent.ts";
 import { ConfigError, loadConfig } from "../../src/config/load.ts";
-import { tempDir } from "../helpers/agent.ts";
+import { tempDir } from "../helpers/temp.ts";
 import { runCli } from "../helpers/cli.ts";
 
 const cleanups: Array<() => void> = [];

@@ -2,11 +2,11 @@
 // the demo records reach coderd's stderr and the query API, Ctrl-C stops
 // both with exit 0, and a second run reuses the same identity and store.
 import { afterEach, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { type Child, startCli } from "../helpers/cli.ts";
-import { waitFor } from "../helpers/agent.ts";
+import { until } from "../helpers/until.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 const children: Child[] = [];
 const dirs: string[] = [];
@@ -35,15 +35,15 @@ async function logs(coderdUrl: string, adminToken: string): Promise<Array<Record
 
 async function runOnce(dir: string, expected: number): Promise<{ banner: string; records: Array<Record<string, unknown>> }> {
   const child = startDev(dir);
-  await waitFor("the banner", () => /coderd metrics +(http:\/\/\S+)\/metrics/.test(child.stderr()), 20_000);
+  await until(() => /coderd metrics +(http:\/\/\S+)\/metrics/.test(child.stderr()), { what: "the banner", timeoutMs: 20_000 });
   const coderdUrl = /coderd metrics +(http:\/\/\S+)\/metrics/.exec(child.stderr())![1]!;
   const agentUrl = /agent metrics +(http:\/\/\S+)\/metrics/.exec(child.stderr())![1]!;
   const adminToken = readFileSync(join(dir, "state", "admin-token"), "utf8").trim();
   let records: Array<Record<string, unknown>> = [];
-  await waitFor("the demo records in the query API", async () => {
+  await until(async () => {
     records = await logs(coderdUrl, adminToken);
     return records.length >= expected;
-  }, 20_000);
+  }, { what: "the demo records in the query API", timeoutMs: 20_000 });
   expect((await fetch(`${agentUrl}/readyz`)).status).toBe(200);
   child.kill("SIGINT");
   expect(await child.exited).toBe(0);
@@ -51,7 +51,7 @@ async function runOnce(dir: string, expected: number): Promise<{ banner: string;
 }
 
 test("dev --demo: records reach coderd's stderr and the query API; Ctrl-C exits 0; a second run reuses the identity", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "dev-"));
+  const dir = tempDir("dev-").dir;
   dirs.push(dir);
   const first = await runOnce(dir, 15);
   expect(first.banner).toContain("new development identity made");
@@ -69,7 +69,7 @@ test("dev --demo: records reach coderd's stderr and the query API; Ctrl-C exits 
 }, 90_000);
 
 test("dev: records an earlier run left in the spool are printed before the banner, which comes last", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "dev-backlog-"));
+  const dir = tempDir("dev-backlog-").dir;
   dirs.push(dir);
   const socket = join(dir, "boundary.sock");
   // An agent alone, its coderd away: 30 records stay in what will be dev's spool.
@@ -78,7 +78,7 @@ test("dev: records an earlier run left in the spool are printed before the banne
     "--agent-token", "earlier-run-token-0123", "--spool-dir", join(dir, "state", "spool"), "--shutdown-timeout", "1s",
   ], { HOME: dir });
   children.push(agent);
-  await waitFor("the agent", () => agent.stderr().includes("listening on socket"), 20_000);
+  await until(() => agent.stderr().includes("listening on socket"), { what: "the agent", timeoutMs: 20_000 });
   const sent = startCli(["send", "--socket", socket, "--count", "30"]);
   expect(await sent.exited).toBe(0);
   agent.kill("SIGTERM");
@@ -86,7 +86,7 @@ test("dev: records an earlier run left in the spool are printed before the banne
 
   const child = startCli(["dev", "--state-dir", join(dir, "state"), "--socket", socket, "--coderd-listen", "127.0.0.1:0", "--agent-listen", "127.0.0.1:0"]);
   children.push(child);
-  await waitFor("the banner", () => child.stderr().includes("Ctrl-C stops both"), 30_000);
+  await until(() => child.stderr().includes("Ctrl-C stops both"), { what: "the banner", timeoutMs: 30_000 });
   const lines = child.stderr().split("\n");
   const lastRecord = lines.findLastIndex((l) => l.includes("] boundary_request "));
   const bannerAt = lines.findIndex((l) => l.startsWith("boundary-relay dev: coderd and agent are up"));

@@ -4,10 +4,10 @@
 // (404, bad checksum, unwritable prefix, no downloader, unsupported
 // platform), each checked to install nothing.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { HttpServer } from "../../src/runtime/adapter.ts";
+import { tempDir } from "../helpers/temp.ts";
 import {
   fakeBinary,
   hostFile,
@@ -28,7 +28,7 @@ let caseNo = 0;
 const ALL_FILES = ["linux", "darwin"].flatMap((os) => ["x64", "arm64"].map((arch) => `boundary-relay-${os}-${arch}`));
 
 beforeAll(async () => {
-  work = mkdtempSync(join(tmpdir(), "install-test-"));
+  work = tempDir("install-test-").dir;
   const site = join(work, "site");
   for (const file of ALL_FILES) {
     publish(join(site, "releases", "latest", "download"), file, fakeBinary(`latest ${file}`));

@@ -1,14 +1,14 @@
 import { afterEach, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { findCycles, importGraph } from "../../scripts/check-import-cycles.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 let dir = "";
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 function tree(files: Record<string, string>): string {
-  dir = mkdtempSync(join(tmpdir(), "cycles-"));
+  dir = tempDir("cycles-").dir;
   for (const [name, text] of Object.entries(files)) {
     mkdirSync(join(dir, name, ".."), { recursive: true });
     writeFileSync(join(dir, name), text);
@@ -42,7 +42,7 @@ test("type-only imports and re-exports count; a leaf module breaks the cycle", (
 });
 
 test("src/ has no import cycle", () => {
-  dir = mkdtempSync(join(tmpdir(), "cycles-")); // nothing to clean but the afterEach
+  dir = tempDir("cycles-").dir; // nothing to clean but the afterEach
   const cycles = findCycles(importGraph(join(import.meta.dir, "..", "..", "src")));
   expect(cycles.map((c) => c.join(" → "))).toEqual([]);
 });
