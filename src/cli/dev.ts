@@ -34,7 +34,8 @@ type DevConfig = ConfigOf<ReturnType<typeof devOptionTable>>;
 const USAGE = "boundary-relay dev [options]";
 const SUMMARY = `Runs coderd and the agent together on embedded defaults: SQLite in the state
 folder, a generated development agent token, boundary's default socket.
-Prints the socket, metrics, query API and database; Ctrl-C stops both.`;
+Records an earlier run left in the spool are delivered first; then it prints
+the socket, metrics, query API and database. SIGINT/SIGTERM stop both.`;
 
 
 /** A role's config from its own option table: defaults plus the given flags. */

@@ -12,7 +12,7 @@ export const FSYNC_POLICIES = ["always", "interval", "never"] as const;
 export function agentOptionTable(env: Record<string, string | undefined>) {
   return {
     socket: { schema: kinds.string().min(1), default: defaultSocketPath(env), env: ["CODER_AGENT_BOUNDARY_LOG_PROXY_SOCKET_PATH"], help: "Unix socket boundary writes audit records to" },
-    socket_mode: { schema: kinds.fileMode(), default: "0600", help: "file mode of the socket (octal)" },
+    socket_mode: { schema: kinds.fileMode(), default: "0600", help: "file mode of the socket, octal as chmod reads it (0660, 660 and unquoted 0660 in a YAML file are the same)" },
     http_listen: { schema: kinds.listen(), default: "127.0.0.1:8478", help: "address of /healthz, /readyz and /metrics" },
     output: { schema: kinds.enumOf(AGENT_OUTPUTS), default: "auto", help: "where records go: coderd, stdout (JSON lines), discard, or auto (coderd when --coderd-url is set, else stdout)" },
     coderd_url: { schema: kinds.url(), default: "", env: ["CODER_AGENT_URL"], help: "base URL of boundary-relay coderd" },
