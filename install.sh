@@ -16,6 +16,9 @@ BASE_URL="${BOUNDARY_RELAY_BASE_URL:-}"
 PREFIX="${BOUNDARY_RELAY_PREFIX:-}"
 TMP_DIR=""
 STAGED=""
+# The topmost directory this run created for the prefix (removed on failure).
+CREATED_DIR=""
+INSTALLED=""
 
 usage() {
 	cat <<'EOF'
@@ -54,6 +57,18 @@ die() {
 cleanup() {
 	if [ -n "$STAGED" ]; then rm -f "$STAGED"; fi
 	if [ -n "$TMP_DIR" ]; then rm -rf "$TMP_DIR"; fi
+	if [ -z "$INSTALLED" ] && [ -n "$CREATED_DIR" ]; then remove_created_dirs; fi
+}
+
+# remove_created_dirs: rmdir the prefix and its parents up to CREATED_DIR
+# (only directories this run made, and only while empty).
+remove_created_dirs() {
+	dir="$PREFIX"
+	while [ -n "$dir" ]; do
+		rmdir "$dir" 2>/dev/null || return 0
+		[ "$dir" = "$CREATED_DIR" ] && return 0
+		dir="${dir%/*}"
+	done
 }
 
 need_value() {
@@ -181,15 +196,23 @@ nearest_existing() {
 	printf '%s\n' "$dir"
 }
 
-# check_prefix: fails early, before any download, when the prefix cannot be
-# written; creates nothing.
-check_prefix() {
+# prepare_prefix: before any download, makes the prefix (remembering what it
+# made, to remove it should the install fail) and proves a file can be
+# written in it, so an unwritable prefix costs no download.
+prepare_prefix() {
 	[ -n "$PREFIX" ] || PREFIX=$(default_prefix)
 	existing=$(nearest_existing "$PREFIX")
 	if [ ! -d "$existing" ]; then
 		die "cannot use prefix $PREFIX: $existing is not a directory"
 	fi
-	[ -w "$existing" ] || die "cannot write to $existing (run as root, or pass --prefix DIR you can write)"
+	if [ "$existing" != "$PREFIX" ]; then
+		created="$PREFIX"
+		while [ "${created%/*}" != "$existing" ] && [ -n "${created%/*}" ]; do created="${created%/*}"; done
+		mkdir -p "$PREFIX" 2>/dev/null || die "cannot create prefix directory $PREFIX (run as root, or pass --prefix DIR you can write)"
+		CREATED_DIR="$created"
+	fi
+	STAGED="$PREFIX/.boundary-relay.install.$$"
+	{ : >"$STAGED"; } 2>/dev/null || die "cannot write to $PREFIX (run as root, or pass --prefix DIR you can write)"
 }
 
 main() {
@@ -198,7 +221,10 @@ main() {
 	detect_arch
 	pick_downloader
 	pick_hasher
-	check_prefix
+	trap cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	prepare_prefix
 
 	VERSION="${VERSION#v}"
 	if [ -z "$BASE_URL" ]; then
@@ -211,18 +237,22 @@ main() {
 	BASE_URL="${BASE_URL%/}"
 	FILE="boundary-relay-$OS-$ARCH"
 	TARGET="$PREFIX/boundary-relay"
-	label="${VERSION:-latest}"
+	if [ -n "$VERSION" ]; then
+		label="boundary-relay $VERSION"
+	elif [ "$BASE_URL" = "$RELEASES_URL/latest/download" ]; then
+		label="the latest boundary-relay"
+	else
+		label="boundary-relay (the version at $BASE_URL)"
+	fi
 
-	trap cleanup EXIT
-	trap 'exit 130' INT
-	trap 'exit 143' TERM
 	TMP_DIR=$(mktemp -d "${TMPDIR:-/tmp}/boundary-relay-install.XXXXXX") || die "cannot create a temporary directory"
 
-	say "installing boundary-relay $label ($OS/$ARCH) from $BASE_URL into $PREFIX"
+	say "installing $label ($OS/$ARCH) from $BASE_URL into $PREFIX"
 	download "$BASE_URL/$FILE.sha256" "$TMP_DIR/$FILE.sha256"
 	expected=$(expected_sha256 "$TMP_DIR/$FILE.sha256" "$BASE_URL/$FILE.sha256")
 
 	if [ -f "$TARGET" ] && [ -x "$TARGET" ] && [ "$(sha256_of "$TARGET")" = "$expected" ]; then
+		INSTALLED=yes
 		say "$TARGET is already installed with sha256 $expected; nothing to do"
 		exit 0
 	fi
@@ -233,14 +263,18 @@ main() {
 		die "checksum mismatch for $BASE_URL/$FILE: expected $expected, got $actual; nothing was installed"
 	fi
 
-	mkdir -p "$PREFIX" 2>/dev/null || die "cannot create prefix directory $PREFIX (run as root, or pass --prefix DIR you can write)"
-	STAGED="$PREFIX/.boundary-relay.install.$$"
 	cp "$TMP_DIR/$FILE" "$STAGED" 2>/dev/null || die "cannot write to $PREFIX (run as root, or pass --prefix DIR you can write)"
 	chmod 0755 "$STAGED" || die "cannot make $STAGED executable"
 	mv -f "$STAGED" "$TARGET" || die "cannot move the binary into place at $TARGET"
 	STAGED=""
+	INSTALLED=yes
 
 	say "installed $TARGET (sha256 $expected)"
+	if reported=$("$TARGET" version 2>/dev/null) && [ -n "$reported" ]; then
+		say "installed $TARGET: $reported"
+	else
+		say "warning: $TARGET version did not answer; is $FILE built for this machine?"
+	fi
 	case ":${PATH:-}:" in
 	*":$PREFIX:"*) ;;
 	*) say "note: $PREFIX is not on your PATH; add it, or run $TARGET" ;;

@@ -205,7 +205,7 @@ EOF
 	BACKGROUND+=("$agent_pid")
 	line="$(wait_for_line "$dir/agent.err" 'listening on socket .*output coderd' "$agent_pid")" || return 1
 	agent_url="$(grep -Eo 'http://127\.0\.0\.1:[0-9]+' <<<"$line")"
-	expect_output '^ok' curl -fsS "$agent_url/readyz" || return 1
+	expect_output '"ready":true' curl -fsS "$agent_url/readyz" || return 1
 
 	expect_output '^sent 15 of 15 records' "$DENO" run -A src/main.ts send --socket "$dir/agent.sock" --demo || return 1
 	SOCK="$dir/agent.sock" VECTOR=test/vectors/v2_logs.bin "$DENO" eval '

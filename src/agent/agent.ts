@@ -77,7 +77,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   } catch (err) {
     await socket.stop();
     await output.close(Date.now());
-    throw new Error(`cannot serve HTTP on --http-listen ${config.http_listen.hostname}:${config.http_listen.port}: ${(err as Error).message}`);
+    throw new Error(`cannot serve HTTP on --http-listen ${config.http_listen.hostname}:${config.http_listen.port}: ${(err as Error).message}`, { cause: err });
   }
 
   let stopping: Promise<void> | null = null;

@@ -2,13 +2,13 @@
 // HTTP face. Prints one startup line to stderr; on SIGTERM/SIGINT stops
 // accepting, drains the queue into the output and exits 0 (a second
 // signal exits 1 at once).
-import { type AgentConfig, agentOptions } from "../config/agent.ts";
+import { agentOptionTable } from "../config/agent.ts";
 import { formatListen } from "../config/kinds.ts";
-import { helpText, loadConfig } from "../config/load.ts";
+import { helpText, loadOptions, optionList } from "../config/load.ts";
 import { startAgent } from "../agent/agent.ts";
 import { resolveOutputKind } from "../agent/outputs/select.ts";
 import { onSignal } from "../runtime/adapter.ts";
-import { type Env, EXIT_FAILURE, EXIT_OK, wantsHelp } from "./run.ts";
+import { type Env, EXIT_FAILURE, EXIT_OK, wantsHelp } from "./exit.ts";
 
 const USAGE = "boundary-relay agent [options]";
 const SUMMARY = `Runs in the workspace: listens on boundary's Unix socket, validates and queues
@@ -16,9 +16,9 @@ its audit records, and delivers them (--output). Serves /healthz, /readyz and
 /metrics on --http-listen. SIGTERM/SIGINT drain the queue, then exit 0.`;
 
 export async function main(argv: string[], env: Env): Promise<number> {
-  const specs = agentOptions(env);
-  if (wantsHelp(argv, helpText(USAGE, SUMMARY, specs))) return EXIT_OK;
-  const { config } = loadConfig<AgentConfig>(specs, { argv, env });
+  const table = agentOptionTable(env);
+  if (wantsHelp(argv, helpText(USAGE, SUMMARY, optionList(table)))) return EXIT_OK;
+  const { config } = loadOptions(table, { argv, env });
   const agent = await startAgent(config);
   const mode = `0${config.socket_mode.toString(8)}`;
   process.stderr.write(

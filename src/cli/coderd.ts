@@ -1,10 +1,13 @@
 // `boundary-relay coderd`: the central server. SIGHUP reloads
 // --agents-file; SIGTERM/SIGINT stop after in-flight requests finish.
-import { coderdOptions, type CoderdConfig } from "../config/coderd.ts";
-import { helpText, loadConfig } from "../config/load.ts";
+import { coderdOptionTable } from "../config/coderd.ts";
+import { helpText, loadOptions, optionList } from "../config/load.ts";
+import { redactUrlPasswords } from "../config/redact.ts";
 import { onSignal } from "../runtime/adapter.ts";
 import { startCoderd } from "../coderd/server.ts";
-import { type Env, EXIT_OK, wantsHelp } from "./run.ts";
+import { formatListen } from "../config/kinds.ts";
+import { namingListenFlag } from "./errors.ts";
+import { type Env, EXIT_OK, wantsHelp } from "./exit.ts";
 
 const USAGE = "boundary-relay coderd [options]";
 const SUMMARY =
@@ -12,11 +15,11 @@ const SUMMARY =
   "boundary_request line per record to stderr, and serves the query API, /healthz, /readyz and /metrics.";
 
 export async function main(argv: string[], env: Env): Promise<number> {
-  const specs = coderdOptions(env);
-  if (wantsHelp(argv, helpText(USAGE, SUMMARY, specs))) return EXIT_OK;
-  const { config } = loadConfig<CoderdConfig>(specs, { argv, env });
-  const server = await startCoderd({ config });
-  process.stderr.write(`boundary-relay coderd: listening on ${server.url} (store ${config.db})\n`);
+  const table = coderdOptionTable(env);
+  if (wantsHelp(argv, helpText(USAGE, SUMMARY, optionList(table)))) return EXIT_OK;
+  const { config } = loadOptions(table, { argv, env });
+  const server = await namingListenFlag("--http-listen", formatListen(config.http_listen), () => startCoderd({ config }));
+  process.stderr.write(`boundary-relay coderd: listening on ${server.url} (store ${redactUrlPasswords(config.db)})\n`);
   onSignal("SIGHUP", () => server.reloadIdentities());
   await new Promise<void>((resolve) => {
     onSignal("SIGTERM", resolve);

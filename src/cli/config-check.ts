@@ -1,44 +1,67 @@
 // `boundary-relay config check --role agent|coderd [options]`: prints the
 // role's effective configuration with secrets redacted and each value's
-// source, or every error with its field and source (exit 2).
-import { type AgentConfig, agentOptions } from "../config/agent.ts";
+// source, or every error with its field and source (exit 2). It applies
+// exactly the role's start-up rules: the same function start-up runs
+// (checkOutputConfig for the agent, resolveCoderdSettings for coderd).
+import { agentOptionTable } from "../config/agent.ts";
 import { checkOutputConfig } from "../agent/outputs/select.ts";
-import { coderdOptions } from "../config/coderd.ts";
-import { describeConfig, loadConfig, type OptionSpec } from "../config/load.ts";
-import { type Env, EXIT_OK, EXIT_USAGE, wantsHelp } from "./run.ts";
+import { coderdOptionTable } from "../config/coderd.ts";
+import { resolveCoderdSettings } from "../coderd/settings.ts";
+import { type ConfigOf, ConfigError, describeConfig, type Loaded, loadOptions, type OptionSpec, type OptionTable, optionList } from "../config/load.ts";
+import { type Env, EXIT_OK, EXIT_USAGE, wantsHelp } from "./exit.ts";
 
 interface Role {
-  options: (env: Env) => OptionSpec[];
-  /** Rules across fields that the role checks at start-up, beyond each field's own. */
-  check?: (config: never) => unknown;
+  /** Loads the role's options, then applies its start-up rules across fields. */
+  check: (argv: string[], env: Env) => { specs: OptionSpec[]; loaded: Loaded<unknown> };
+}
+
+function role<T extends OptionTable>(options: (env: Env) => T, startupRules: (config: ConfigOf<T>) => unknown): Role {
+  return {
+    check(argv, env) {
+      const table = options(env);
+      const loaded = loadOptions(table, { argv, env });
+      startupRules(loaded.config);
+      return { specs: optionList(table), loaded };
+    },
+  };
 }
 
 const ROLES: Record<string, Role> = {
-  agent: { options: agentOptions, check: (config: AgentConfig) => checkOutputConfig(config) },
-  coderd: { options: coderdOptions },
+  agent: role(agentOptionTable, checkOutputConfig),
+  coderd: role(coderdOptionTable, resolveCoderdSettings),
 };
 
 const HELP = `usage: boundary-relay config check --role agent|coderd [the role's options]
 
 Validates a role's configuration from flags, environment, --config file and
-defaults. Prints the effective values (secrets redacted) with where each
-came from, or every error naming its field and source (exit 2).
+defaults, with the same rules the role applies when it starts (files it
+reads included). Prints the effective values (secrets redacted) with where
+each came from, or every error naming its field and source (exit 2).
 `;
+
+/** The --role value and the remaining arguments. */
+function splitRole(argv: string[]): { role: string | undefined; rest: string[] } {
+  const at = argv.findIndex((a) => a === "--role" || a.startsWith("--role="));
+  if (at === -1) return { role: undefined, rest: argv };
+  const inline = argv[at]!.startsWith("--role=");
+  const role = inline ? argv[at]!.slice("--role=".length) : argv[at + 1];
+  return { role, rest: argv.filter((_, i) => i !== at && (inline || i !== at + 1)) };
+}
 
 export async function main(argv: string[], env: Env): Promise<number> {
   if (wantsHelp(argv, HELP)) return EXIT_OK;
-  const [sub, ...rest] = argv;
-  const roleAt = rest.findIndex((a) => a === "--role" || a.startsWith("--role="));
-  const role = roleAt === -1 ? undefined : rest[roleAt]!.includes("=") ? rest[roleAt]!.split("=")[1] : rest[roleAt + 1];
-  if (sub !== "check" || !role || !ROLES[role]) {
-    process.stderr.write(HELP);
+  const [sub, ...args] = argv;
+  if (sub !== "check") {
+    process.stderr.write(`boundary-relay config: ${sub === undefined ? "missing subcommand" : `unknown subcommand ${JSON.stringify(sub)}`}: the only one is check\n\n${HELP}`);
     return EXIT_USAGE;
   }
-  const roleArgs = rest.filter((_, i) => i !== roleAt && !(i === roleAt + 1 && !rest[roleAt]!.includes("=")));
-  const { options, check } = ROLES[role]!;
-  const specs = options(env);
-  const loaded = loadConfig(specs, { argv: roleArgs, env });
-  check?.(loaded.config as never);
+  const { role, rest } = splitRole(args);
+  if (role === undefined || !ROLES[role]) {
+    const known = Object.keys(ROLES).join(" or ");
+    const problem = role === undefined ? `--role is required (${known})` : `unknown role ${JSON.stringify(role)}: the roles are ${known}`;
+    throw new ConfigError([{ field: "role", where: "--role", message: problem }]);
+  }
+  const { specs, loaded } = ROLES[role]!.check(rest, env);
   process.stdout.write(`# boundary-relay ${role}: configuration is valid\n${describeConfig(specs, loaded)}\n`);
   return EXIT_OK;
 }

@@ -4,51 +4,47 @@
 // socket forwarding to that coderd, and prints where everything is.
 // --demo also sends a demo session. Ctrl-C stops both cleanly.
 import { join } from "node:path";
+import { existsSync, readdirSync } from "node:fs";
 import { startAgent } from "../agent/agent.ts";
 import { runDemoSession } from "../dev/demo.ts";
 import { type DevState, openDevState } from "../dev/state.ts";
-import { agentOptions, type AgentConfig } from "../config/agent.ts";
-import { coderdOptions, type CoderdConfig, LOG_FORMATS } from "../config/coderd.ts";
+import { agentOptionTable, type AgentConfig } from "../config/agent.ts";
+import { coderdOptionTable, type CoderdConfig, LOG_FORMATS } from "../config/coderd.ts";
 import { formatListen as addr, kinds } from "../config/kinds.ts";
-import { helpText, loadConfig, type OptionSpec } from "../config/load.ts";
+import { type ConfigOf, helpText, loadOptions, type OptionTable, optionList } from "../config/load.ts";
 import { defaultSocketPath, stateDir } from "../config/paths.ts";
 import { startCoderd } from "../coderd/server.ts";
 import { onSignal } from "../runtime/adapter.ts";
-import { type Env, EXIT_OK, wantsHelp } from "./run.ts";
+import { namingListenFlag } from "./errors.ts";
+import { type Env, EXIT_OK, wantsHelp } from "./exit.ts";
 
-interface DevConfig {
-  state_dir: string;
-  socket: string;
-  coderd_listen: { hostname: string; port: number };
-  agent_listen: { hostname: string; port: number };
-  log_format: (typeof LOG_FORMATS)[number];
-  demo: boolean;
+export function devOptionTable(env: Env) {
+  return {
+    state_dir: { schema: kinds.string().min(1), default: join(stateDir(env), "dev"), help: "folder for the database, spool, agents file and tokens (made once, then reused)" },
+    socket: { schema: kinds.string().min(1), default: defaultSocketPath(env), env: ["CODER_AGENT_BOUNDARY_LOG_PROXY_SOCKET_PATH"], help: "Unix socket boundary writes to" },
+    coderd_listen: { schema: kinds.listen(), default: "127.0.0.1:8477", help: "coderd's HTTP address (ingest RPC, query API, metrics)" },
+    agent_listen: { schema: kinds.listen(), default: "127.0.0.1:8478", help: "the agent's HTTP address (/healthz, /readyz, /metrics)" },
+    log_format: { schema: kinds.enumOf(LOG_FORMATS), default: "text", help: "format of coderd's boundary_request lines on stderr" },
+    demo: { schema: kinds.bool(), default: false, boolean: true, help: "also send a demo session of allowed and denied requests" },
+  } satisfies OptionTable;
 }
 
-export function devOptions(env: Env): OptionSpec[] {
-  return [
-    { key: "state_dir", schema: kinds.string().min(1), default: join(stateDir(env), "dev"), help: "folder for the database, spool, agents file and tokens (made once, then reused)" },
-    { key: "socket", schema: kinds.string().min(1), default: defaultSocketPath(env), env: ["CODER_AGENT_BOUNDARY_LOG_PROXY_SOCKET_PATH"], help: "Unix socket boundary writes to" },
-    { key: "coderd_listen", schema: kinds.listen(), default: "127.0.0.1:8477", help: "coderd's HTTP address (ingest RPC, query API, metrics)" },
-    { key: "agent_listen", schema: kinds.listen(), default: "127.0.0.1:8478", help: "the agent's HTTP address (/healthz, /readyz, /metrics)" },
-    { key: "log_format", schema: kinds.enumOf(LOG_FORMATS), default: "text", help: "format of coderd's boundary_request lines on stderr" },
-    { key: "demo", schema: kinds.bool(), default: false, boolean: true, help: "also send a demo session of allowed and denied requests" },
-  ];
-}
+type DevConfig = ConfigOf<ReturnType<typeof devOptionTable>>;
 
 const USAGE = "boundary-relay dev [options]";
 const SUMMARY = `Runs coderd and the agent together on embedded defaults: SQLite in the state
 folder, a generated development agent token, boundary's default socket.
-Prints the socket, metrics, query API and database; Ctrl-C stops both.`;
+Records an earlier run left in the spool are delivered first; then it prints
+the socket, metrics, query API and database. SIGINT/SIGTERM stop both.`;
 
 
 /** A role's config from its own option table: defaults plus the given flags. */
-function roleConfig<T>(specs: OptionSpec[], argv: string[]): T {
-  return loadConfig<T>(specs, { argv, env: {} }).config;
+function roleConfig<T extends OptionTable>(table: T, argv: string[]): ConfigOf<T> {
+  return loadOptions(table, { argv, env: {} }).config;
 }
 
 function coderdConfig(dev: DevConfig, state: DevState, env: Env): CoderdConfig {
-  return roleConfig<CoderdConfig>(coderdOptions(env), [
+  return roleConfig(coderdOptionTable(env), [
     "--http-listen", addr(dev.coderd_listen),
     "--db", `sqlite:${state.dbPath}`,
     "--agents-file", state.agentsFile,
@@ -58,7 +54,7 @@ function coderdConfig(dev: DevConfig, state: DevState, env: Env): CoderdConfig {
 }
 
 function agentConfig(dev: DevConfig, state: DevState, coderdUrl: string, env: Env): AgentConfig {
-  return roleConfig<AgentConfig>(agentOptions(env), [
+  return roleConfig(agentOptionTable(env), [
     "--socket", dev.socket,
     "--http-listen", addr(dev.agent_listen),
     "--output", "coderd",
@@ -82,19 +78,41 @@ function banner(dev: DevConfig, state: DevState, coderdUrl: string, agentUrl: st
   ].join("\n");
 }
 
+/** Longest wait for an earlier run's spooled records before the banner is printed anyway. */
+const STARTUP_DELIVERY_WAIT_MS = 10_000;
+
+/** Files in the spool directory before the agent starts: what an earlier run left undelivered. */
+function spoolFiles(dir: string): string[] {
+  return existsSync(dir) ? readdirSync(dir).map((name) => join(dir, name)) : [];
+}
+
+/**
+ * Resolves once every file an earlier run left in the spool is gone (the
+ * spool deletes a segment once coderd acknowledged all of it; new records
+ * go to fresh segments), or after `maxMs`.
+ */
+async function earlierRecordsDelivered(files: string[], maxMs: number): Promise<void> {
+  const deadline = Date.now() + maxMs;
+  while (files.some((f) => existsSync(f)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+}
+
 export async function main(argv: string[], env: Env): Promise<number> {
-  const specs = devOptions(env);
-  if (wantsHelp(argv, helpText(USAGE, SUMMARY, specs))) return EXIT_OK;
-  const dev = loadConfig<DevConfig>(specs, { argv, env }).config;
+  const table = devOptionTable(env);
+  if (wantsHelp(argv, helpText(USAGE, SUMMARY, optionList(table)))) return EXIT_OK;
+  const dev = loadOptions(table, { argv, env }).config;
   const state = openDevState(dev.state_dir);
-  const coderd = await startCoderd({ config: coderdConfig(dev, state, env) });
+  const earlier = spoolFiles(state.spoolDir);
+  const coderd = await namingListenFlag("--coderd-listen", addr(dev.coderd_listen), () => startCoderd({ config: coderdConfig(dev, state, env) }));
   let agent;
   try {
-    agent = await startAgent(agentConfig(dev, state, coderd.url, env));
+    agent = await namingListenFlag("--agent-listen", addr(dev.agent_listen), () => startAgent(agentConfig(dev, state, coderd.url, env)));
   } catch (err) {
     await coderd.stop();
     throw err;
   }
+  // Records left in the spool by an earlier run are delivered (and printed) first,
+  // so the banner comes last and stays in view.
+  await earlierRecordsDelivered(earlier, STARTUP_DELIVERY_WAIT_MS);
   process.stderr.write(banner(dev, state, coderd.url, `http://${addr(agent.http)}`));
   if (dev.demo) void runDemoSession(dev.socket, (line) => process.stderr.write(`${line}\n`));
   const signal = await new Promise<string>((resolve) => {

@@ -1,13 +1,9 @@
 // Command dispatch: finds the command, runs it, and turns a configuration
 // error into exit code 2 with every problem listed.
 import { ConfigError } from "../config/load.ts";
+import { type Env, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./exit.ts";
 
-export type Env = Record<string, string | undefined>;
 export type CommandMain = (argv: string[], env: Env) => Promise<number>;
-
-export const EXIT_OK = 0;
-export const EXIT_FAILURE = 1;
-export const EXIT_USAGE = 2;
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<{ main: CommandMain }> }> = {
   agent: { summary: "in the workspace: boundary's socket, forwarding to coderd", load: () => import("./agent.ts") },
@@ -54,11 +50,4 @@ export function indent(text: string): string {
     .split("\n")
     .map((l) => `  ${l}`)
     .join("\n");
-}
-
-/** True when argv asks for help; prints `text` then. */
-export function wantsHelp(argv: string[], text: string): boolean {
-  if (!argv.includes("--help") && !argv.includes("-h")) return false;
-  process.stdout.write(text);
-  return true;
 }

@@ -97,6 +97,20 @@ export class BoundaryClient {
     this.onWritten = opts.onWritten;
   }
 
+  /**
+   * Connects now instead of at the first flush, so a caller learns at once
+   * that no agent listens; throws SocketUnreachableError then. The
+   * connection is kept for the records that follow.
+   */
+  async open(): Promise<void> {
+    try {
+      await this.connect();
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? "unknown";
+      throw new SocketUnreachableError(this.socketPath, code, { cause: err });
+    }
+  }
+
   /** Records waiting in the channel or the batch. */
   get pending(): number {
     return this.channel.length + this.batch.length;
@@ -313,6 +327,14 @@ export class BoundaryClient {
         resolve();
       }, 1000).unref?.();
     });
+  }
+}
+
+/** Nothing accepts connections on the socket: `code` is ENOENT (no socket file) or ECONNREFUSED (a stale file). */
+export class SocketUnreachableError extends Error {
+  override readonly name = "SocketUnreachableError";
+  constructor(readonly socketPath: string, readonly code: string, options?: { cause?: unknown }) {
+    super(`cannot connect to ${socketPath}: ${code}`, options);
   }
 }
 

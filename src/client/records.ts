@@ -55,6 +55,9 @@ export const DEMO_RECORDS: readonly string[] = [
   "deny:POST:https://webhook.site/3f1c9a7e-0d2b-4c8e-9a61-7b5e2f4d1c00",
 ];
 
+/** The confined process of every demo session (`send --demo`, `dev --demo`): what boundary usually jails. */
+export const DEMO_PROCESS_NAME = "claude";
+
 export function demoRecords(): ClientRecord[] {
   return DEMO_RECORDS.map(parseRecord);
 }

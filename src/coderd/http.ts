@@ -1,5 +1,6 @@
 // coderd's one HTTP face (Hono): the ingest RPC, the query API, the
-// console, /healthz, /readyz and /metrics.
+// console, /healthz, /readyz and /metrics. /readyz answers JSON, the same shape as the agent's:
+//   {"ready": true|false, "reason": "ready" | why not, "details": {"store": …, "agent_identities": N}}
 import { Hono } from "hono";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { IngestService } from "../gen/boundaryrelay/v1/ingest_pb.ts";
@@ -31,12 +32,14 @@ export function createCoderdApp(opts: CoderdAppOptions): Hono {
   const app = new Hono();
   app.get("/healthz", (c) => c.text("ok\n"));
   app.get("/readyz", async (c) => {
+    const agent_identities = opts.identities.current.size;
     try {
       await opts.store.ping();
     } catch (err) {
-      return c.json({ ready: false, reason: `store unreachable: ${(err as Error).message}` }, 503);
+      const reason = `store unreachable: ${(err as Error).message}`;
+      return c.json({ ready: false, reason, details: { store: reason, agent_identities } }, 503);
     }
-    return c.json({ ready: true, agent_identities: opts.identities.current.size });
+    return c.json({ ready: true, reason: "ready", details: { store: "ok", agent_identities } });
   });
   app.get("/metrics", async (c) => {
     opts.metrics.identities.set(opts.identities.current.size);

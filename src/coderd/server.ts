@@ -2,11 +2,8 @@
 // retention and the HTTP server, behind a start/stop handle that the CLI,
 // `dev` and the tests share. Emission and diagnostics go to an injectable
 // writer (process.stderr in the CLI).
-import { readFileSync } from "node:fs";
 import type { CoderdConfig } from "../config/coderd.ts";
 import { formatListen } from "../config/kinds.ts";
-import { ConfigError } from "../config/load.ts";
-import { resolveSecret } from "../config/secrets.ts";
 import { serveHttp, type HttpServer } from "../runtime/adapter.ts";
 import { Emitter, type Writer } from "./emitter.ts";
 import { createCoderdApp } from "./http.ts";
@@ -15,6 +12,7 @@ import { createIngestService } from "./ingest.ts";
 import { loadUsersFile, Readers } from "./query/auth.ts";
 import { createCoderdMetrics, type CoderdMetrics } from "./metrics.ts";
 import { Retention } from "./retention.ts";
+import { resolveCoderdSettings } from "./settings.ts";
 import { openStore } from "./store/open.ts";
 import type { Store } from "./store/store.ts";
 
@@ -41,22 +39,13 @@ export interface CoderdHandle {
   stop(): Promise<void>;
 }
 
-function resolveTls(config: CoderdConfig): { cert: string; key: string } | undefined {
-  if (!config.tls_cert_file && !config.tls_key_file) return undefined;
-  if (!config.tls_cert_file || !config.tls_key_file) {
-    throw new ConfigError([{ field: config.tls_cert_file ? "tls_key_file" : "tls_cert_file", where: "--tls-cert-file/--tls-key-file", message: "HTTPS needs both a certificate and a key" }]);
-  }
-  return { cert: readFileSync(config.tls_cert_file, "utf8"), key: readFileSync(config.tls_key_file, "utf8") };
-}
-
 export async function startCoderd(opts: CoderdStartOptions): Promise<CoderdHandle> {
   const { config } = opts;
   const write: Writer = opts.stderr ?? ((chunk) => void process.stderr.write(chunk));
   const log = (message: string) => write(`boundary-relay coderd: ${message}\n`);
   const now = opts.now ?? (() => new Date());
-  const adminToken = resolveSecret(config, "admin_token");
-  const tls = resolveTls(config);
-  const identities = new IdentityRegistry(config.agents_file, opts.identities);
+  const { adminToken, tls, identities: fromFile } = resolveCoderdSettings(config);
+  const identities = new IdentityRegistry(config.agents_file, opts.identities ?? fromFile);
   const metrics = createCoderdMetrics();
   const store = await openStore(config.db, { busyTimeoutMs: opts.busyTimeoutMs });
   let server: HttpServer | undefined;

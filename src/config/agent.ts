@@ -1,66 +1,46 @@
 // The agent role's options: one table gives flags, environment names,
 // file keys, defaults, validation and help (shared/DESIGN.md "Configuration").
 import { kinds } from "./kinds.ts";
-import type { OptionSpec } from "./load.ts";
+import { type ConfigOf, type OptionSpec, type OptionTable, optionList } from "./load.ts";
 import { defaultSocketPath, stateDir } from "./paths.ts";
 import { join } from "node:path";
 
 export const AGENT_OUTPUTS = ["auto", "coderd", "stdout", "discard"] as const;
 export const FSYNC_POLICIES = ["always", "interval", "never"] as const;
 
-export function agentOptions(env: Record<string, string | undefined>): OptionSpec[] {
-  return [
-    { key: "socket", schema: kinds.string().min(1), default: defaultSocketPath(env), env: ["CODER_AGENT_BOUNDARY_LOG_PROXY_SOCKET_PATH"], help: "Unix socket boundary writes audit records to" },
-    { key: "socket_mode", schema: kinds.fileMode(), default: "0600", help: "file mode of the socket (octal)" },
-    { key: "max_connections", schema: kinds.int(1, 1_000_000), default: 1024, help: "boundary connections open at once, at most; one more is closed at once and counted (connections_rejected_total{reason=\"too_many\"})" },
-    { key: "socket_idle_timeout", schema: kinds.duration(), default: "60s", help: "close a connection that holds part of a frame and sends nothing for this long, freeing its buffer (counted as idle_timeout); 0 = never" },
-    { key: "http_listen", schema: kinds.listen(), default: "127.0.0.1:8478", help: "address of /healthz, /readyz and /metrics" },
-    { key: "output", schema: kinds.enumOf(AGENT_OUTPUTS), default: "auto", help: "where records go: coderd, stdout (JSON lines), discard, or auto (coderd when --coderd-url is set, else stdout)" },
-    { key: "coderd_url", schema: kinds.url(), default: "", env: ["CODER_AGENT_URL"], help: "base URL of boundary-relay coderd" },
-    { key: "agent_token", schema: kinds.string(), default: "", env: ["CODER_AGENT_TOKEN"], secret: true, help: "agent token sent to coderd as a bearer token" },
-    { key: "agent_token_file", schema: kinds.string(), default: "", help: "file holding the agent token (instead of --agent-token)" },
-    { key: "ca_file", schema: kinds.string(), default: "", help: "PEM file of CA certificates to trust for an https coderd" },
-    { key: "spool_dir", schema: kinds.string(), default: join(stateDir(env), "spool"), help: "directory of the durable spool that --output coderd appends every record to before accepting it" },
-    { key: "spool_max_bytes", schema: kinds.bytes(), default: "1GiB", help: "disk budget of the spool; records beyond it are dropped and counted as spool_full" },
-    { key: "spool_segment_bytes", schema: kinds.bytes(), default: "16MiB", help: "size at which the spool starts a new segment file" },
-    { key: "spool_fsync", schema: kinds.enumOf(FSYNC_POLICIES), default: "interval", help: "when the spool fsyncs: always (each write; safest, slowest), interval (at most --spool-fsync-interval of records lost on power loss), never (the OS decides)" },
-    { key: "spool_fsync_interval", schema: kinds.duration(), default: "5ms", help: "fsync period for --spool-fsync interval" },
-    { key: "queue_max_records", schema: kinds.int(1, 100_000_000), default: 100_000, help: "in-memory queue bound, in records" },
-    { key: "queue_max_bytes", schema: kinds.bytes(), default: "64MiB", help: "in-memory queue bound, in bytes" },
-    { key: "batch_max_records", schema: kinds.int(1, 1000), default: 1000, help: "records per request to coderd (coderd refuses more than 1000)" },
-    { key: "batch_max_bytes", schema: kinds.bytes(), default: "4MiB", help: "encoded bytes per request to coderd" },
-    { key: "batch_delay", schema: kinds.duration(), default: "100ms", help: "longest wait to fill a request before sending it" },
-    { key: "max_in_flight", schema: kinds.int(1, 64), default: 4, help: "requests to coderd in flight at once" },
-    { key: "retry_initial", schema: kinds.duration(), default: "250ms", help: "first retry delay after a failed request" },
-    { key: "retry_max", schema: kinds.duration(), default: "30s", help: "cap of the exponential retry delay" },
-    { key: "shutdown_timeout", schema: kinds.duration(), default: "10s", help: "on SIGTERM/SIGINT, how long to try delivering what is pending before leaving it in the spool" },
-  ];
+/** The role's option table; AgentConfig is derived from it. */
+export function agentOptionTable(env: Record<string, string | undefined>) {
+  return {
+    socket: { schema: kinds.string().min(1), default: defaultSocketPath(env), env: ["CODER_AGENT_BOUNDARY_LOG_PROXY_SOCKET_PATH"], help: "Unix socket boundary writes audit records to" },
+    socket_mode: { schema: kinds.fileMode(), default: "0600", help: "file mode of the socket, octal as chmod reads it (0660, 660 and unquoted 0660 in a YAML file are the same)" },
+    max_connections: { schema: kinds.int(1, 1_000_000), default: 1024, help: "boundary connections open at once, at most; one more is closed at once and counted (connections_rejected_total{reason=\"too_many\"})" },
+    socket_idle_timeout: { schema: kinds.duration(), default: "60s", help: "close a connection that holds part of a frame and sends nothing for this long, freeing its buffer (counted as idle_timeout); 0 = never" },
+    http_listen: { schema: kinds.listen(), default: "127.0.0.1:8478", help: "address of /healthz, /readyz and /metrics" },
+    output: { schema: kinds.enumOf(AGENT_OUTPUTS), default: "auto", help: "where records go: coderd, stdout (JSON lines), discard, or auto (coderd when --coderd-url is set, else stdout)" },
+    coderd_url: { schema: kinds.url(), default: "", env: ["CODER_AGENT_URL"], help: "base URL of boundary-relay coderd" },
+    agent_token: { schema: kinds.string(), default: "", env: ["CODER_AGENT_TOKEN"], secret: true, help: "agent token sent to coderd as a bearer token" },
+    agent_token_file: { schema: kinds.string(), default: "", help: "file holding the agent token (instead of --agent-token)" },
+    ca_file: { schema: kinds.string(), default: "", help: "PEM file of CA certificates to trust for an https coderd" },
+    spool_dir: { schema: kinds.string(), default: join(stateDir(env), "spool"), help: "directory of the durable spool that --output coderd appends every record to before accepting it" },
+    spool_max_bytes: { schema: kinds.bytes(), default: "1GiB", help: "disk budget of the spool; records beyond it are dropped and counted as spool_full" },
+    spool_segment_bytes: { schema: kinds.bytes(), default: "16MiB", help: "size at which the spool starts a new segment file" },
+    spool_fsync: { schema: kinds.enumOf(FSYNC_POLICIES), default: "interval", help: "when the spool fsyncs: always (each write; safest, slowest), interval (at most --spool-fsync-interval of records lost on power loss), never (the OS decides)" },
+    spool_fsync_interval: { schema: kinds.duration(), default: "5ms", help: "fsync period for --spool-fsync interval" },
+    queue_max_records: { schema: kinds.int(1, 100_000_000), default: 100_000, help: "in-memory queue bound, in records" },
+    queue_max_bytes: { schema: kinds.bytes(), default: "64MiB", help: "in-memory queue bound, in bytes" },
+    batch_max_records: { schema: kinds.int(1, 1000), default: 1000, help: "records per request to coderd (coderd refuses more than 1000)" },
+    batch_max_bytes: { schema: kinds.bytes(), default: "4MiB", help: "encoded bytes per request to coderd" },
+    batch_delay: { schema: kinds.duration(), default: "100ms", help: "longest wait to fill a request before sending it" },
+    max_in_flight: { schema: kinds.int(1, 64), default: 4, help: "requests to coderd in flight at once" },
+    retry_initial: { schema: kinds.duration(), default: "250ms", help: "first retry delay after a failed request" },
+    retry_max: { schema: kinds.duration(), default: "30s", help: "cap of the exponential retry delay" },
+    shutdown_timeout: { schema: kinds.duration(), default: "10s", help: "on SIGTERM/SIGINT, how long to try delivering what is pending before leaving it in the spool" },
+  } satisfies OptionTable;
 }
 
-export interface AgentConfig {
-  socket: string;
-  socket_mode: number;
-  max_connections: number;
-  socket_idle_timeout: number;
-  http_listen: { hostname: string; port: number };
-  output: (typeof AGENT_OUTPUTS)[number];
-  coderd_url: string;
-  agent_token: string;
-  agent_token_file: string;
-  ca_file: string;
-  spool_dir: string;
-  spool_max_bytes: number;
-  spool_segment_bytes: number;
-  spool_fsync: (typeof FSYNC_POLICIES)[number];
-  spool_fsync_interval: number;
-  queue_max_records: number;
-  queue_max_bytes: number;
-  batch_max_records: number;
-  batch_max_bytes: number;
-  batch_delay: number;
-  max_in_flight: number;
-  retry_initial: number;
-  retry_max: number;
-  shutdown_timeout: number;
+export function agentOptions(env: Record<string, string | undefined>): OptionSpec[] {
+  return optionList(agentOptionTable(env));
 }
+
+export type AgentConfig = ConfigOf<ReturnType<typeof agentOptionTable>>;
 

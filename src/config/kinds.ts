@@ -19,10 +19,10 @@ export function parseBytes(text: string): number | null {
   return unit === undefined ? null : Math.floor(Number(m[1]) * unit);
 }
 
-/** "250ms", "5s", "1h30m", "30d", "0" → milliseconds. */
+/** "250ms", "5s", "1h30m", "30d", "0", "250" (a plain number is milliseconds) → milliseconds. */
 export function parseDuration(text: string): number | null {
   const trimmed = text.trim();
-  if (trimmed === "0") return 0;
+  if (/^\d+$/.test(trimmed)) return Number(trimmed);
   const re = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/gy;
   let total = 0;
   let consumed = 0;
@@ -31,6 +31,12 @@ export function parseDuration(text: string): number | null {
     consumed = re.lastIndex;
   }
   return consumed === trimmed.length && consumed > 0 ? Math.round(total) : null;
+}
+
+/** "0644", "644", "0o644" → 0o644; anything else → null. */
+export function parseFileMode(text: string): number | null {
+  const m = /^(?:0o?)?([0-7]{3,4})$/i.exec(text.trim());
+  return m ? Number.parseInt(m[1]!, 8) : null;
 }
 
 function fromText<T>(parse: (s: string) => T | null, what: string) {
@@ -60,11 +66,20 @@ export const kinds = {
   /** Milliseconds: "5s", "250ms", "1h30m", "30d", or a number of milliseconds. */
   duration: () =>
     z.union([z.number(), z.string()]).transform(fromText(parseDuration, "a duration such as 250ms, 5s, 1h or 30d")),
-  /** A Unix file mode in octal: "0600", "660". */
+  /**
+   * A Unix file mode, always read as octal digits, as chmod reads them:
+   * "0600", "600", "0o600". A file gives its numbers as written (see
+   * load.ts), so YAML's unquoted 0644 is 0644, not the decimal 644.
+   */
   fileMode: () =>
-    z.union([z.number(), z.string()]).transform(
-      fromText((s) => (/^0?[0-7]{3,4}$/.test(s) ? Number.parseInt(s, 8) : null), "an octal file mode such as 0600"),
-    ),
+    z.union([z.number(), z.string()]).transform((value, ctx) => {
+      const mode = parseFileMode(String(value));
+      if (mode === null) {
+        ctx.addIssue({ code: "custom", message: `${JSON.stringify(value)} is not an octal file mode such as 0600 (at most 07777)` });
+        return z.NEVER;
+      }
+      return mode;
+    }),
   /** host:port for a listener: "127.0.0.1:9100", "[::1]:9100", ":9100". */
   listen: () =>
     z.string().transform((s, ctx) => {

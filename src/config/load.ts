@@ -3,8 +3,9 @@
 // defaults. Every error names the field and the source it came from;
 // unknown flags and unknown file keys are errors.
 import { readFileSync } from "node:fs";
-import { parse as parseYaml } from "yaml";
+import { isMap, isScalar, parseDocument } from "yaml";
 import { z } from "zod";
+import { REDACTED, redactUrlPasswords } from "./redact.ts";
 
 export interface OptionSpec {
   /** snake_case: the file key; the environment name is BOUNDARY_RELAY_<KEY>. */
@@ -20,6 +21,17 @@ export interface OptionSpec {
   boolean?: boolean;
   /** Hidden from --help and the reference. */
   hidden?: boolean;
+}
+
+/** An option table: option name → its spec. The name is the file key (snake_case). */
+export type OptionTable = Record<string, Omit<OptionSpec, "key">>;
+
+/** The configuration an option table yields: each option's schema output, so types cannot drift from the table. */
+export type ConfigOf<T extends OptionTable> = { -readonly [K in keyof T]: z.output<T[K]["schema"]> };
+
+/** The table as a list of specs, in table order. */
+export function optionList(table: OptionTable): OptionSpec[] {
+  return Object.entries(table).map(([key, spec]) => ({ key, ...spec }));
 }
 
 export type SourceKind = "flag" | "env" | "file" | "default";
@@ -95,6 +107,8 @@ function parseArgv(argv: string[], specs: OptionSpec[], allowPositionals: boolea
     const spec = byFlag.get(name);
     if (!spec) {
       out.issues.push({ field: name, where: "command line", message: "unknown flag (see --help)" });
+      // Its value (`--bogus 5`) belongs to it: not a second error as an unexpected argument.
+      if (eq === -1 && argv[i + 1] !== undefined && !argv[i + 1]!.startsWith("-")) i++;
       continue;
     }
     let value: string | undefined = eq === -1 ? undefined : arg.slice(eq + 1);
@@ -112,27 +126,40 @@ function parseArgv(argv: string[], specs: OptionSpec[], allowPositionals: boolea
   return out;
 }
 
+/**
+ * The file's top-level mapping. A number is passed on as written (`0644`,
+ * `1e3`, `250`), the way a flag or variable would give it, so each kind
+ * reads it by its own rules: YAML would read `0644` as the decimal 644
+ * (mode 01204) and `agent_token: 123…` as a number.
+ */
 function readConfigFile(path: string, specs: OptionSpec[], issues: ConfigIssue[]): Map<string, Sourced> {
   const out = new Map<string, Sourced>();
-  let doc: unknown;
+  let doc: ReturnType<typeof parseDocument>;
   try {
-    doc = parseYaml(readFileSync(path, "utf8"));
+    doc = parseDocument(readFileSync(path, "utf8"));
   } catch (err) {
     issues.push({ field: "config", where: path, message: `cannot read: ${(err as Error).message}` });
     return out;
   }
-  if (doc === null || doc === undefined) return out;
-  if (typeof doc !== "object" || Array.isArray(doc)) {
+  if (doc.errors.length > 0) {
+    issues.push({ field: "config", where: path, message: `cannot read: ${doc.errors[0]!.message}` });
+    return out;
+  }
+  if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) return out;
+  if (!isMap(doc.contents)) {
     issues.push({ field: "config", where: path, message: "must be a mapping of option names to values" });
     return out;
   }
+  const plain = doc.toJS() as Record<string, unknown>;
   const known = new Set(specs.map((s) => s.key));
-  for (const [key, value] of Object.entries(doc)) {
+  for (const { key: keyNode, value: node } of doc.contents.items) {
+    const key = String(isScalar(keyNode) ? keyNode.value : keyNode);
     if (!known.has(key)) {
       issues.push({ field: key, where: `${path}: ${key}`, message: "unknown key" });
       continue;
     }
-    out.set(key, { value, kind: "file", where: `${path}: ${key}` });
+    const asWritten = isScalar(node) && typeof node.value === "number" ? node.source : undefined;
+    out.set(key, { value: asWritten ?? plain[key], kind: "file", where: `${path}: ${key}` });
   }
   return out;
 }
@@ -149,7 +176,11 @@ function zodMessage(error: z.ZodError): string {
   return error.issues.map((i) => i.message).join("; ");
 }
 
-/** Loads and validates; throws ConfigError listing every problem. */
+/**
+ * Loads and validates; throws ConfigError listing every problem. The one
+ * cast of the configuration happens here, after every field passed its
+ * schema; prefer loadOptions, whose T comes from the table itself.
+ */
 export function loadConfig<T>(specs: OptionSpec[], input: LoadInput): Loaded<T> {
   const args = parseArgv(input.argv, specs, input.positionals ?? false);
   const issues = [...args.issues];
@@ -177,6 +208,11 @@ export function loadConfig<T>(specs: OptionSpec[], input: LoadInput): Loaded<T> 
   return { config: config as T, sources, positionals: args.positionals };
 }
 
+/** loadConfig for an option table, typed by the table (ConfigOf). */
+export function loadOptions<T extends OptionTable>(table: T, input: LoadInput): Loaded<ConfigOf<T>> {
+  return loadConfig<ConfigOf<T>>(optionList(table), input);
+}
+
 /** The effective configuration, one `key: value  # source` line each, secrets redacted. */
 export function describeConfig(specs: OptionSpec[], loaded: Loaded<unknown>): string {
   const config = loaded.config as Record<string, unknown>;
@@ -184,7 +220,7 @@ export function describeConfig(specs: OptionSpec[], loaded: Loaded<unknown>): st
   for (const spec of specs) {
     if (!(spec.key in config)) continue;
     const raw = loaded.sources[spec.key]?.value;
-    const shown = spec.secret && raw !== "" ? "[redacted]" : JSON.stringify(raw);
+    const shown = spec.secret && raw !== "" ? REDACTED : redactUrlPasswords(JSON.stringify(raw));
     lines.push(`${spec.key}: ${shown}  # ${loaded.sources[spec.key]?.where ?? "default"}`);
   }
   return lines.join("\n");

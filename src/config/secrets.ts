@@ -16,6 +16,7 @@ export function resolveSecret<K extends string>(config: Record<K | `${K}_file`, 
   try {
     return readFileSync(file, "utf8").trim();
   } catch (err) {
-    throw new ConfigError([{ field: fileKey, where: file, message: `cannot read: ${(err as Error).message}` }]);
+    // `where` names the option; the path is in the message (issue #13: it named the value).
+    throw new ConfigError([{ field: fileKey, where: flagOf(fileKey), message: `cannot read ${file}: ${(err as Error).message}` }]);
   }
 }

@@ -2,7 +2,9 @@
 import { afterEach, expect, test } from "bun:test";
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { connect, endAndWait, tempDir, waitFor, write } from "../helpers/agent.ts";
+import { connect, endAndWait, write } from "../helpers/agent.ts";
+import { until } from "../helpers/until.ts";
+import { tempDir } from "../helpers/temp.ts";
 import { type Child, runCli, startCli } from "../helpers/cli.ts";
 import { vector } from "../helpers/vectors.ts";
 
@@ -22,7 +24,7 @@ async function startAgentCli(extra: string[] = []): Promise<{ child: Child; sock
     child.kill("SIGKILL");
     await child.exited;
   });
-  await waitFor("startup line", () => /http:\/\/127\.0\.0\.1:\d+/.test(child.stderr()) || child.proc.exitCode !== null, 20_000);
+  await until(() => /http:\/\/127\.0\.0\.1:\d+/.test(child.stderr()) || child.proc.exitCode !== null, { what: "startup line", timeoutMs: 20_000 });
   const port = Number(/http:\/\/127\.0\.0\.1:(\d+)/.exec(child.stderr())?.[1]);
   if (!port) throw new Error(`agent did not start: ${child.stderr()}`);
   return { child, socket, port };
@@ -35,7 +37,7 @@ test("agent CLI: v2_logs then v2_status become three JSON lines and boundary's d
   await write(s, vector("v2_logs").bytes);
   await write(s, vector("v2_status").bytes);
   await endAndWait(s);
-  await waitFor("three lines on stdout", () => child.stdout().split("\n").filter(Boolean).length === 3);
+  await until(() => child.stdout().split("\n").filter(Boolean).length === 3, { what: "three lines on stdout" });
   const lines = child.stdout().split("\n").filter(Boolean).map((l) => JSON.parse(l));
   expect(lines.map((l) => [l.level, l.fields.decision, l.fields.sequence_number])).toEqual([
     ["INFO", "allow", 0],
@@ -44,10 +46,10 @@ test("agent CLI: v2_logs then v2_status become three JSON lines and boundary's d
   ]);
   expect(lines[2].fields.http_url).toBe('https://例え.jp/path?q="x"\n[info] forged line');
   let metrics = "";
-  await waitFor("status counted", async () => {
+  await until(async () => {
     metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     return metrics.includes('agent_boundary_log_proxy_logs_dropped_total{reason="boundary_channel_full"} 5');
-  });
+  }, { what: "status counted" });
   expect(metrics).toContain('agent_boundary_log_proxy_logs_dropped_total{reason="boundary_batch_full"} 2');
   expect(metrics).toContain("agent_boundary_log_proxy_records_received_total 3");
   expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
@@ -60,12 +62,36 @@ test("agent CLI: an open boundary connection does not hold up SIGTERM, and nothi
   const { child, socket } = await startAgentCli();
   const s = await connect(socket);
   await write(s, vector("stream").bytes);
-  await waitFor("records in", () => child.stdout().split("\n").filter(Boolean).length === 4);
+  await until(() => child.stdout().split("\n").filter(Boolean).length === 4, { what: "records in" });
   child.kill("SIGTERM");
   expect(await child.exited).toBe(0);
   expect(child.stdout().split("\n").filter(Boolean)).toHaveLength(4);
   s.destroy();
 });
+
+test("agent CLI: a second SIGTERM during the drain exits 1 at once", async () => {
+  // coderd is a closed port: the drain keeps retrying for --shutdown-timeout (60 s here).
+  const { dir, cleanup } = tempDir();
+  cleanups.push(cleanup);
+  const { child, socket } = await startAgentCli([
+    "--output", "coderd", "--coderd-url", "http://127.0.0.1:9", "--agent-token", "t-0123456789abcdef",
+    "--spool-dir", join(dir, "spool"), "--shutdown-timeout", "60s", "--retry-initial", "50ms",
+  ]);
+  const s = await connect(socket);
+  await write(s, vector("v2_logs").bytes);
+  await endAndWait(s);
+  const received = async () => (await fetch(`http://127.0.0.1:${port(child)}/metrics`)).text();
+  await until(async () => /records_received_total 3/.test(await received()), { what: "records spooled" });
+  child.kill("SIGTERM");
+  await until(() => child.stderr().includes("SIGTERM: draining and stopping"), { what: "the drain began" });
+  const sentAt = Date.now();
+  child.kill("SIGTERM");
+  expect(await child.exited).toBe(1);
+  expect(Date.now() - sentAt).toBeLessThan(5_000); // not the 60 s shutdown timeout
+  expect(child.stderr()).toContain("second SIGTERM, exiting without draining");
+});
+
+const port = (child: Child) => Number(/http:\/\/127\.0\.0\.1:(\d+)/.exec(child.stderr())?.[1]);
 
 test("agent CLI: bad configuration exits 2 naming the field and its source", async () => {
   const r = await runCli(["agent", "--socket-mode", "999", "--queue-max-records", "x"], { BOUNDARY_RELAY_HTTP_LISTEN: "nope" });
@@ -89,7 +115,7 @@ test("agent CLI: --output coderd without what it needs exits 2 naming the field"
   const badSpool = await runCli([...base, "--coderd-url", "http://127.0.0.1:9", "--agent-token", "t", "--spool-dir", join(dir, "file", "spool")]);
   expect(badSpool.code).toBe(2);
   expect(badSpool.stderr).toContain("spool_dir");
-});
+}, 30_000); // three processes from source: seconds on a loaded machine
 
 test("agent CLI: --help lists the options and exits 0", async () => {
   const r = await runCli(["agent", "--help"]);

@@ -5,7 +5,8 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { ReportBoundaryLogsRequestSchema } from "../../src/gen/coder/agent/v2/boundary_pb.ts";
 import { decodedRequest, type QueuedBatch, type RecordOutput } from "../../src/agent/output.ts";
 import { formatBatchLines } from "../../src/agent/outputs/stdout.ts";
-import { sendBytes, startTestAgent, waitFor } from "../helpers/agent.ts";
+import { sendBytes, startTestAgent } from "../helpers/agent.ts";
+import { until } from "../helpers/until.ts";
 import { vector } from "../helpers/vectors.ts";
 
 class BytesOutput implements RecordOutput {
@@ -25,7 +26,7 @@ test("a bytes-taking output gets encoded batches without the decoded request", a
   const agent = await startTestAgent([], { output });
   try {
     await sendBytes(agent.socket.path, vector("v2_logs").bytes);
-    await waitFor("the batch", () => output.batches.length === 1);
+    await until(() => output.batches.length === 1, { what: "the batch" });
     const [batch] = output.batches;
     expect(batch!.request).toBeNull();
     expect(batch!.records).toBe(3);

@@ -32,11 +32,19 @@ test("/readyz is 503 with the reason while the output is not ready, or the socke
   agent = await startTestAgent([], { output });
   const notReady = await fetch(url(agent, "/readyz"));
   expect(notReady.status).toBe(503);
-  expect(await notReady.text()).toContain("spool directory is not writable");
+  expect((await notReady.json()).reason).toBe("spool directory is not writable");
   reason = null;
   expect((await fetch(url(agent, "/readyz"))).status).toBe(200);
   await agent.socket.stop();
   const stopped = await fetch(url(agent, "/readyz"));
   expect(stopped.status).toBe(503);
-  expect(await stopped.text()).toContain("not listening");
+  expect((await stopped.json()).reason).toContain("not listening");
+});
+
+test("/readyz answers the same JSON shape as coderd's: ready, a text reason, details", async () => {
+  agent = await startTestAgent();
+  const ready = await fetch(url(agent, "/readyz"));
+  expect(ready.headers.get("content-type")).toContain("application/json");
+  const body = await ready.json();
+  expect(body).toEqual({ ready: true, reason: "ready", details: { socket: expect.stringContaining("(listening)") } });
 });

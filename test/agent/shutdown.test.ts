@@ -3,7 +3,8 @@
 // lost silently.
 import { expect, test } from "bun:test";
 import type { RecordOutput } from "../../src/agent/output.ts";
-import { metricValue, sendBytes, startTestAgent, waitFor } from "../helpers/agent.ts";
+import { metricValue, sendBytes, startTestAgent } from "../helpers/agent.ts";
+import { until } from "../helpers/until.ts";
 import { vector } from "../helpers/vectors.ts";
 
 /** An output that never takes a batch (a wedged disk or pipe). */
@@ -17,7 +18,7 @@ test("records still queued when shutdown_timeout runs out are counted as shutdow
   const agent = await startTestAgent(["--shutdown-timeout", "300ms"], { output: stuckOutput });
   try {
     await sendBytes(agent.socket.path, vector("v2_logs").bytes);
-    await waitFor("3 records received", async () => (await metricValue(agent, "records_received_total")) === 3);
+    await until(async () => (await metricValue(agent, "records_received_total")) === 3, { what: "3 records received" });
     const started = Date.now();
     await agent.stop();
     expect(Date.now() - started).toBeLessThan(5000);

@@ -8,7 +8,9 @@ import { startAgent } from "../../src/agent/agent.ts";
 import { createAgentMetrics } from "../../src/agent/metrics.ts";
 import type { QueuedBatch, RecordOutput } from "../../src/agent/output.ts";
 import { SocketPathError } from "../../src/agent/socket-server.ts";
-import { agentConfig, connect, endAndWait, metricValue, sendBytes, startTestAgent, type TestAgent, tempDir, waitFor, write } from "../helpers/agent.ts";
+import { agentConfig, connect, endAndWait, metricValue, sendBytes, startTestAgent, type TestAgent, waitFor, write } from "../helpers/agent.ts";
+import { until } from "../helpers/until.ts";
+import { tempDir } from "../helpers/temp.ts";
 import { ReportBoundaryLogsRequestSchema } from "../../src/gen/coder/agent/v2/boundary_pb.ts";
 import { encodeLogsFrame, encodeLogsFrameV1 } from "../../src/wire/encoder.ts";
 import { loadVectors, vector } from "../helpers/vectors.ts";
@@ -28,12 +30,12 @@ describe("bad input on the socket", () => {
       agent = await startTestAgent();
       const a = agent;
       await sendBytes(a.config.socket, v.bytes);
-      await waitFor(`${v.expected.error} counted`, async () => (await rejected(a, v.expected.error!)) === 1);
-      await waitFor("connection gone", () => a.socket.openConnections === 0);
+      await until(async () => (await rejected(a, v.expected.error!)) === 1, { what: `${v.expected.error} counted` });
+      await until(() => a.socket.openConnections === 0, { what: "connection gone" });
       expect(a.warnings.some((w) => w.includes(v.expected.error!))).toBe(true);
       // The server still takes a good connection.
       await sendBytes(a.config.socket, vector("v2_logs").bytes);
-      await waitFor("good records", async () => (await received(a)) === 3);
+      await until(async () => (await received(a)) === 3, { what: "good records" });
       expect(await metricValue(a, "frames_rejected_total")).toBe(1);
       expect(await metricValue(a, "connections_open")).toBe(0);
     });
@@ -45,11 +47,11 @@ describe("bad input on the socket", () => {
     const s = await connect(a.config.socket);
     await write(s, vector("bad_protobuf").bytes);
     await write(s, vector("v2_logs").bytes);
-    await waitFor("records after the bad frame", async () => (await received(a)) === 3);
+    await until(async () => (await received(a)) === 3, { what: "records after the bad frame" });
     expect(await rejected(a, "malformed_protobuf")).toBe(1);
     expect(a.socket.openConnections).toBe(1);
     await endAndWait(s);
-    await waitFor("closed", () => a.socket.openConnections === 0);
+    await until(() => a.socket.openConnections === 0, { what: "closed" });
   });
 
   test("a bad connection does not disturb a good one sending at the same time", async () => {
@@ -60,17 +62,17 @@ describe("bad input on the socket", () => {
     await write(good, logs.subarray(0, 7)); // mid-frame
     const bad = await connect(a.config.socket);
     await write(bad, vector("bad_unsupported_tag").bytes);
-    await waitFor("bad refused", async () => (await rejected(a, "unsupported_tag")) === 1);
-    await waitFor("bad closed by the agent", () => a.socket.openConnections === 1);
+    await until(async () => (await rejected(a, "unsupported_tag")) === 1, { what: "bad refused" });
+    await until(() => a.socket.openConnections === 1, { what: "bad closed by the agent" });
     await write(good, logs.subarray(7));
     await write(good, vector("v2_status").bytes);
-    await waitFor("good records", async () => (await received(a)) === 3);
-    await waitFor("good status", async () => (await metricValue(a, "logs_dropped_total", { reason: "boundary_channel_full" })) === 5);
+    await until(async () => (await received(a)) === 3, { what: "good records" });
+    await until(async () => (await metricValue(a, "logs_dropped_total", { reason: "boundary_channel_full" })) === 5, { what: "good status" });
     expect(await metricValue(a, "logs_dropped_total", { reason: "boundary_batch_full" })).toBe(2);
     expect(a.stdout.lines).toHaveLength(3);
     await endAndWait(good);
     bad.destroy();
-    await waitFor("all closed", () => a.socket.openConnections === 0);
+    await until(() => a.socket.openConnections === 0, { what: "all closed" });
     expect(await metricValue(a, "frames_rejected_total")).toBe(1);
   });
 });
@@ -80,16 +82,16 @@ describe("connections", () => {
     agent = await startTestAgent();
     const a = agent;
     const silent = await connect(a.config.socket);
-    await waitFor("open", async () => (await metricValue(a, "connections_open")) === 1);
+    await until(async () => (await metricValue(a, "connections_open")) === 1, { what: "open" });
     await endAndWait(silent);
-    await waitFor("closed", async () => (await metricValue(a, "connections_open")) === 0);
+    await until(async () => (await metricValue(a, "connections_open")) === 0, { what: "closed" });
     expect(await metricValue(a, "frames_rejected_total")).toBe(0);
 
     const half = await connect(a.config.socket);
     await write(half, new Uint8Array([2, 0]));
     await endAndWait(half);
-    await waitFor("truncated", async () => (await rejected(a, "truncated")) === 1);
-    await waitFor("closed again", async () => (await metricValue(a, "connections_open")) === 0);
+    await until(async () => (await rejected(a, "truncated")) === 1, { what: "truncated" });
+    await until(async () => (await metricValue(a, "connections_open")) === 0, { what: "closed again" });
     expect(a.socket.openConnections).toBe(0);
     expect(await metricValue(a, "connections_total")).toBe(2);
     expect(await received(a)).toBe(0);
@@ -100,11 +102,11 @@ describe("connections", () => {
     const a = agent;
     const single = vector("v1_single").bytes;
     const sockets = await Promise.all(Array.from({ length: 200 }, () => connect(a.config.socket)));
-    await waitFor("200 open", async () => (await metricValue(a, "connections_open")) === 200);
+    await until(async () => (await metricValue(a, "connections_open")) === 200, { what: "200 open" });
     await Promise.all(sockets.map((s) => write(s, single)));
-    await waitFor("200 records", async () => (await received(a)) === 200);
+    await until(async () => (await received(a)) === 200, { what: "200 records" });
     await Promise.all(sockets.map(endAndWait));
-    await waitFor("all closed", () => a.socket.openConnections === 0);
+    await until(() => a.socket.openConnections === 0, { what: "all closed" });
     expect(await metricValue(a, "records_written_total")).toBe(200);
     expect(await metricValue(a, "frames_rejected_total")).toBe(0);
   });
@@ -129,7 +131,7 @@ describe("the socket file", () => {
       expect(statSync(config.socket).isSocket()).toBe(true);
       const a = await startAgent(config, { log: () => {} });
       await sendBytes(config.socket, vector("v1_single").bytes);
-      await waitFor("record", async () => (await metricValue(a, "records_received_total")) === 1);
+      await until(async () => (await metricValue(a, "records_received_total")) === 1, { what: "record" });
       await a.stop();
     } finally {
       cleanup();
@@ -157,7 +159,7 @@ describe("the socket file", () => {
     expect(String(err.message)).toContain("in use");
     await sendBytes(agent.config.socket, vector("v1_single").bytes);
     const a = agent;
-    await waitFor("first agent still serves", async () => (await received(a)) === 1);
+    await until(async () => (await received(a)) === 1, { what: "first agent still serves" });
   });
 });
 

@@ -1,11 +1,13 @@
 // bench/cold-start.ts against stand-in binaries (shell scripts): both
-// modes measure, and a binary that fails or never gets ready is an error.
-// No timing assertions: only that the numbers are consistent.
+// modes measure what they say (a stand-in that takes 300 ms to finish, or
+// answers 503 for 300 ms before 200, is never measured faster than that:
+// a lower bound, safe under load), the agent is stopped after each run,
+// and a binary that fails or never gets ready is an error.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { formatColdStart, measureColdStart } from "../../bench/cold-start.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 let dir: string;
 
@@ -18,13 +20,17 @@ function script(name: string, body: string): string {
 }
 
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), "cold-start-test-"));
-  // A stand-in `agent`: serves /readyz on the --http-listen address it is given.
+  dir = tempDir("cold-start-test-").dir;
+  // A stand-in `agent`: on --http-listen, /readyz answers 503 for its first
+  // 300 ms, then 200; it notes each SIGTERM in stopped.log.
   writeFileSync(
     join(dir, "agent.ts"),
-    `const at = process.argv.indexOf("--http-listen");
+    `import { appendFileSync } from "node:fs";
+const at = process.argv.indexOf("--http-listen");
 const [hostname, port] = process.argv[at + 1]!.split(":");
-Bun.serve({ hostname, port: Number(port), fetch: (req) => new Response(new URL(req.url).pathname === "/readyz" ? "ready" : "no", { status: new URL(req.url).pathname === "/readyz" ? 200 : 404 }) });
+const readyAt = Date.now() + 300;
+Bun.serve({ hostname, port: Number(port), fetch: (req) => new URL(req.url).pathname !== "/readyz" ? new Response("no", { status: 404 }) : Date.now() < readyAt ? new Response("wait", { status: 503 }) : new Response("ready") });
+process.on("SIGTERM", () => { appendFileSync(${JSON.stringify(join(dir, "stopped.log"))}, "stopped\\n"); process.exit(0); });
 `,
   );
 });
@@ -32,24 +38,24 @@ Bun.serve({ hostname, port: Number(port), fetch: (req) => new Response(new URL(r
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("cold start bench", () => {
-  test("version mode measures spawn to exit", async () => {
-    const r = await measureColdStart(script("ok", 'echo "boundary-relay 0.0.0"'), "version", 3);
-    expect(r.runs).toBe(3);
-    expect(r.minMs).toBeGreaterThan(0);
-    expect(r.minMs).toBeLessThanOrEqual(r.medianMs);
-    expect(r.medianMs).toBeLessThanOrEqual(r.maxMs);
-    expect(formatColdStart(r)).toContain("`version`, 3 runs");
+  test("version mode measures spawn to exit: a 300 ms `version` is never timed under 300 ms", async () => {
+    const r = await measureColdStart(script("slow", 'sleep 0.3; echo "boundary-relay 0.0.0"'), "version", 2);
+    expect(r.runs).toBe(2);
+    expect(r.minMs).toBeGreaterThanOrEqual(300);
+    expect(formatColdStart(r)).toContain("`version`, 2 runs");
   });
 
   test("version mode fails when the binary fails", async () => {
     await expect(measureColdStart(script("broken", "exit 3"), "version", 1)).rejects.toThrow("exited with 3");
   });
 
-  test("readyz mode measures spawn to /readyz 200 and stops the agent", async () => {
+  test("readyz mode waits for /readyz 200 (not any answer) and stops the agent after every run", async () => {
     const fake = script("agent-ready", `shift; exec "${process.execPath}" "${join(dir, "agent.ts")}" "$@"`);
     const r = await measureColdStart(fake, "readyz", 2);
     expect(r.mode).toBe("readyz");
-    expect(r.minMs).toBeLessThanOrEqual(r.maxMs);
+    expect(r.minMs).toBeGreaterThanOrEqual(300); // the 503s are not counted as ready
+    const stopped = join(dir, "stopped.log");
+    expect(existsSync(stopped) ? readFileSync(stopped, "utf8").split("\n").filter(Boolean).length : 0).toBe(3); // warm-up + 2 runs
   });
 
   test("readyz mode fails when the agent exits before it is ready", async () => {

@@ -3,7 +3,8 @@ import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { BoundaryClient, type ClientRecord } from "../../src/client/client.ts";
 import { type DecodedFrame, FrameDecoder } from "../../src/wire/decoder.ts";
-import { tempDir, waitFor } from "../helpers/agent.ts";
+import { until } from "../helpers/until.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 /** A real Unix-socket listener that decodes and keeps every frame it gets. */
 class FrameCollector {
@@ -64,10 +65,10 @@ test("batches of 10 go out as soon as full; close() flushes the rest; sequence n
   const server = await setup();
   const c = client(server.path, { sessionId: "11111111-2222-4333-8444-555555555555", confinedProcessName: "codex" });
   for (let i = 0; i < 25; i++) await c.send(rec(i));
-  await waitFor("two full frames", () => server.logFrames.length === 2);
+  await until(() => server.logFrames.length === 2, { what: "two full frames" });
   expect(server.logFrames.map((f) => f.request.logs.length)).toEqual([10, 10]);
   expect(await c.close()).toBe(0);
-  await waitFor("third frame", () => server.logFrames.length === 3);
+  await until(() => server.logFrames.length === 3, { what: "third frame" });
   expect(server.logFrames[2]!.request.logs.length).toBe(5);
   expect(server.records.map((l) => l.sequenceNumber)).toEqual(Array.from({ length: 25 }, (_, i) => i));
   const first = server.logFrames[0]!.request;
@@ -86,7 +87,7 @@ test("a partial batch is flushed by the timer after its first record", async () 
   c.log(rec(0));
   c.log(rec(1));
   c.log(rec(2));
-  await waitFor("timer flush", () => server.logFrames.length === 1);
+  await until(() => server.logFrames.length === 1, { what: "timer flush" });
   expect(server.records).toHaveLength(3);
   expect(c.pending).toBe(0);
 });
@@ -98,8 +99,8 @@ test("a full channel drops and counts, and the drops go out in a status frame af
   const accepted = Array.from({ length: 35 }, (_, i) => c.log(rec(i)));
   expect(accepted.filter((a) => !a)).toHaveLength(5);
   expect(c.stats.droppedChannelFull).toBe(5);
-  await waitFor("three frames", () => server.logFrames.length === 3);
-  await waitFor("status", () => server.statusFrames.length === 1);
+  await until(() => server.logFrames.length === 3, { what: "three frames" });
+  await until(() => server.statusFrames.length === 1, { what: "status" });
   expect(Number(server.statusFrames[0]!.status.droppedChannelFull)).toBe(5);
   expect(Number(server.statusFrames[0]!.status.droppedBatchFull)).toBe(0);
   // Dropped records keep their sequence numbers, so gaps are visible downstream.
@@ -110,13 +111,13 @@ test("a write error keeps the batch, drops as batch_full while it is full, and r
   const server = await setup(false); // nobody listening yet
   const c = client(server.path, { flushInterval: 100 });
   for (let i = 0; i < 10; i++) c.log(rec(i)); // full batch: flush fails (no listener)
-  await waitFor("write error", () => c.stats.writeErrors >= 1);
+  await until(() => c.stats.writeErrors >= 1, { what: "write error" });
   for (let i = 10; i < 13; i++) c.log(rec(i));
-  await waitFor("batch_full drops", () => c.stats.droppedBatchFull === 3);
+  await until(() => c.stats.droppedBatchFull === 3, { what: "batch_full drops" });
   await server.listen();
-  await waitFor("retried batch", () => server.logFrames.length === 1, 10_000);
+  await until(() => server.logFrames.length === 1, { what: "retried batch", timeoutMs: 10_000 });
   expect(server.records.map((l) => l.sequenceNumber)).toEqual(Array.from({ length: 10 }, (_, i) => i));
-  await waitFor("status", () => server.statusFrames.length === 1);
+  await until(() => server.statusFrames.length === 1, { what: "status" });
   expect(Number(server.statusFrames[0]!.status.droppedBatchFull)).toBe(3);
   expect(c.stats.sent).toBe(10);
 });
@@ -127,7 +128,7 @@ test("close() delivers everything still pending, in order", async () => {
   for (let i = 0; i < 7; i++) c.log(rec(i));
   expect(server.logFrames).toHaveLength(0);
   expect(await c.close()).toBe(0);
-  await waitFor("frame", () => server.records.length === 7);
+  await until(() => server.records.length === 7, { what: "frame" });
   expect(server.records.map((l) => l.sequenceNumber)).toEqual([0, 1, 2, 3, 4, 5, 6]);
 });
 
@@ -143,7 +144,7 @@ test("a batch too big for one frame goes out in several; a record too big for an
   const c = client(server.path, { batchSize: 100, channelSize: 1000 });
   const long = "https://github.com/" + "a".repeat(1000);
   for (let i = 0; i < 100; i++) c.log(i === 50 ? { allowed: false, method: "GET", url: "https://x/" + "b".repeat(40_000) } : { allowed: false, method: "GET", url: long });
-  await waitFor("99 records", () => server.records.length === 99);
+  await until(() => server.records.length === 99, { what: "99 records" });
   expect(server.logFrames.length).toBeGreaterThan(3);
   for (const f of server.logFrames) expect(f.bytes).toBeLessThanOrEqual(4 + 32768);
   expect(c.stats.droppedTooLarge).toBe(1);

@@ -3,7 +3,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type AgentConfig, agentOptions } from "../../src/config/agent.ts";
 import { ConfigError, loadConfig } from "../../src/config/load.ts";
-import { tempDir } from "../helpers/agent.ts";
+import { tempDir } from "../helpers/temp.ts";
 import { runCli } from "../helpers/cli.ts";
 
 const cleanups: Array<() => void> = [];
@@ -92,4 +92,25 @@ test("config check applies the agent's start-up rules across fields: coderd outp
   expect(ok.code).toBe(0);
   expect(ok.stdout).toContain("agent_token: [redacted]");
   expect(ok.stdout).not.toContain("secret-token-value");
+});
+
+test("socket_mode in YAML: unquoted 0644 (YAML 1.1 octal), 0o644, 644 and \"0644\" all mean rw-r--r--", () => {
+  for (const text of ["0644", "0o644", "644", '"0644"', "'644'"]) {
+    const file = fileWith(`socket_mode: ${text}\n`);
+    expect([text, load(["--config", file]).config.socket_mode]).toEqual([text, 0o644]);
+  }
+  expect(load(["--config", fileWith('{"socket_mode": 660}', "agent.json")]).config.socket_mode).toBe(0o660);
+});
+
+test("socket_mode that is no octal mode is refused naming the field, from a file as from a flag", () => {
+  for (const text of ["0648", "420.5", "99999", "0x1a4", "-644", "rw-r--r--"]) {
+    const [issue] = issues(() => load(["--config", fileWith(`socket_mode: ${text}\n`)]));
+    expect([text, issue!.field, issue!.message]).toEqual([text, "socket_mode", expect.stringContaining("octal file mode")]);
+  }
+});
+
+test("numbers in a file reach every kind as written: durations in ms, sizes, ints, secrets of digits", () => {
+  const file = fileWith("batch_delay: 250\nqueue_max_bytes: 1048576\nmax_in_flight: 8\nagent_token: 1234567890123456\n");
+  const { config } = load(["--config", file]);
+  expect([config.batch_delay, config.queue_max_bytes, config.max_in_flight, config.agent_token]).toEqual([250, 1048576, 8, "1234567890123456"]);
 });

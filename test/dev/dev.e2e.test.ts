@@ -2,11 +2,11 @@
 // the demo records reach coderd's stderr and the query API, Ctrl-C stops
 // both with exit 0, and a second run reuses the same identity and store.
 import { afterEach, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { type Child, startCli } from "../helpers/cli.ts";
-import { waitFor } from "../helpers/agent.ts";
+import { until } from "../helpers/until.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 const children: Child[] = [];
 const dirs: string[] = [];
@@ -35,15 +35,15 @@ async function logs(coderdUrl: string, adminToken: string): Promise<Array<Record
 
 async function runOnce(dir: string, expected: number): Promise<{ banner: string; records: Array<Record<string, unknown>> }> {
   const child = startDev(dir);
-  await waitFor("the banner", () => /coderd metrics +(http:\/\/\S+)\/metrics/.test(child.stderr()), 20_000);
+  await until(() => /coderd metrics +(http:\/\/\S+)\/metrics/.test(child.stderr()), { what: "the banner", timeoutMs: 20_000 });
   const coderdUrl = /coderd metrics +(http:\/\/\S+)\/metrics/.exec(child.stderr())![1]!;
   const agentUrl = /agent metrics +(http:\/\/\S+)\/metrics/.exec(child.stderr())![1]!;
   const adminToken = readFileSync(join(dir, "state", "admin-token"), "utf8").trim();
   let records: Array<Record<string, unknown>> = [];
-  await waitFor("the demo records in the query API", async () => {
+  await until(async () => {
     records = await logs(coderdUrl, adminToken);
     return records.length >= expected;
-  }, 20_000);
+  }, { what: "the demo records in the query API", timeoutMs: 20_000 });
   expect((await fetch(`${agentUrl}/readyz`)).status).toBe(200);
   child.kill("SIGINT");
   expect(await child.exited).toBe(0);
@@ -51,12 +51,13 @@ async function runOnce(dir: string, expected: number): Promise<{ banner: string;
 }
 
 test("dev --demo: records reach coderd's stderr and the query API; Ctrl-C exits 0; a second run reuses the identity", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "dev-"));
+  const dir = tempDir("dev-").dir;
   dirs.push(dir);
   const first = await runOnce(dir, 15);
   expect(first.banner).toContain("new development identity made");
   expect(first.banner).toContain(`boundary --log-proxy-socket-path ${join(dir, "boundary.sock")}`);
   expect(first.records).toHaveLength(15);
+  expect(new Set(first.records.map((r) => r.confined_process_name))).toEqual(new Set(["claude"])); // as send --demo
   expect(first.banner.match(/\] boundary_request /g)?.length).toBe(15);
   expect(first.banner).toContain("boundary-relay dev: stopped");
   const workspace = first.records[0]!.workspace_id;
@@ -65,4 +66,32 @@ test("dev --demo: records reach coderd's stderr and the query API; Ctrl-C exits 
   expect(second.banner).not.toContain("new development identity made");
   expect(second.records).toHaveLength(30);
   expect(new Set(second.records.map((r) => r.workspace_id))).toEqual(new Set([workspace]));
+}, 90_000);
+
+test("dev: records an earlier run left in the spool are printed before the banner, which comes last", async () => {
+  const dir = tempDir("dev-backlog-").dir;
+  dirs.push(dir);
+  const socket = join(dir, "boundary.sock");
+  // An agent alone, its coderd away: 30 records stay in what will be dev's spool.
+  const agent = startCli([
+    "agent", "--socket", socket, "--http-listen", "127.0.0.1:0", "--output", "coderd", "--coderd-url", "http://127.0.0.1:9",
+    "--agent-token", "earlier-run-token-0123", "--spool-dir", join(dir, "state", "spool"), "--shutdown-timeout", "1s",
+  ], { HOME: dir });
+  children.push(agent);
+  await until(() => agent.stderr().includes("listening on socket"), { what: "the agent", timeoutMs: 20_000 });
+  const sent = startCli(["send", "--socket", socket, "--count", "30"]);
+  expect(await sent.exited).toBe(0);
+  agent.kill("SIGTERM");
+  expect(await agent.exited).toBe(0);
+
+  const child = startCli(["dev", "--state-dir", join(dir, "state"), "--socket", socket, "--coderd-listen", "127.0.0.1:0", "--agent-listen", "127.0.0.1:0"]);
+  children.push(child);
+  await until(() => child.stderr().includes("Ctrl-C stops both"), { what: "the banner", timeoutMs: 30_000 });
+  const lines = child.stderr().split("\n");
+  const lastRecord = lines.findLastIndex((l) => l.includes("] boundary_request "));
+  const bannerAt = lines.findIndex((l) => l.startsWith("boundary-relay dev: coderd and agent are up"));
+  expect(lines.filter((l) => l.includes("] boundary_request ")).length).toBe(30);
+  expect(bannerAt).toBeGreaterThan(lastRecord);
+  child.kill("SIGTERM");
+  expect(await child.exited).toBe(0);
 }, 90_000);

@@ -364,3 +364,18 @@ export function closed(socket: Socket): Promise<void> {
     socket.once("close", () => resolve());
   });
 }
+
+// ------------------------------------------------------------ one-shot commands
+
+/** Runs the binary under test to completion: exit code, stdout, stderr. */
+export async function runBinary(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = startBinary(args, env);
+  child.proc.stdin.end();
+  const code = await child.exited;
+  return { code, stdout: child.stdout(), stderr: child.stderr() };
+}
+
+/** Starts the binary under test (e.g. `agent`) as a long-running child. */
+export function startBinaryChild(args: string[], env: Record<string, string> = {}): Child {
+  return startBinary(args, env);
+}

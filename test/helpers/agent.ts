@@ -1,9 +1,7 @@
 // Starts a real agent (real Unix socket, real HTTP server on 127.0.0.1:0)
 // in a temp dir, with its warnings and stdout output captured; plus small
 // helpers to talk to it and read its metrics.
-import { mkdtempSync, rmSync } from "node:fs";
 import { createConnection, type Socket } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { type AgentHandle, type AgentDeps, startAgent } from "../../src/agent/agent.ts";
@@ -12,9 +10,12 @@ import { loadConfig } from "../../src/config/load.ts";
 import type { QueuedBatch } from "../../src/agent/output.ts";
 import type { ReportBoundaryLogsRequest } from "../../src/gen/coder/agent/v2/boundary_pb.ts";
 
-export function tempDir(prefix = "br-agent-"): { dir: string; cleanup: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+import { tempDir as freshDir, type TempDir } from "./temp.ts";
+import { until } from "./until.ts";
+
+/** Kept for older callers: tempDir from ./temp.ts with the agent's prefix. */
+export function tempDir(prefix = "br-agent-"): TempDir {
+  return freshDir(prefix);
 }
 
 export function agentConfig(dir: string, argv: string[] = []): AgentConfig {
@@ -75,13 +76,9 @@ export async function metricValue(agent: AgentHandle, name: string, labels: Reco
     .reduce((a, v) => a + v.value, 0);
 }
 
-/** Polls `check` until it holds; throws with `what` after `timeoutMs`. */
+/** Kept for older callers: until(check, { what, timeoutMs }) from ./until.ts. */
 export async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  await until(check, { what, timeoutMs, intervalMs: 5 });
 }
 
 export function connect(path: string): Promise<Socket> {

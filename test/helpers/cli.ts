@@ -14,6 +14,7 @@ export interface Child {
   proc: ChildProcessWithoutNullStreams;
   stdout: () => string;
   stderr: () => string;
+  /** The exit code, once the process exited AND its stdout/stderr are closed (all output read). */
   exited: Promise<number | null>;
   kill(signal?: NodeJS.Signals): void;
 }
@@ -25,7 +26,8 @@ export function startCli(args: string[], env: Record<string, string | undefined>
   let err = "";
   proc.stdout.on("data", (c) => (out += c.toString()));
   proc.stderr.on("data", (c) => (err += c.toString()));
-  const exited = new Promise<number | null>((resolve) => proc.once("exit", (code) => resolve(code)));
+  // 'close' comes after 'exit' and after the last 'data' of both streams.
+  const exited = new Promise<number | null>((resolve) => proc.once("close", (code) => resolve(code)));
   return {
     proc,
     stdout: () => out,
@@ -42,7 +44,5 @@ export async function runCli(args: string[], env: Record<string, string | undefi
   const child = startCli(args, env);
   child.proc.stdin.end();
   const code = await child.exited;
-  // 'exit' can precede the last 'data' events.
-  await new Promise((r) => setTimeout(r, 20));
   return { code, stdout: child.stdout(), stderr: child.stderr() };
 }

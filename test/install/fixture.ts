@@ -36,17 +36,19 @@ export function publish(dir: string, name: string, content: Uint8Array | string,
   writeFileSync(join(dir, `${name}.sha256`), `${sha256(checksumOf)}  ${name}\n`);
 }
 
-/** Serves files under `root` at their relative paths; anything else is 404. */
-export async function serveDirectory(root: string): Promise<{ url: string; server: HttpServer }> {
+/** Serves files under `root` at their relative paths; anything else is 404. `requests` lists every path asked for. */
+export async function serveDirectory(root: string): Promise<{ url: string; server: HttpServer; requests: string[] }> {
   const app = new Hono();
+  const requests: string[] = [];
   app.get("*", (c) => {
+    requests.push(new URL(c.req.url).pathname);
     const rel = normalize(decodeURIComponent(new URL(c.req.url).pathname)).replace(/^\/+/, "");
     const path = join(root, rel);
     if (rel.startsWith("..") || !existsSync(path)) return c.text("not found", 404);
     return c.body(readFileSync(path), 200, { "content-type": "application/octet-stream" });
   });
   const server = await serveHttp({ hostname: "127.0.0.1", port: 0, fetch: app.fetch });
-  return { url: `http://127.0.0.1:${server.port}`, server };
+  return { url: `http://127.0.0.1:${server.port}`, server, requests };
 }
 
 export interface RunResult {
@@ -76,7 +78,7 @@ export function which(tool: string, path = process.env.PATH ?? ""): string | nul
 }
 
 /** Tools install.sh uses besides shell builtins. */
-export const INSTALL_TOOLS = ["uname", "id", "mkdir", "mktemp", "chmod", "mv", "rm", "cp", "cat", "curl", "wget", "sha256sum", "shasum"];
+export const INSTALL_TOOLS = ["uname", "id", "mkdir", "rmdir", "mktemp", "chmod", "mv", "rm", "cp", "cat", "curl", "wget", "sha256sum", "shasum"];
 
 /**
  * A bin directory holding symlinks to `tools` (those present on this

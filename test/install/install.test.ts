@@ -4,10 +4,10 @@
 // (404, bad checksum, unwritable prefix, no downloader, unsupported
 // platform), each checked to install nothing.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { HttpServer } from "../../src/runtime/adapter.ts";
+import { tempDir } from "../helpers/temp.ts";
 import {
   fakeBinary,
   hostFile,
@@ -22,12 +22,13 @@ import {
 let work: string;
 let server: HttpServer;
 let url: string;
+let requests: string[];
 let caseNo = 0;
 
 const ALL_FILES = ["linux", "darwin"].flatMap((os) => ["x64", "arm64"].map((arch) => `boundary-relay-${os}-${arch}`));
 
 beforeAll(async () => {
-  work = mkdtempSync(join(tmpdir(), "install-test-"));
+  work = tempDir("install-test-").dir;
   const site = join(work, "site");
   for (const file of ALL_FILES) {
     publish(join(site, "releases", "latest", "download"), file, fakeBinary(`latest ${file}`));
@@ -37,7 +38,7 @@ beforeAll(async () => {
   }
   publish(join(site, "mirror", "malformed"), hostFile, fakeBinary("x"));
   writeFileSync(join(site, "mirror", "malformed", `${hostFile}.sha256`), "not-a-checksum  file\n");
-  ({ url, server } = await serveDirectory(site));
+  ({ url, server, requests } = await serveDirectory(site));
 });
 
 afterAll(async () => {
@@ -249,6 +250,34 @@ describe("install.sh refuses and installs nothing", () => {
       expect(r.stdout).toBe("");
     }
     expect(read(blocker)).toBe("");
+  });
+
+  test("a prefix that cannot be created (e.g. a read-only file system) fails before anything is downloaded", async () => {
+    const c = newCase({ shims: { mkdir: 'echo "mkdir: cannot create directory: Read-only file system" >&2; exit 1' } });
+    const before = requests.length;
+    const r = await runInstall(["--prefix", c.prefix], c.env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`cannot create prefix directory ${c.prefix}`);
+    expect(requests.slice(before)).toEqual([]); // not the 105 MB binary, not even its checksum
+    expectClean(c);
+  });
+
+  test("--base-url without --version does not claim 'latest'; the last line says the version the binary reports", async () => {
+    const c = newCase();
+    const r = await runInstall(["--base-url", `${url}/mirror/good`, "--prefix", c.prefix], c.env);
+    expect(r.code).toBe(0);
+    expect(r.stdout).not.toContain("latest");
+    expect(r.stdout).toContain(`installing boundary-relay (the version at ${url}/mirror/good)`);
+    expect(r.stdout).toContain(`installed ${installed(c)}: boundary-relay mirror ${hostFile} (fake)`);
+  });
+
+  test("a prefix created for the install is removed again when the install fails", async () => {
+    const c = newCase();
+    const r = await runInstall(["--base-url", `${url}/mirror/tampered`, "--prefix", c.prefix], c.env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("checksum mismatch");
+    expect(existsSync(join(c.dir, "prefix"))).toBe(false);
+    expectClean(c);
   });
 
   test("no curl and no wget", async () => {

@@ -5,12 +5,12 @@
 // binary is a failure, not a skip.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
 import type { HttpServer } from "../../src/runtime/adapter.ts";
 import { hostFile, REPO_ROOT, runInstall, serveDirectory, sha256 } from "./fixture.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 const distDir = process.env.BOUNDARY_RELAY_DIST || join(REPO_ROOT, "dist");
 const built = existsSync(join(distDir, hostFile)) && existsSync(join(distDir, `${hostFile}.sha256`));
@@ -23,7 +23,7 @@ describe.if(built || required)(`install.sh with the real ${hostFile} from ${dist
   let prefix: string;
 
   beforeAll(async () => {
-    work = mkdtempSync(join(tmpdir(), "install-real-"));
+    work = tempDir("install-real-").dir;
     prefix = join(work, "bin");
     mkdirSync(join(work, "tmp"));
     ({ url, server } = await serveDirectory(distDir));
@@ -47,7 +47,9 @@ describe.if(built || required)(`install.sh with the real ${hostFile} from ${dist
     const version = run(["version"]);
     expect(version.status).toBe(0);
     expect(version.stdout).toMatch(new RegExp(`^boundary-relay ${pkg.version.replaceAll(".", "\\.")} \\(commit [0-9a-f]{7,}(-dirty)?, bun [0-9.]+, `));
-  });
+    // install.sh's last word is what the binary itself reports.
+    expect(r.stdout).toContain(`installed ${join(prefix, "boundary-relay")}: ${version.stdout.trim()}`);
+  }, 60_000); // copies and hashes a ~105 MB binary: seconds on a loaded machine
 
   test("the installed binary's `agent --help` prints usage", () => {
     const help = run(["agent", "--help"]);

@@ -4,7 +4,13 @@ import { ConfigError } from "../../config/load.ts";
 import { SqliteStore, type SqliteStoreOptions } from "./sqlite.ts";
 import type { Store } from "./store.ts";
 
-export async function openStore(db: string, opts: SqliteStoreOptions = {}): Promise<Store> {
-  if (db.startsWith("sqlite:")) return SqliteStore.open(db.slice("sqlite:".length), opts);
+/** Throws ConfigError unless this build can open `db` (config check runs it too). */
+export function checkStoreLocation(db: string): void {
+  if (db.startsWith("sqlite:")) return;
   throw new ConfigError([{ field: "db", where: "--db", message: "only sqlite:PATH is supported so far (PostgreSQL is planned)" }]);
+}
+
+export async function openStore(db: string, opts: SqliteStoreOptions = {}): Promise<Store> {
+  checkStoreLocation(db);
+  return SqliteStore.open(db.slice("sqlite:".length), opts);
 }
