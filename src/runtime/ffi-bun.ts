@@ -1,0 +1,47 @@
+// libc through bun:ffi (Bun, and the `bun build --compile` binary, which
+// embeds bun:ffi). Loaded only when process logging starts.
+import { dlopen, FFIType, read } from "bun:ffi";
+import { CLOCK_MONOTONIC, LIBC_CANDIDATES, type Libc } from "./libc.ts";
+
+const SYMBOLS = {
+  socket: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+  bind: { args: [FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
+  setsockopt: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
+  send: { args: [FFIType.i32, FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i64_fast },
+  recv: { args: [FFIType.i32, FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i64_fast },
+  close: { args: [FFIType.i32], returns: FFIType.i32 },
+  clock_gettime: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
+  __errno_location: { args: [], returns: FFIType.ptr },
+} as const;
+
+function dlopenFirst() {
+  const failures: string[] = [];
+  for (const path of LIBC_CANDIDATES) {
+    try {
+      return { path, lib: dlopen(path, SYMBOLS) };
+    } catch (err) {
+      failures.push(`${path}: ${(err as Error).message}`);
+    }
+  }
+  throw new Error(`cannot load libc through bun:ffi (${failures.join("; ")})`);
+}
+
+export function openLibc(): Libc {
+  const { path, lib } = dlopenFirst();
+  const f = lib.symbols;
+  const timespec = new BigInt64Array(2);
+  return {
+    path,
+    socket: (domain, type, protocol) => f.socket(domain, type, protocol),
+    bind: (fd, addr) => f.bind(fd, addr, addr.byteLength),
+    setsockopt: (fd, level, name, value) => f.setsockopt(fd, level, name, value, value.byteLength),
+    send: (fd, buf, flags) => Number(f.send(fd, buf, buf.byteLength, flags)),
+    recv: (fd, buf, flags) => Number(f.recv(fd, buf, buf.byteLength, flags)),
+    close: (fd) => f.close(fd),
+    errno: () => read.i32(f.__errno_location()!, 0),
+    monotonicNs: () => {
+      f.clock_gettime(CLOCK_MONOTONIC, timespec);
+      return timespec[0]! * 1_000_000_000n + timespec[1]!;
+    },
+  };
+}
