@@ -6,6 +6,8 @@ import type { IngestService } from "../gen/boundaryrelay/v1/ingest_pb.ts";
 import { mountIngest } from "./connect-handler.ts";
 import type { IdentityRegistry } from "./identities.ts";
 import type { CoderdMetrics } from "./metrics.ts";
+import { createProcessQueryApi } from "./process/query.ts";
+import type { ProcessLogStore } from "./process/store.ts";
 import { createQueryApi } from "./query-api.ts";
 import type { Store } from "./store/store.ts";
 
@@ -16,6 +18,7 @@ export interface CoderdAppOptions {
   ingest: ServiceImpl<typeof IngestService>;
   adminToken: string;
   maxBodyBytes: number;
+  processStore: ProcessLogStore;
 }
 
 export function createCoderdApp(opts: CoderdAppOptions): Hono {
@@ -36,5 +39,6 @@ export function createCoderdApp(opts: CoderdAppOptions): Hono {
   });
   mountIngest(app, { service: opts.ingest, identities: opts.identities, maxBodyBytes: opts.maxBodyBytes, metrics: opts.metrics });
   app.route("/api/v2/boundary", createQueryApi({ store: opts.store, adminToken: opts.adminToken, identities: opts.identities }));
+  app.route("/api/v2/process", createProcessQueryApi({ store: opts.processStore, adminToken: opts.adminToken, identities: opts.identities }));
   return app;
 }

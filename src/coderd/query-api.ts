@@ -12,7 +12,7 @@ import type { PagePosition, Store } from "./store/store.ts";
 export const DEFAULT_LIMIT = 100;
 export const MAX_LIMIT = 1000;
 
-class BadParameter extends Error {
+export class BadParameter extends Error {
   constructor(
     readonly parameter: string,
     message: string,
@@ -24,7 +24,7 @@ class BadParameter extends Error {
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
 
 /** The query string, refusing parameters an endpoint does not know. */
-function params(c: Context, allowed: string[]): Map<string, string> {
+export function params(c: Context, allowed: string[]): Map<string, string> {
   const out = new Map<string, string>();
   for (const [key, value] of new URL(c.req.url).searchParams) {
     if (!allowed.includes(key)) throw new BadParameter(key, `unknown parameter (allowed: ${allowed.join(", ")})`);
@@ -51,7 +51,7 @@ function int(p: Map<string, string>, name: string, min: number, max: number): nu
   return Number(v);
 }
 
-function limit(p: Map<string, string>, fallback = DEFAULT_LIMIT): number {
+export function limit(p: Map<string, string>, fallback = DEFAULT_LIMIT): number {
   return int(p, "limit", 1, MAX_LIMIT) ?? fallback;
 }
 
@@ -62,14 +62,14 @@ function oneOf<T extends string>(p: Map<string, string>, name: string, values: r
   return v as T;
 }
 
-function nonEmpty(p: Map<string, string>, name: string): string | undefined {
+export function nonEmpty(p: Map<string, string>, name: string): string | undefined {
   const v = p.get(name);
   if (v === undefined) return undefined;
   if (v.trim() === "") throw new BadParameter(name, "must not be empty");
   return v.trim();
 }
 
-function window(p: Map<string, string>): { since?: Date; until?: Date } {
+export function window(p: Map<string, string>): { since?: Date; until?: Date } {
   const since = time(p, "since");
   const until = time(p, "until");
   if (since && until && since >= until) throw new BadParameter("until", "must be later than since");
@@ -80,7 +80,7 @@ export function encodeCursor(pos: PagePosition): string {
   return Buffer.from(JSON.stringify([pos.at, pos.id])).toString("base64url");
 }
 
-function cursor(p: Map<string, string>): PagePosition | undefined {
+export function cursor(p: Map<string, string>): PagePosition | undefined {
   const v = p.get("cursor");
   if (v === undefined) return undefined;
   try {
@@ -113,7 +113,7 @@ export interface QueryApiOptions {
   identities: IdentityRegistry;
 }
 
-function requireAdmin(opts: QueryApiOptions) {
+export function requireAdmin(opts: Pick<QueryApiOptions, "adminToken" | "identities">) {
   const adminDigest = opts.adminToken ? digest(opts.adminToken) : null;
   return async (c: Context, next: () => Promise<void>) => {
     if (!adminDigest) {

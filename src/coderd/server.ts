@@ -13,6 +13,9 @@ import { createCoderdApp } from "./http.ts";
 import { IdentityRegistry, type IdentityTable } from "./identities.ts";
 import { createIngestService } from "./ingest.ts";
 import { createCoderdMetrics, type CoderdMetrics } from "./metrics.ts";
+import { createProcessIngest } from "./process/ingest.ts";
+import { registerProcessIngestMetrics } from "./process/metrics.ts";
+import { openProcessLogStore } from "./process/open.ts";
 import { Retention } from "./retention.ts";
 import { openStore } from "./store/open.ts";
 import type { Store } from "./store/store.ts";
@@ -58,15 +61,26 @@ export async function startCoderd(opts: CoderdStartOptions): Promise<CoderdHandl
   const identities = new IdentityRegistry(config.agents_file, opts.identities);
   const metrics = createCoderdMetrics();
   const store = await openStore(config.db, { busyTimeoutMs: opts.busyTimeoutMs });
+  let processStore;
+  try {
+    processStore = await openProcessLogStore(config.db, opts.busyTimeoutMs);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   let server: HttpServer | undefined;
   const retention = new Retention({
     store, metrics, retentionMs: config.retention, intervalMs: config.retention_interval, now, log,
   });
   try {
-    const ingest = createIngestService({ store, emitter: new Emitter(config.log_format, write, now), metrics, now, log });
-    const app = createCoderdApp({ store, identities, metrics, ingest, adminToken, maxBodyBytes: config.max_body_bytes });
+    const ingest = {
+      ...createIngestService({ store, emitter: new Emitter(config.log_format, write, now), metrics, now, log }),
+      ...createProcessIngest({ store: processStore, metrics: registerProcessIngestMetrics(metrics.registry), format: config.log_format, write, now, log }),
+    };
+    const app = createCoderdApp({ store, identities, metrics, ingest, adminToken, maxBodyBytes: config.max_body_bytes, processStore });
     server = await serveHttp({ ...config.http_listen, fetch: app.fetch, tls });
   } catch (err) {
+    await processStore.close();
     await store.close();
     throw err;
   }
@@ -93,6 +107,7 @@ export async function startCoderd(opts: CoderdStartOptions): Promise<CoderdHandl
       stopped = true;
       await retention.stop();
       await server!.stop();
+      await processStore.close();
       await store.close();
     },
   };

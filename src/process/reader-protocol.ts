@@ -1,6 +1,6 @@
 // Messages between the process source (main thread) and its reader
 // worker (src/process/reader-worker.ts).
-import type { ProcConnectorFailure } from "../runtime/proc-connector.ts";
+import type { ProcConnectorFailure, ReaderPriority } from "../runtime/proc-connector.ts";
 import type { ExecFacts, Scope } from "./enrich.ts";
 
 export interface StartReader {
@@ -20,7 +20,7 @@ export interface ReadExec extends ExecFacts {
 }
 
 export type ReaderMessage =
-  | { kind: "ready"; execOnly: boolean; receiveBufferBytes: number }
+  | { kind: "ready"; execOnly: boolean; receiveBufferBytes: number; priority: ReaderPriority }
   | { kind: "failed"; failure: ProcConnectorFailure; message: string }
   | {
       kind: "batch";

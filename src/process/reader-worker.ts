@@ -71,7 +71,8 @@ onmessage = async (e: MessageEvent<StartReader>) => {
     post({ kind: "failed", failure, message: (err as Error).message });
     return;
   }
-  post({ kind: "ready", execOnly: connector.execOnly, receiveBufferBytes: connector.receiveBufferBytes });
+  const priority = connector.raiseThreadPriority();
+  post({ kind: "ready", execOnly: connector.execOnly, receiveBufferBytes: connector.receiveBufferBytes, priority });
   try {
     run(connector, start.scope, new Int32Array(start.stopFlag));
   } catch (err) {

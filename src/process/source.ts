@@ -21,7 +21,7 @@ import { TimestampSchema } from "@bufbuild/protobuf/wkt";
 import { readFileSync } from "node:fs";
 import type { Counter } from "prom-client";
 import { type ProcessExec, ProcessExecSchema } from "../gen/boundaryrelay/v1/process_pb.ts";
-import { ProcConnectorError } from "../runtime/proc-connector.ts";
+import { ProcConnectorError, type ReaderPriority } from "../runtime/proc-connector.ts";
 import { cmdlineOf } from "./cmdline.ts";
 import { ownScope } from "./enrich.ts";
 import { checkPrivileges } from "./privilege.ts";
@@ -59,6 +59,16 @@ const DEFAULT_RECEIVE_BUFFER = 64 << 20;
 const START_TIMEOUT_MS = 10_000;
 const STOP_TIMEOUT_MS = 2_000;
 
+/**
+ * The reader worker's URL: beside this file when run from source; in the
+ * compiled binary, where build.ts embeds it (it is an extra entry point,
+ * and entry points are rooted at their common folder, src/).
+ */
+function readerWorkerUrl(): string {
+  const beside = new URL("./reader-worker.ts", import.meta.url);
+  return beside.pathname.startsWith("/$bunfs/") ? "/$bunfs/root/process/reader-worker.ts" : beside.href;
+}
+
 export function toProcessExec(e: ReadExec): ProcessExec {
   return create(ProcessExecSchema, {
     time: create(TimestampSchema, { seconds: e.unixNs / 1_000_000_000n, nanos: Number(e.unixNs % 1_000_000_000n) }),
@@ -85,6 +95,8 @@ export class ProcessSource {
     /** True when the kernel sends only exec events (Linux 6.6+). */
     readonly execOnly: boolean,
     readonly receiveBufferBytes: number,
+    /** How the reader thread is scheduled (realtime when CAP_SYS_NICE allowed it). */
+    readonly priority: ReaderPriority,
     readonly bootId: string,
   ) {}
 
@@ -100,11 +112,11 @@ export class ProcessSource {
     const complete = m.eventsTotal.labels("complete");
     const truncated = m.eventsTotal.labels("truncated");
     const unattributed = m.eventsDropped.labels("unattributed");
-    const worker = new Worker(new URL("./reader-worker.ts", import.meta.url).href, { type: "module" });
+    const worker = new Worker(readerWorkerUrl(), { type: "module" });
     const stopFlag = new SharedArrayBuffer(4);
     let resolveStopped!: () => void;
     const stopped = new Promise<void>((r) => (resolveStopped = r));
-    const ready = new Promise<{ execOnly: boolean; receiveBufferBytes: number }>((resolve, reject) => {
+    const ready = new Promise<{ execOnly: boolean; receiveBufferBytes: number; priority: ReaderPriority }>((resolve, reject) => {
       const timer = setTimeout(() => reject(new ProcConnectorError("io", `the process reader did not start within ${START_TIMEOUT_MS / 1000} s`)), START_TIMEOUT_MS);
       worker.onerror = (e: ErrorEvent) => {
         clearTimeout(timer);
@@ -150,7 +162,7 @@ export class ProcessSource {
     worker.postMessage(start);
     try {
       const r = await ready;
-      return new ProcessSource(worker, new Int32Array(stopFlag), stopped, r.execOnly, r.receiveBufferBytes, bootId);
+      return new ProcessSource(worker, new Int32Array(stopFlag), stopped, r.execOnly, r.receiveBufferBytes, r.priority, bootId);
     } catch (err) {
       worker.terminate();
       throw err;

@@ -1,7 +1,7 @@
 // libc through bun:ffi (Bun, and the `bun build --compile` binary, which
 // embeds bun:ffi). Loaded only when process logging starts.
 import { dlopen, FFIType, read } from "bun:ffi";
-import { CLOCK_MONOTONIC, LIBC_CANDIDATES, type Libc } from "./libc.ts";
+import { CLOCK_MONOTONIC, LIBC_CANDIDATES, type Libc, PRIO_PROCESS } from "./libc.ts";
 
 const SYMBOLS = {
   socket: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
@@ -12,6 +12,9 @@ const SYMBOLS = {
   close: { args: [FFIType.i32], returns: FFIType.i32 },
   clock_gettime: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
   __errno_location: { args: [], returns: FFIType.ptr },
+  gettid: { args: [], returns: FFIType.i32 },
+  sched_setscheduler: { args: [FFIType.i32, FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
+  setpriority: { args: [FFIType.i32, FFIType.u32, FFIType.i32], returns: FFIType.i32 },
 } as const;
 
 function dlopenFirst() {
@@ -39,6 +42,9 @@ export function openLibc(): Libc {
     recv: (fd, buf, flags) => Number(f.recv(fd, buf, buf.byteLength, flags)),
     close: (fd) => f.close(fd),
     errno: () => read.i32(f.__errno_location()!, 0),
+    gettid: () => f.gettid(),
+    schedSetScheduler: (tid, policy, priority) => f.sched_setscheduler(tid, policy, new Int32Array([priority])),
+    setNice: (tid, nice) => f.setpriority(PRIO_PROCESS, tid, nice),
     monotonicNs: () => {
       f.clock_gettime(CLOCK_MONOTONIC, timespec);
       return timespec[0]! * 1_000_000_000n + timespec[1]!;

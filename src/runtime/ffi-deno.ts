@@ -1,7 +1,7 @@
 // libc through Deno.dlopen (needs --allow-ffi; -A grants it). Loaded only
 // when process logging starts, so the rest of the program never asks for
 // the FFI permission.
-import { CLOCK_MONOTONIC, LIBC_CANDIDATES, type Libc } from "./libc.ts";
+import { CLOCK_MONOTONIC, LIBC_CANDIDATES, type Libc, PRIO_PROCESS } from "./libc.ts";
 
 /** The members of Deno's FFI we call, typed as we use them. */
 interface DenoFfi {
@@ -19,6 +19,9 @@ const SYMBOLS = {
   close: { parameters: ["i32"], result: "i32" },
   clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
+  gettid: { parameters: [], result: "i32" },
+  sched_setscheduler: { parameters: ["i32", "i32", "buffer"], result: "i32" },
+  setpriority: { parameters: ["i32", "u32", "i32"], result: "i32" },
 } as const;
 
 function dlopenFirst() {
@@ -46,6 +49,9 @@ export function openLibc(): Libc {
     recv: (fd, buf, flags) => Number(f.recv(fd, buf, BigInt(buf.byteLength), flags)),
     close: (fd) => f.close(fd) as number,
     errno: () => new Deno.UnsafePointerView(f.__errno_location()).getInt32(0),
+    gettid: () => f.gettid() as number,
+    schedSetScheduler: (tid, policy, priority) => f.sched_setscheduler(tid, policy, new Uint8Array(new Int32Array([priority]).buffer)) as number,
+    setNice: (tid, nice) => f.setpriority(PRIO_PROCESS, tid, nice) as number,
     monotonicNs: () => {
       f.clock_gettime(CLOCK_MONOTONIC, new Uint8Array(timespec.buffer));
       return timespec[0]! * 1_000_000_000n + timespec[1]!;

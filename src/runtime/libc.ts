@@ -14,6 +14,12 @@ export interface Libc {
   close(fd: number): number;
   /** errno of the last failed call on this thread. */
   errno(): number;
+  /** The calling thread's id. */
+  gettid(): number;
+  /** sched_setscheduler(tid, policy, &{priority}): 0 or -1. */
+  schedSetScheduler(tid: number, policy: number, priority: number): number;
+  /** setpriority(PRIO_PROCESS, tid, nice): 0 or -1. */
+  setNice(tid: number, nice: number): number;
   /** CLOCK_MONOTONIC in nanoseconds: the clock of proc connector timestamps. */
   monotonicNs(): bigint;
 }
@@ -22,3 +28,5 @@ export interface Libc {
 export const LIBC_CANDIDATES = ["libc.so.6", "libc.musl-x86_64.so.1", "libc.musl-aarch64.so.1"];
 
 export const CLOCK_MONOTONIC = 1;
+export const SCHED_FIFO = 1;
+export const PRIO_PROCESS = 0;

@@ -14,7 +14,7 @@
 // OVERRUN and reading goes on. The buffer is made large (SO_RCVBUFFORCE).
 import { readlinkSync } from "node:fs";
 import { release } from "node:os";
-import type { Libc } from "./libc.ts";
+import { type Libc, SCHED_FIFO } from "./libc.ts";
 
 export const AF_NETLINK = 16;
 export const SOCK_DGRAM = 2;
@@ -67,7 +67,17 @@ export class ProcConnectorError extends Error {
 /** receive()'s result when the kernel dropped events (ENOBUFS). */
 export const OVERRUN = -1;
 
+/** How the calling (reader) thread is scheduled: how soon it runs when an event arrives. */
+export type ReaderPriority = "realtime" | "nice" | "normal";
+
 export interface ProcConnector {
+  /**
+   * Raises the calling thread's scheduling priority, so it wakes ahead of
+   * ordinary work when an exec arrives: SCHED_FIFO 1 when allowed
+   * (CAP_SYS_NICE), else nice -20, else unchanged. It blocks between
+   * events and the kernel's RT throttling caps it at 95% of a CPU.
+   */
+  raiseThreadPriority(): ReaderPriority;
   /** True when the kernel filters to exec events (Linux 6.6+); else every event arrives. */
   readonly execOnly: boolean;
   /** Bytes of receive buffer granted. */
@@ -256,6 +266,12 @@ function connector(libc: Libc, fd: number, execOnly: boolean, receiveBufferBytes
       throw errnoError("recv from the proc connector", errno);
     },
     monotonicNs: () => libc.monotonicNs(),
+    raiseThreadPriority() {
+      const tid = libc.gettid();
+      if (libc.schedSetScheduler(tid, SCHED_FIFO, 1) === 0) return "realtime";
+      if (libc.setNice(tid, -20) === 0) return "nice";
+      return "normal";
+    },
     close() {
       if (!open) return;
       open = false;
