@@ -36,11 +36,11 @@ export function checkProcessRequest(req: ReportProcessLogsRequest): InvalidExecF
     if (e.monotonicNs > 0x7fffffffffffffffn) return at("monotonic_ns", `${e.monotonicNs} does not fit a signed 64-bit integer`);
     if (utf8Bytes(e.filename) > EXEC_LIMITS.filename) return at("filename", `longer than ${EXEC_LIMITS.filename} bytes`);
     if (utf8Bytes(e.comm) > EXEC_LIMITS.comm) return at("comm", `longer than ${EXEC_LIMITS.comm} bytes`);
-    if (utf8Bytes(e.cmdline) > EXEC_LIMITS.cmdline) return at("cmdline", `longer than ${EXEC_LIMITS.cmdline} bytes`);
     if (e.argv.length > ARGV_MAX_ITEMS) return at("argv", `${e.argv.length} arguments; at most ${ARGV_MAX_ITEMS}`);
     let argvBytes = 0;
     for (const a of e.argv) argvBytes += utf8Bytes(a) + 1;
     if (argvBytes > EXEC_LIMITS.argv + 1) return at("argv", `longer than ${EXEC_LIMITS.argv} bytes`);
+    if (utf8Bytes(e.cmdline) > EXEC_LIMITS.cmdline) return at("cmdline", `longer than ${EXEC_LIMITS.cmdline} bytes`);
   }
   return null;
 }
