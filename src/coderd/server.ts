@@ -14,7 +14,6 @@ import { IdentityRegistry, type IdentityTable } from "./identities.ts";
 import { createIngestService } from "./ingest.ts";
 import { createCoderdMetrics, type CoderdMetrics } from "./metrics.ts";
 import { createProcessIngest } from "./process/ingest.ts";
-import { registerProcessIngestMetrics } from "./process/metrics.ts";
 import { openProcessLogStore } from "./process/open.ts";
 import { Retention } from "./retention.ts";
 import { openStore } from "./store/open.ts";
@@ -75,7 +74,7 @@ export async function startCoderd(opts: CoderdStartOptions): Promise<CoderdHandl
   try {
     const ingest = {
       ...createIngestService({ store, emitter: new Emitter(config.log_format, write, now), metrics, now, log }),
-      ...createProcessIngest({ store: processStore, metrics: registerProcessIngestMetrics(metrics.registry), format: config.log_format, write, now, log }),
+      ...createProcessIngest({ store: processStore, metrics: metrics.process, format: config.log_format, write, now, log }),
     };
     const app = createCoderdApp({ store, identities, metrics, ingest, adminToken, maxBodyBytes: config.max_body_bytes, processStore });
     server = await serveHttp({ ...config.http_listen, fetch: app.fetch, tls });

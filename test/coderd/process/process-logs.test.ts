@@ -15,7 +15,7 @@ import { ADMIN, AGENT_A, AGENT_B, metric, startTestServer, type TestServer } fro
 const BOOT = "86ce15cf-80a2-4b5e-831f-4743ffd37b5f";
 const T0 = 1765227526093;
 
-function exec(pid: number, argv: string[], overrides: Partial<ProcessExec> = {}): ProcessExec {
+function exec(pid: number, argv: string[], overrides: Partial<Omit<ProcessExec, "$typeName" | "$unknown">> = {}): ProcessExec {
   return create(ProcessExecSchema, {
     time: timestampFromMs(T0 + pid),
     monotonicNs: BigInt(pid) * 1000n + 7n,

@@ -1,0 +1,62 @@
+// The agent's --process-log wiring, in process (root: the kernel proc
+// connector; CI runs as root): exec lines on --output stdout, the
+// not_forwarded count on --output coderd, and the metrics present at 0.
+import { afterEach, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { startTestAgent, type TestAgent, waitFor } from "../helpers/agent.ts";
+
+let agent: TestAgent | null = null;
+afterEach(async () => {
+  await agent?.close();
+  agent = null;
+});
+
+async function value(a: TestAgent, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const m = await a.metrics.registry.getSingleMetric(name)!.get();
+  return m.values.filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x)).reduce((s, v) => s + v.value, 0);
+}
+
+async function runSleep(...args: string[]): Promise<number> {
+  const p = Bun.spawn(["sleep", "0.2", ...args]); // lives long enough to be read whole
+  await p.exited;
+  return p.pid;
+}
+
+describe("agent --process-log", () => {
+  test("off (the default): metrics present at 0, no source", async () => {
+    agent = await startTestAgent();
+    expect(agent.processLog).toBeNull();
+    const text = await agent.metrics.registry.metrics();
+    expect(text).toContain('agent_process_events_total{result="complete"} 0');
+    expect(text).toContain('agent_process_events_total{result="truncated"} 0');
+    expect(text).toContain("agent_process_events_lost_total 0");
+    expect(text).toContain('agent_process_events_dropped_total{reason="not_forwarded"} 0');
+  });
+
+  test("on, --output stdout: an exec is one WIRE.md §6 line, counted complete", async () => {
+    if (process.getuid?.() !== 0) throw new Error("needs root (CI runs as root)");
+    agent = await startTestAgent(["--process-log", "on"]);
+    expect(agent.warnings.join("\n")).toContain("process logging on: the agent's PID namespace");
+    const pid = await runSleep("marker-arg");
+    await waitFor("the exec line", () => agent!.stdout.lines.some((l) => l.includes(`"pid":${pid},`)));
+    const line = JSON.parse(agent.stdout.lines.find((l) => l.includes(`"pid":${pid},`))!);
+    expect(Object.keys(line)).toEqual(["ts", "level", "msg", "fields"]);
+    expect(Object.keys(line.fields)).toEqual(["labels", "cmdline", "event"]);
+    expect(line.fields.cmdline).toBe("sleep 0.2 marker-arg");
+    expect(line.fields.event).toMatchObject({ argv: ["sleep", "0.2", "marker-arg"], truncated: false, pid, ppid: process.pid, comm: "sleep" });
+    expect(await value(agent, "agent_process_events_total", { result: "complete" })).toBeGreaterThanOrEqual(1);
+  });
+
+  test("on, --output coderd: exec records are counted as not_forwarded and the agent says so", async () => {
+    if (process.getuid?.() !== 0) throw new Error("needs root (CI runs as root)");
+    const spool = join(process.env.TMPDIR ?? "/tmp", `pl-spool-${process.pid}-${Date.now()}`);
+    agent = await startTestAgent([
+      "--process-log", "on", "--output", "coderd", "--coderd-url", "http://127.0.0.1:9", "--agent-token", "t-0123456789abcdef", "--spool-dir", spool,
+    ]);
+    expect(agent.warnings.join("\n")).toContain('not forwarded to coderd in this release: each is counted in agent_process_events_dropped_total{reason="not_forwarded"}');
+    await runSleep("coderd-output");
+    await waitFor("not_forwarded to count it", async () => (await value(agent!, "agent_process_events_dropped_total", { reason: "not_forwarded" })) >= 1);
+    const taken = (await value(agent, "agent_process_events_total"));
+    expect(await value(agent, "agent_process_events_dropped_total", { reason: "not_forwarded" })).toBe(taken);
+  });
+});
