@@ -5,6 +5,7 @@
 // retried. Scope: a process outside the agent's PID namespace (or outside
 // --process-log-cgroup) is not recorded.
 import { closeSync, openSync, readFileSync, readlinkSync, readSync } from "node:fs";
+import type { ProcessExec } from "../gen/boundaryrelay/v1/process_pb.ts";
 import { inCgroup, MAX_ARGV_BYTES, parseCmdline, parseStatus } from "./cmdline.ts";
 
 export type Scope =
@@ -13,17 +14,8 @@ export type Scope =
   /** Processes in the cgroup `path` or below it. */
   | { kind: "cgroup"; path: string };
 
-/** A process's exec as /proc showed it; time comes from the kernel event. */
-export interface ExecFacts {
-  pid: number;
-  ppid: number;
-  uid: number;
-  gid: number;
-  filename: string;
-  argv: string[];
-  comm: string;
-  truncated: boolean;
-}
+/** A process's exec as /proc showed it (ProcessExec's /proc fields); time comes from the kernel event. */
+export type ExecFacts = Pick<ProcessExec, "pid" | "ppid" | "uid" | "gid" | "filename" | "argv" | "comm" | "truncated">;
 
 export type ReadOutcome = { kind: "in_scope"; facts: ExecFacts } | { kind: "out_of_scope" } | { kind: "unattributed"; facts: ExecFacts };
 

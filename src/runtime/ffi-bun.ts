@@ -1,7 +1,7 @@
 // libc through bun:ffi (Bun, and the `bun build --compile` binary, which
 // embeds bun:ffi). Loaded only when process logging starts.
 import { dlopen, FFIType, read } from "bun:ffi";
-import { CLOCK_MONOTONIC, LIBC_CANDIDATES, type Libc, PRIO_PROCESS } from "./libc.ts";
+import { CLOCK_MONOTONIC, type Libc, openFirstLibc, PRIO_PROCESS } from "./libc.ts";
 
 const SYMBOLS = {
   socket: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
@@ -17,20 +17,8 @@ const SYMBOLS = {
   setpriority: { args: [FFIType.i32, FFIType.u32, FFIType.i32], returns: FFIType.i32 },
 } as const;
 
-function dlopenFirst() {
-  const failures: string[] = [];
-  for (const path of LIBC_CANDIDATES) {
-    try {
-      return { path, lib: dlopen(path, SYMBOLS) };
-    } catch (err) {
-      failures.push(`${path}: ${(err as Error).message}`);
-    }
-  }
-  throw new Error(`cannot load libc through bun:ffi (${failures.join("; ")})`);
-}
-
 export function openLibc(): Libc {
-  const { path, lib } = dlopenFirst();
+  const { path, lib } = openFirstLibc((p) => dlopen(p, SYMBOLS), "bun:ffi");
   const f = lib.symbols;
   const timespec = new BigInt64Array(2);
   return {

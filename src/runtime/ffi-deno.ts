@@ -1,7 +1,7 @@
 // libc through Deno.dlopen (needs --allow-ffi; -A grants it). Loaded only
 // when process logging starts, so the rest of the program never asks for
 // the FFI permission.
-import { CLOCK_MONOTONIC, LIBC_CANDIDATES, type Libc, PRIO_PROCESS } from "./libc.ts";
+import { CLOCK_MONOTONIC, type Libc, openFirstLibc, PRIO_PROCESS } from "./libc.ts";
 
 /** The members of Deno's FFI we call, typed as we use them. */
 interface DenoFfi {
@@ -24,20 +24,8 @@ const SYMBOLS = {
   setpriority: { parameters: ["i32", "u32", "i32"], result: "i32" },
 } as const;
 
-function dlopenFirst() {
-  const failures: string[] = [];
-  for (const path of LIBC_CANDIDATES) {
-    try {
-      return { path, lib: Deno.dlopen(path, SYMBOLS) };
-    } catch (err) {
-      failures.push(`${path}: ${(err as Error).message}`);
-    }
-  }
-  throw new Error(`cannot load libc through Deno.dlopen (${failures.join("; ")})`);
-}
-
 export function openLibc(): Libc {
-  const { path, lib } = dlopenFirst();
+  const { path, lib } = openFirstLibc((p) => Deno.dlopen(p, SYMBOLS), "Deno.dlopen");
   const f = lib.symbols;
   const timespec = new BigInt64Array(2);
   return {

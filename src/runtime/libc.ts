@@ -30,3 +30,16 @@ export const LIBC_CANDIDATES = ["libc.so.6", "libc.musl-x86_64.so.1", "libc.musl
 export const CLOCK_MONOTONIC = 1;
 export const SCHED_FIFO = 1;
 export const PRIO_PROCESS = 0;
+
+/** The first of LIBC_CANDIDATES that `open` loads; throws naming each failure. */
+export function openFirstLibc<T>(open: (path: string) => T, via: string): { path: string; lib: T } {
+  const failures: string[] = [];
+  for (const path of LIBC_CANDIDATES) {
+    try {
+      return { path, lib: open(path) };
+    } catch (err) {
+      failures.push(`${path}: ${(err as Error).message}`);
+    }
+  }
+  throw new Error(`cannot load libc through ${via} (${failures.join("; ")})`);
+}
