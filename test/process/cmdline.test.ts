@@ -65,7 +65,7 @@ describe("enrich: readExec", () => {
     } finally {
       child.kill();
     }
-  });
+  }, 20_000);
   test("a process already reaped: pid only, truncated", async () => {
     const child = Bun.spawn(["true"]);
     await child.exited;
