@@ -33,7 +33,7 @@ export function agentOptions(env: Record<string, string | undefined>): OptionSpe
     { key: "retry_initial", schema: kinds.duration(), default: "250ms", help: "first retry delay after a failed request" },
     { key: "retry_max", schema: kinds.duration(), default: "30s", help: "cap of the exponential retry delay" },
     { key: "process_log", schema: kinds.enumOf(PROCESS_LOG_MODES), default: "off", help: "record every exec in the workspace from the kernel's proc connector (Linux; needs CAP_NET_ADMIN, CAP_SYS_PTRACE and the host's PID namespace): on (exit 2 when unavailable), optional (run without it when unavailable), off" },
-    { key: "process_log_cgroup", schema: kinds.string(), default: "", help: "with --process-log, record only processes in this cgroup or below (a path as /proc/<pid>/cgroup shows it, e.g. /kubepods/pod<uid>); default: the agent's own PID namespace" },
+    { key: "process_log_cgroup", schema: kinds.string().refine((s) => s === "" || s.startsWith("/"), { message: "must be a cgroup path starting with / (as /proc/<pid>/cgroup shows it)" }), default: "", help: "with --process-log, record only processes in this cgroup or below (a path as /proc/<pid>/cgroup shows it, e.g. /kubepods/pod<uid>); default: the agent's own PID namespace" },
     { key: "shutdown_timeout", schema: kinds.duration(), default: "10s", help: "on SIGTERM/SIGINT, how long to try delivering what is pending before leaving it in the spool" },
   ];
 }

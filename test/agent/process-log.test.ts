@@ -60,3 +60,33 @@ describe("agent --process-log", () => {
     expect(await value(agent, "agent_process_events_dropped_total", { reason: "not_forwarded" })).toBe(taken);
   });
 });
+
+describe("agent --process-log-cgroup", () => {
+  test("a path that does not start with / is a configuration error naming the field", async () => {
+    let err: unknown;
+    try {
+      agent = await startTestAgent(["--process-log", "on", "--process-log-cgroup", "kubepods/pod1"]);
+    } catch (e) {
+      err = e;
+    }
+    expect((err as Error).message).toContain("process_log_cgroup (from --process-log-cgroup): must be a cgroup path starting with /");
+  });
+
+  test("on with a cgroup: only processes in it are recorded", async () => {
+    if (process.getuid?.() !== 0) throw new Error("needs root (CI runs as root)");
+    const own = (await Bun.file("/proc/self/cgroup").text()).trim().split("::")[1]!;
+    agent = await startTestAgent(["--process-log", "on", "--process-log-cgroup", `${own}-elsewhere`]);
+    expect(agent.warnings.join("\n")).toContain(`process logging on: cgroup ${own}-elsewhere`);
+    await runSleep("outside-the-cgroup");
+    // A marker in no cgroup we record cannot be waited for: wait on the kernel instead, through a second agent scoped to our cgroup.
+    const inside = await startTestAgent(["--process-log", "on", "--process-log-cgroup", own]);
+    try {
+      const pid = await runSleep("inside-the-cgroup");
+      await waitFor("the in-scope agent to record it", () => inside.stdout.lines.some((l) => l.includes(`"pid":${pid},`)));
+      await Bun.sleep(300); // an absence: both agents got the same kernel events; this bound can only make the test pass wrongly, never fail wrongly
+      expect(agent.stdout.lines.filter((l) => l.includes("-the-cgroup"))).toEqual([]);
+    } finally {
+      await inside.close();
+    }
+  });
+});
