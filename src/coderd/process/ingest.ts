@@ -12,7 +12,8 @@ import type { Writer } from "../emitter.ts";
 import { IDENTITY_KEY } from "../ingest.ts";
 import type { ProcessIngestMetrics } from "./metrics.ts";
 import type { ProcessLogStore } from "./store.ts";
-import { checkProcessRequest, describeInvalidExec } from "./validate.ts";
+import { describeInvalid } from "../../record/validity.ts";
+import { checkProcessRequest } from "./validate.ts";
 
 export interface ProcessIngestDeps {
   store: ProcessLogStore;
@@ -29,7 +30,7 @@ export function createProcessIngest(deps: ProcessIngestDeps): Pick<ServiceImpl<t
       const identity = ctx.values.get(IDENTITY_KEY);
       if (!identity) throw new ConnectError("no agent identity", Code.Unauthenticated);
       const invalid = checkProcessRequest(req);
-      if (invalid) throw new ConnectError(describeInvalidExec(invalid), Code.InvalidArgument);
+      if (invalid) throw new ConnectError(describeInvalid(invalid), Code.InvalidArgument);
       if (req.execs.length === 0) return create(ReportProcessLogsResponseSchema);
       let stored: number[];
       try {
