@@ -7,7 +7,9 @@
 // - --output stdout: one exec line per record (shared/WIRE.md §6 shape;
 //   labels are empty: the agent learns its workspace only from coderd),
 //   one write per batch; after stdout failed, records are counted in
-//   agent_process_events_dropped_total{reason="stdout_failed"};
+//   agent_process_events_dropped_total{reason="stdout_failed"}. The kernel
+//   source cannot be paused, so writes do not wait for a slow reader of
+//   stdout: what it has not read yet stays in the agent's memory;
 // - --output coderd: records are NOT forwarded yet (the spool and forwarder
 //   carry only boundary records in this release); each is counted in
 //   agent_process_events_dropped_total{reason="not_forwarded"}, and the
