@@ -285,8 +285,8 @@ step_process_log_under_deno() {
 	pid=$!
 	BACKGROUND+=("$pid")
 	wait_for_line "$dir/agent.err" 'listening on socket' "$pid" >/dev/null || return 1
-	sh -c 'sleep 0.3' deno-smoke-exec
-	line="$(wait_for_line "$dir/agent.out" '"argv":\["sh","-c","sleep 0.3","deno-smoke-exec"\]' "$pid")" || return 1
+	sh -c 'sleep 0.3; :' deno-smoke-exec
+	line="$(wait_for_line "$dir/agent.out" '"argv":\["sh","-c","sleep 0.3; :","deno-smoke-exec"\]' "$pid")" || return 1
 	grep -q '"msg":"exec"' <<<"$line" || return 1
 	stop_with_sigterm agent "$pid" "$dir/agent.err" || return 1
 	echo "    exec of sh recorded under Deno (Deno.dlopen, reader Worker)"

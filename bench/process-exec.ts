@@ -74,7 +74,7 @@ async function main(): Promise<void> {
       for (const p of procs) if ((await p.exited) !== 0) throw new Error("generator failed");
       const seconds = (performance.now() - t0) / 1000;
       // Events arrive in order: once a marker exec is on stdout, every exec before it was handled.
-      const marker = Bun.spawn(["sh", "-c", "sleep 0.3", `bench-marker-${step}`]);
+      const marker = Bun.spawn(["sh", "-c", "sleep 0.3; :", `bench-marker-${step}`]);
       await marker.exited;
       const deadline = Date.now() + 120_000;
       while (!readFileSync(outPath, "utf8").includes(`"bench-marker-${step}"`)) {

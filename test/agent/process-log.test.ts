@@ -16,8 +16,9 @@ async function value(a: TestAgent, name: string, labels: Record<string, string> 
   return m.values.filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x)).reduce((s, v) => s + v.value, 0);
 }
 
+/** sh that stays sh (two commands: it forks for sleep) for 0.2 s: long enough to be read whole. */
 async function runSleep(...args: string[]): Promise<number> {
-  const p = Bun.spawn(["sleep", "0.2", ...args]); // lives long enough to be read whole
+  const p = Bun.spawn(["sh", "-c", "sleep 0.2; :", "sh", ...args]);
   await p.exited;
   return p.pid;
 }
@@ -42,8 +43,8 @@ describe("agent --process-log", () => {
     const line = JSON.parse(agent.stdout.lines.find((l) => l.includes(`"pid":${pid},`))!);
     expect(Object.keys(line)).toEqual(["ts", "level", "msg", "fields"]);
     expect(Object.keys(line.fields)).toEqual(["labels", "cmdline", "event"]);
-    expect(line.fields.cmdline).toBe("sleep 0.2 marker-arg");
-    expect(line.fields.event).toMatchObject({ argv: ["sleep", "0.2", "marker-arg"], truncated: false, pid, ppid: process.pid, comm: "sleep" });
+    expect(line.fields.cmdline).toBe("sh -c sleep 0.2; : sh marker-arg");
+    expect(line.fields.event).toMatchObject({ argv: ["sh", "-c", "sleep 0.2; :", "sh", "marker-arg"], truncated: false, pid, ppid: process.pid, comm: "sh" });
     expect(await value(agent, "agent_process_events_total", { result: "complete" })).toBeGreaterThanOrEqual(1);
   });
 

@@ -48,19 +48,20 @@ describe("cmdline: inCgroup", () => {
 describe("enrich: readExec", () => {
   const scope = { kind: "pid_namespace" as const, ns: readlinkSync("/proc/self/ns/pid") };
   test("a live process: every field, not truncated", async () => {
-    const child = Bun.spawn(["sleep", "30", "x y"]);
+    // sh waiting on its stdin: alive until we close it, argv as given.
+    const child = Bun.spawn(["sh", "-c", "read line", "sh", "x y"], { stdin: "pipe" });
     try {
-      // Wait until the child has exec'd (its cmdline is sleep's).
+      // Wait until the child has exec'd (its cmdline is sh's, not ours).
       const deadline = Date.now() + 10_000;
       let out = readExec(child.pid, scope);
-      while (Date.now() < deadline && (out.kind !== "in_scope" || out.facts.argv[0] !== "sleep")) {
+      while (Date.now() < deadline && (out.kind !== "in_scope" || out.facts.argv[2] !== "read line")) {
         await Bun.sleep(5);
         out = readExec(child.pid, scope);
       }
       expect(out.kind).toBe("in_scope");
       if (out.kind !== "in_scope") return;
-      expect(out.facts).toMatchObject({ pid: child.pid, ppid: process.pid, argv: ["sleep", "30", "x y"], comm: "sleep", truncated: false });
-      expect(out.facts.filename).toMatch(/sleep$/);
+      expect(out.facts).toMatchObject({ pid: child.pid, ppid: process.pid, argv: ["sh", "-c", "read line", "sh", "x y"], comm: "sh", truncated: false });
+      expect(out.facts.filename).toMatch(/sh$/);
       expect(out.facts.uid).toBe(process.getuid!());
     } finally {
       child.kill();
