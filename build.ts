@@ -24,6 +24,8 @@ interface Target {
 const ROOT = import.meta.dirname;
 const DIST = join(ROOT, "dist");
 const ENTRY = join(ROOT, "src", "main.ts");
+/** Worker modules: a compiled binary contains only the entry points it was built from. */
+const WORKER_ENTRIES = [join(ROOT, "src", "process", "reader-worker.ts")];
 const BUN = process.execPath;
 
 const nameOf = (t: Target) => `boundary-relay-${t.os}-${t.arch}`;
@@ -85,7 +87,7 @@ function compile(t: Target, commit: string, executablePath?: string): string {
   const args = ["build", "--compile", "--minify", `--target=${bunTargetOf(t)}`, `--outfile=${outfile}`];
   args.push(`--define=BOUNDARY_RELAY_COMMIT=${JSON.stringify(commit)}`);
   if (executablePath) args.push(`--compile-executable-path=${executablePath}`);
-  args.push(ENTRY);
+  args.push(ENTRY, ...WORKER_ENTRIES);
   const result = spawnSync(BUN, args, { cwd: ROOT, encoding: "utf8" });
   if (result.status !== 0) throw new Error(`bun build --compile for ${bunTargetOf(t)} failed:\n${result.stdout}${result.stderr}`);
   return outfile;

@@ -270,6 +270,35 @@ step_e2e_agent_to_coderd_tls() {
 	e2e_data_path https
 }
 
+# process_log_under_deno: the agent from source under Deno with
+# --process-log on (Deno.dlopen + a Worker): as root an exec shows up as
+# an exec line on stdout; without root it exits 2 naming the capabilities.
+step_process_log_under_deno() {
+	local dir="$WORK/process-log" pid line code=0
+	mkdir -p "$dir"
+	if [[ $(id -u) -ne 0 ]]; then
+		"$DENO" run -A src/main.ts agent --process-log on --output stdout --socket "$dir/agent.sock" \
+			--http-listen 127.0.0.1:0 >/dev/null 2>"$dir/agent.err" || code=$?
+		if [[ $code -ne 2 ]] || ! grep -q 'process logging needs CAP_NET_ADMIN' "$dir/agent.err"; then
+			echo "    not root: expected exit 2 naming CAP_NET_ADMIN; got exit $code:" >&2
+			indent <"$dir/agent.err" >&2
+			return 1
+		fi
+		echo "    not root: exit 2 naming the missing capabilities"
+		return 0
+	fi
+	"$DENO" run -A src/main.ts agent --process-log on --output stdout --socket "$dir/agent.sock" \
+		--http-listen 127.0.0.1:0 >"$dir/agent.out" 2>"$dir/agent.err" &
+	pid=$!
+	BACKGROUND+=("$pid")
+	wait_for_line "$dir/agent.err" 'listening on socket' "$pid" >/dev/null || return 1
+	sh -c 'sleep 0.3; :' deno-smoke-exec
+	line="$(wait_for_line "$dir/agent.out" '"argv":\["sh","-c","sleep 0.3; :","deno-smoke-exec"\]' "$pid")" || return 1
+	grep -q '"msg":"exec"' <<<"$line" || return 1
+	stop_with_sigterm agent "$pid" "$dir/agent.err" || return 1
+	echo "    exec of sh recorded under Deno (Deno.dlopen, reader Worker)"
+}
+
 STEPS=(
 	version_reports_deno
 	config_check_agent
@@ -278,6 +307,7 @@ STEPS=(
 	runtime_adapter
 	e2e_agent_to_coderd
 	e2e_agent_to_coderd_tls
+	process_log_under_deno
 )
 
 if [[ -n "${DENO:-}" ]]; then

@@ -41,10 +41,10 @@ interface MetricDoc {
 }
 
 /** Our own metrics of a registry (prom-client's default process and nodejs metrics left out). */
-async function describe(registry: Registry, prefix: string): Promise<MetricDoc[]> {
+async function describe(registry: Registry, prefixes: string[]): Promise<MetricDoc[]> {
   const json = await registry.getMetricsAsJSON();
   return json
-    .filter((m) => m.name.startsWith(prefix))
+    .filter((m) => prefixes.some((prefix) => m.name.startsWith(prefix)))
     .map((m) => {
       const metric = registry.getSingleMetric(m.name) as unknown as { labelNames?: string[] };
       const labelNames = metric.labelNames ?? [];
@@ -66,8 +66,8 @@ function table(docs: MetricDoc[]): string {
 }
 
 export async function renderMetricsSection(): Promise<string> {
-  const agent = await describe(createAgentMetrics().registry, "agent_boundary_log_proxy_");
-  const coderd = await describe(createCoderdMetrics().registry, "coderd_boundary_");
+  const agent = await describe(createAgentMetrics().registry, ["agent_boundary_log_proxy_", "agent_process_"]);
+  const coderd = await describe(createCoderdMetrics().registry, ["coderd_boundary_", "coderd_process_"]);
   return `${BEGIN}
 ### agent (\`GET /metrics\` on \`--http-listen\`, default \`127.0.0.1:8478\`)
 

@@ -8,7 +8,8 @@ import { type HttpServer, serveHttp } from "../runtime/adapter.ts";
 import { createAgentHttpApp } from "./http.ts";
 import { type AgentMetrics, createAgentMetrics } from "./metrics.ts";
 import type { RecordOutput } from "./output.ts";
-import { selectOutput } from "./outputs/select.ts";
+import { resolveOutputKind, selectOutput } from "./outputs/select.ts";
+import { type ProcessLog, startProcessLog } from "./process-log.ts";
 import { BatchQueue } from "./queue.ts";
 import { SocketServer } from "./socket-server.ts";
 
@@ -28,6 +29,8 @@ export interface AgentHandle {
   socket: SocketServer;
   queue: BatchQueue;
   output: RecordOutput;
+  /** The exec source (--process-log), null when off or unavailable under optional. */
+  processLog: ProcessLog | null;
   http: { hostname: string; port: number };
   /** Stops accepting, delivers what is queued within shutdown_timeout, stops. Idempotent. */
   stop(): Promise<void>;
@@ -63,6 +66,14 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     await output.close(Date.now());
     throw err;
   }
+  let processLog: ProcessLog | null;
+  try {
+    processLog = await startProcessLog(config, { metrics, output: resolveOutputKind(config), stdout: deps.stdout, now: deps.now, log });
+  } catch (err) {
+    await socket.stop();
+    await output.close(Date.now());
+    throw err;
+  }
   let http: HttpServer;
   try {
     const app = createAgentHttpApp({
@@ -75,6 +86,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     });
     http = await serveHttp({ hostname: config.http_listen.hostname, port: config.http_listen.port, fetch: app.fetch });
   } catch (err) {
+    await processLog?.stop();
     await socket.stop();
     await output.close(Date.now());
     throw new Error(`cannot serve HTTP on --http-listen ${config.http_listen.hostname}:${config.http_listen.port}: ${(err as Error).message}`, { cause: err });
@@ -84,6 +96,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   const stop = () => {
     stopping ??= (async () => {
       const deadline = Date.now() + config.shutdown_timeout;
+      await processLog?.stop();
       // Read what boundary already wrote (at most a second of the budget).
       await socket.stop(Math.min(deadline, Date.now() + 1000));
       if (!(await queue.idle(deadline))) {
@@ -95,5 +108,5 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     })();
     return stopping;
   };
-  return { config, metrics, socket, queue, output, http: { hostname: http.hostname, port: http.port }, stop };
+  return { config, metrics, socket, queue, output, processLog, http: { hostname: http.hostname, port: http.port }, stop };
 }

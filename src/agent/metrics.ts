@@ -33,6 +33,17 @@ export const CONNECTION_REJECT_REASONS = [
   "idle_timeout",
 ] as const;
 
+/** Results of process exec records (--process-log). */
+export const PROCESS_EVENT_RESULTS = ["complete", "truncated"] as const;
+export const PROCESS_DROP_REASONS = [
+  /** --output coderd: exec records are not forwarded yet (a later release carries them through the spool). */
+  "not_forwarded",
+  /** In --process-log-cgroup scope, the process was gone before its cgroup could be read. */
+  "unattributed",
+  /** --output stdout failed. */
+  "stdout_failed",
+] as const;
+
 export function createAgentMetrics(registry = new Registry()) {
   registerProcessMetrics(registry);
   /** Values read at scrape time from whoever owns them (set by the socket server). */
@@ -60,6 +71,9 @@ export function createAgentMetrics(registry = new Registry()) {
     spoolBytes: new Gauge({ name: `${P}spool_bytes`, help: "Bytes in the spool's segment files.", registers: [registry] }),
     spoolSegments: new Gauge({ name: `${P}spool_segments`, help: "Segment files in the spool.", registers: [registry] }),
     spoolOldestAge: new Gauge({ name: `${P}spool_oldest_unacked_age_seconds`, help: "Age of the oldest record coderd has not acknowledged.", registers: [registry] }),
+    processEvents: new Counter({ name: "agent_process_events_total", help: "Exec records taken from the kernel (--process-log), by result: complete, or truncated (a /proc field could not be read, or argv was cut).", labelNames: ["result"], registers: [registry] }),
+    processEventsLost: new Counter({ name: "agent_process_events_lost_total", help: "Kernel overruns of the process event socket (ENOBUFS): each is one or more exec events the kernel dropped.", registers: [registry] }),
+    processEventsDropped: new Counter({ name: "agent_process_events_dropped_total", help: "Exec records taken but not delivered, by reason.", labelNames: ["reason"], registers: [registry] }),
   };
   // Reasons appear at 0 from the start, so rate() and alerts work before the first drop.
   for (const r of BATCH_DROP_REASONS) m.batchesDropped.inc({ reason: r }, 0);
@@ -68,6 +82,9 @@ export function createAgentMetrics(registry = new Registry()) {
   for (const k of FRAME_KINDS) m.framesReceived.inc({ kind: k }, 0);
   for (const r of CONNECTION_REJECT_REASONS) m.connectionsRejected.inc({ reason: r }, 0);
   for (const c of FAILURE_CODES) m.forwardRetries.inc({ code: c }, 0);
+  for (const r of PROCESS_EVENT_RESULTS) m.processEvents.inc({ result: r }, 0);
+  for (const r of PROCESS_DROP_REASONS) m.processEventsDropped.inc({ reason: r }, 0);
+  m.processEventsLost.inc(0);
   return m;
 }
 

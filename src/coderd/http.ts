@@ -10,6 +10,8 @@ import type { CoderdMetrics } from "./metrics.ts";
 import { createConsole } from "./console/routes.tsx";
 import type { Readers } from "./query/auth.ts";
 import { createAgentFirewallApi, createQueryApi } from "./query/routes.ts";
+import { createProcessQueryApi } from "./process/query.ts";
+import type { ProcessLogStore } from "./process/store.ts";
 import type { Store } from "./store/store.ts";
 
 export interface CoderdAppOptions {
@@ -26,6 +28,7 @@ export interface CoderdAppOptions {
   log: (message: string) => void;
   /** Aborted when coderd stops (ends the console's live tails). */
   closing?: AbortSignal;
+  processStore: ProcessLogStore;
 }
 
 export function createCoderdApp(opts: CoderdAppOptions): Hono {
@@ -50,6 +53,7 @@ export function createCoderdApp(opts: CoderdAppOptions): Hono {
   const query = { store: opts.store, readers: opts.readers, identities: opts.identities, now: opts.now, log: opts.log };
   app.route("/api/v2/boundary", createQueryApi(query));
   app.route("/api/v2/agent-firewall", createAgentFirewallApi(query));
+  app.route("/api/v2/process", createProcessQueryApi({ ...query, store: opts.processStore }));
   app.route("/", createConsole({ ...query, secure: opts.tls, closing: opts.closing }));
   return app;
 }

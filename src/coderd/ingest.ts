@@ -52,7 +52,7 @@ function hasHttpRequest(log: BoundaryLog): log is BoundaryLog & { resource: { ca
   return log.resource.case === "httpRequest";
 }
 
-export function createIngestService(deps: IngestDeps): ServiceImpl<typeof IngestService> {
+export function createIngestService(deps: IngestDeps): Pick<ServiceImpl<typeof IngestService>, "reportBoundaryLogs"> {
   return {
     async reportBoundaryLogs(req: ReportBoundaryLogsRequest, ctx: HandlerContext) {
       const identity = ctx.values.get(IDENTITY_KEY);

@@ -2,6 +2,7 @@
 // values (decision, RPC code).
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import { registerProcessMetrics } from "../metrics/process.ts";
+import { registerProcessIngestMetrics } from "./process/metrics.ts";
 
 const P = "coderd_boundary_";
 
@@ -20,6 +21,8 @@ export function createCoderdMetrics(registry = new Registry()) {
     recordsPurged: new Counter({ name: `${P}records_purged_total`, help: "Records deleted by the retention purge.", registers: [registry] }),
     identities: new Gauge({ name: `${P}agent_identities`, help: "Agent identities loaded from --agents-file.", registers: [registry] }),
     identityReloads: new Counter({ name: `${P}agent_identity_reloads_total`, help: "Reloads of --agents-file, by result.", labelNames: ["result"], registers: [registry] }),
+    /** Exec records (workspace process logging). */
+    process: registerProcessIngestMetrics(registry),
   };
   for (const d of ["allow", "deny"]) m.recordsIngested.inc({ decision: d }, 0);
   for (const c of RPC_CODES) m.rpcs.inc({ code: c }, 0);

@@ -11,6 +11,8 @@ import { IdentityRegistry, type IdentityTable } from "./identities.ts";
 import { createIngestService } from "./ingest.ts";
 import { loadUsersFile, Readers } from "./query/auth.ts";
 import { createCoderdMetrics, type CoderdMetrics } from "./metrics.ts";
+import { createProcessIngest } from "./process/ingest.ts";
+import { openProcessLogStore } from "./process/open.ts";
 import { Retention } from "./retention.ts";
 import { resolveCoderdSettings } from "./settings.ts";
 import { openStore } from "./store/open.ts";
@@ -48,19 +50,30 @@ export async function startCoderd(opts: CoderdStartOptions): Promise<CoderdHandl
   const identities = new IdentityRegistry(config.agents_file, opts.identities ?? fromFile);
   const metrics = createCoderdMetrics();
   const store = await openStore(config.db, { busyTimeoutMs: opts.busyTimeoutMs });
+  let processStore;
+  try {
+    processStore = await openProcessLogStore(config.db, opts.busyTimeoutMs);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   let server: HttpServer | undefined;
   const closing = new AbortController();
   const retention = new Retention({
     store, metrics, retentionMs: config.retention, intervalMs: config.retention_interval, now, log,
   });
   try {
-    const ingest = createIngestService({ store, emitter: new Emitter(config.log_format, write, now), metrics, now, log });
+    const ingest = {
+      ...createIngestService({ store, emitter: new Emitter(config.log_format, write, now), metrics, now, log }),
+      ...createProcessIngest({ store: processStore, metrics: metrics.process, format: config.log_format, write, now, log }),
+    };
     const readers = new Readers(adminToken, config.users_file ? loadUsersFile(config.users_file) : []);
     const app = createCoderdApp({
-      store, identities, metrics, ingest, readers, maxBodyBytes: config.max_body_bytes, tls: Boolean(tls), now, log, closing: closing.signal,
+      store, identities, metrics, ingest, readers, maxBodyBytes: config.max_body_bytes, tls: Boolean(tls), now, log, closing: closing.signal, processStore,
     });
     server = await serveHttp({ ...config.http_listen, fetch: app.fetch, tls });
   } catch (err) {
+    await processStore.close();
     await store.close();
     throw err;
   }
@@ -88,6 +101,7 @@ export async function startCoderd(opts: CoderdStartOptions): Promise<CoderdHandl
       await retention.stop();
       closing.abort();
       await server!.stop();
+      await processStore.close();
       await store.close();
     },
   };

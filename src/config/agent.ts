@@ -7,6 +7,7 @@ import { join } from "node:path";
 
 export const AGENT_OUTPUTS = ["auto", "coderd", "stdout", "discard"] as const;
 export const FSYNC_POLICIES = ["always", "interval", "never"] as const;
+export const PROCESS_LOG_MODES = ["off", "on", "optional"] as const;
 
 /** The role's option table; AgentConfig is derived from it. */
 export function agentOptionTable(env: Record<string, string | undefined>) {
@@ -34,6 +35,8 @@ export function agentOptionTable(env: Record<string, string | undefined>) {
     max_in_flight: { schema: kinds.int(1, 64), default: 4, help: "requests to coderd in flight at once" },
     retry_initial: { schema: kinds.duration(), default: "250ms", help: "first retry delay after a failed request" },
     retry_max: { schema: kinds.duration(), default: "30s", help: "cap of the exponential retry delay" },
+    process_log: { schema: kinds.enumOf(PROCESS_LOG_MODES), default: "off", help: "record every exec in the workspace from the kernel's proc connector (Linux; needs CAP_NET_ADMIN, CAP_SYS_PTRACE and the host's PID namespace): on (exit 2 when unavailable), optional (run without it when unavailable), off" },
+    process_log_cgroup: { schema: kinds.string().refine((s) => s === "" || s.startsWith("/"), { message: "must be a cgroup path starting with / (as /proc/<pid>/cgroup shows it)" }), default: "", help: "with --process-log, record only processes in this cgroup or below (a path as /proc/<pid>/cgroup shows it, e.g. /kubepods/pod<uid>); default: the agent's own PID namespace" },
     shutdown_timeout: { schema: kinds.duration(), default: "10s", help: "on SIGTERM/SIGINT, how long to try delivering what is pending before leaving it in the spool" },
   } satisfies OptionTable;
 }

@@ -205,3 +205,27 @@ export function fetchWithCa(caPem: string): typeof fetch {
   }
   throw new Error("a custom CA file needs Bun or Deno");
 }
+
+// ---------------------------------------------------------------- FFI (process logging)
+
+export type { ProcConnector, ProcConnectorOptions } from "./proc-connector.ts";
+
+/**
+ * A proc connector socket subscribed to the kernel's process events
+ * (Linux; needs CAP_NET_ADMIN and the initial PID namespace). Blocking:
+ * call it from a Worker. The FFI module is loaded only here, on first use.
+ */
+export async function openProcConnector(opts: import("./proc-connector.ts").ProcConnectorOptions) {
+  const { openProcConnectorWith, ProcConnectorError } = await import("./proc-connector.ts");
+  if (process.platform !== "linux") {
+    throw new ProcConnectorError("not_linux", `process events come from the Linux proc connector; this is ${process.platform}`);
+  }
+  let libc;
+  try {
+    libc = runtimeName === "bun" ? (await import("./ffi-bun.ts")).openLibc() : (await import("./ffi-deno.ts")).openLibc();
+  } catch (err) {
+    const hint = runtimeName === "deno" ? " (Deno needs --allow-ffi)" : "";
+    throw new ProcConnectorError("no_ffi", `${(err as Error).message}${hint}`, { cause: err });
+  }
+  return openProcConnectorWith(libc, opts);
+}

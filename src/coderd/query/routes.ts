@@ -34,7 +34,7 @@ export function readerOf(c: Context, readers: Readers, now: number): Reader | nu
 }
 
 /** Lets readers through (logging the query); 401/403 with the reason otherwise. */
-function requireReader(opts: QueryApiOptions): MiddlewareHandler<ReaderEnv> {
+export function requireReader(opts: Omit<QueryApiOptions, "store">): MiddlewareHandler<ReaderEnv> {
   return async (c, next) => {
     if (!opts.readers.enabled) {
       return c.json({ message: "the query API is off: start coderd with --admin-token, --admin-token-file or --users-file" }, 403);
@@ -57,12 +57,12 @@ function requireReader(opts: QueryApiOptions): MiddlewareHandler<ReaderEnv> {
 
 const params = (c: Context, allowed: readonly string[]) => Params.of(c.req.url, allowed);
 
-function onError(err: Error, c: Context) {
+export function onError(err: Error, c: Context) {
   if (err instanceof BadParameter) return c.json({ message: err.message, parameter: err.parameter }, 400);
   return c.json({ message: `store unavailable: ${err.message}` }, 503);
 }
 
-const notFound = (c: Context) => c.json({ message: `no such endpoint: ${c.req.method} ${new URL(c.req.url).pathname}` }, 404);
+export const notFound = (c: Context) => c.json({ message: `no such endpoint: ${c.req.method} ${new URL(c.req.url).pathname}` }, 404);
 
 export function createQueryApi(opts: QueryApiOptions): Hono<ReaderEnv> {
   const api = new Hono<ReaderEnv>();

@@ -60,6 +60,42 @@ export const MIGRATIONS: string[] = [
   CREATE INDEX boundary_logs_captured_cover ON boundary_logs (captured_at, allowed, http_host, session_ref);
   CREATE INDEX boundary_sessions_agent ON boundary_sessions (agent_id, workspace_id, updated_at);
   `,
+  // 4 (process): exec records (--process-log; src/coderd/process/store.ts). Each
+  // row carries its workspace identity (no session to point at). One exec is
+  // one (workspace_id, boot_id, pid, monotonic_ns): the kernel's clock since
+  // boot, the pid and the boot name it exactly, so a batch re-sent is stored once.
+  `
+  CREATE TABLE process_logs (
+    id INTEGER PRIMARY KEY,
+    agent_id TEXT NOT NULL,
+    workspace_id TEXT NOT NULL,
+    workspace_name TEXT NOT NULL,
+    owner_id TEXT NOT NULL,
+    owner_name TEXT NOT NULL,
+    template_id TEXT NOT NULL,
+    template_version_id TEXT NOT NULL,
+    boot_id TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    monotonic_ns INTEGER NOT NULL,
+    event_time TEXT NOT NULL,
+    event_time_ms INTEGER NOT NULL,
+    ppid INTEGER NOT NULL,
+    uid INTEGER NOT NULL,
+    gid INTEGER NOT NULL,
+    filename TEXT NOT NULL,
+    argv TEXT NOT NULL,
+    comm TEXT NOT NULL,
+    command TEXT NOT NULL,
+    truncated INTEGER NOT NULL,
+    cmdline TEXT NOT NULL,
+    captured_at INTEGER NOT NULL
+  );
+  CREATE UNIQUE INDEX process_logs_dedup ON process_logs (workspace_id, boot_id, pid, monotonic_ns);
+  CREATE INDEX process_logs_time ON process_logs (event_time_ms, id);
+  CREATE INDEX process_logs_workspace ON process_logs (workspace_id, event_time_ms, id);
+  CREATE INDEX process_logs_owner ON process_logs (owner_name, event_time_ms, id);
+  CREATE INDEX process_logs_captured ON process_logs (captured_at);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

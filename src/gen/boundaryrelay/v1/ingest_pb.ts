@@ -7,6 +7,8 @@
 
 import type { GenFile, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { ReportProcessLogsRequestSchema, ReportProcessLogsResponseSchema } from "./process_pb.ts";
+import { file_boundaryrelay_v1_process } from "./process_pb.ts";
 import type { ReportBoundaryLogsRequestSchema, ReportBoundaryLogsResponseSchema } from "../../coder/agent/v2/boundary_pb.ts";
 import { file_coder_agent_v2_boundary } from "../../coder/agent/v2/boundary_pb.ts";
 
@@ -14,7 +16,7 @@ import { file_coder_agent_v2_boundary } from "../../coder/agent/v2/boundary_pb.t
  * Describes the file boundaryrelay/v1/ingest.proto.
  */
 export const file_boundaryrelay_v1_ingest: GenFile = /*@__PURE__*/
-  fileDesc("Ch1ib3VuZGFyeXJlbGF5L3YxL2luZ2VzdC5wcm90bxIQYm91bmRhcnlyZWxheS52MTJ8Cg1Jbmdlc3RTZXJ2aWNlEmsKElJlcG9ydEJvdW5kYXJ5TG9ncxIpLmNvZGVyLmFnZW50LnYyLlJlcG9ydEJvdW5kYXJ5TG9nc1JlcXVlc3QaKi5jb2Rlci5hZ2VudC52Mi5SZXBvcnRCb3VuZGFyeUxvZ3NSZXNwb25zZWIGcHJvdG8z", [file_coder_agent_v2_boundary]);
+  fileDesc("Ch1ib3VuZGFyeXJlbGF5L3YxL2luZ2VzdC5wcm90bxIQYm91bmRhcnlyZWxheS52MTLqAQoNSW5nZXN0U2VydmljZRJrChJSZXBvcnRCb3VuZGFyeUxvZ3MSKS5jb2Rlci5hZ2VudC52Mi5SZXBvcnRCb3VuZGFyeUxvZ3NSZXF1ZXN0GiouY29kZXIuYWdlbnQudjIuUmVwb3J0Qm91bmRhcnlMb2dzUmVzcG9uc2USbAoRUmVwb3J0UHJvY2Vzc0xvZ3MSKi5ib3VuZGFyeXJlbGF5LnYxLlJlcG9ydFByb2Nlc3NMb2dzUmVxdWVzdBorLmJvdW5kYXJ5cmVsYXkudjEuUmVwb3J0UHJvY2Vzc0xvZ3NSZXNwb25zZWIGcHJvdG8z", [file_boundaryrelay_v1_process, file_coder_agent_v2_boundary]);
 
 /**
  * @generated from service boundaryrelay.v1.IngestService
@@ -30,6 +32,17 @@ export const IngestService: GenService<{
     methodKind: "unary";
     input: typeof ReportBoundaryLogsRequestSchema;
     output: typeof ReportBoundaryLogsResponseSchema;
+  },
+  /**
+   * Stores and emits a batch of exec records (workspace process logging)
+   * for the calling agent's workspace, identified as above.
+   *
+   * @generated from rpc boundaryrelay.v1.IngestService.ReportProcessLogs
+   */
+  reportProcessLogs: {
+    methodKind: "unary";
+    input: typeof ReportProcessLogsRequestSchema;
+    output: typeof ReportProcessLogsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_boundaryrelay_v1_ingest, 0);

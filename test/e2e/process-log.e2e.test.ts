@@ -1,0 +1,158 @@
+// Process logging with the compiled binary: `agent --process-log on
+// --output stdout` records the execs of `sh -c 'uname -a; /bin/true x y z'`
+// and of a 2,000-exec burst, each with its argv or counted as truncated or
+// lost (the burst must lose none); without privilege `--process-log on`
+// exits 2 naming what is missing, and `optional` runs on without it.
+// Needs root (the proc connector and setpriv): CI (.ci/run) runs as root.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { chmodSync } from "node:fs";
+import { join } from "node:path";
+import { binary, freePort, metric, poll, scrape, tempDir } from "./harness.ts";
+
+const { dir, cleanup } = tempDir("br-proclog-");
+chmodSync(dir, 0o777); // agents run as nobody put their socket here too
+afterAll(cleanup);
+
+interface ExecLine {
+  msg: string;
+  fields: {
+    labels: Record<string, string>;
+    cmdline: string;
+    event: { filename: string; argv: string[]; truncated: boolean; pid: number; ppid: number; uid: number; gid: number; comm: string; time: string };
+  };
+}
+
+function requireRoot(): void {
+  if (process.getuid?.() !== 0) throw new Error("this test needs root (the kernel proc connector, setpriv); CI runs it as root");
+}
+
+function startAgent(args: string[], prefix: string[] = []) {
+  const name = `agent-${Math.random().toString(36).slice(2)}`;
+  const proc = Bun.spawn([...prefix, binary(), "agent", "--socket", join(dir, `${name}.sock`), "--http-listen", "127.0.0.1:0", ...args], {
+    stdout: "pipe", stderr: "pipe", env: { ...process.env, HOME: dir, TMPDIR: dir },
+  });
+  const out = collect(proc.stdout);
+  const err = collect(proc.stderr);
+  return { proc, stdout: () => out.text, stderr: () => err.text };
+}
+
+/** Accumulates a stream's text as it arrives. */
+function collect(stream: ReadableStream<Uint8Array>): { text: string } {
+  const acc = { text: "" };
+  const decoder = new TextDecoder();
+  void (async () => {
+    const reader = stream.getReader();
+    for (let r = await reader.read(); !r.done; r = await reader.read()) acc.text += decoder.decode(r.value, { stream: true });
+  })();
+  return acc;
+}
+
+function execLines(stdout: string): ExecLine[] {
+  return stdout.split("\n").filter((l) => l.includes('"msg":"exec"')).map((l) => JSON.parse(l) as ExecLine);
+}
+
+async function runShell(script: string): Promise<number> {
+  const sh = Bun.spawn(["sh", "-c", script], { stdout: "ignore", stderr: "inherit" });
+  expect(await sh.exited).toBe(0);
+  return sh.pid;
+}
+
+describe("process log (compiled agent, root)", () => {
+  let agent: ReturnType<typeof startAgent>;
+  let httpPort = 0;
+  beforeAll(async () => {
+    requireRoot();
+    agent = startAgent(["--process-log", "on", "--output", "stdout"]);
+    await poll("the agent to start", () => /http http:\/\/127\.0\.0\.1:(\d+)/.test(agent.stderr()) || agent.proc.exitCode !== null, 30_000, 50);
+    httpPort = Number(/http http:\/\/127\.0\.0\.1:(\d+)/.exec(agent.stderr())?.[1]);
+    if (!httpPort) throw new Error(`agent did not start (exit ${agent.proc.exitCode}):\n${agent.stderr()}`);
+    expect(agent.stderr()).toContain("process logging on: the agent's PID namespace, kernel proc connector");
+  }, 60_000);
+  afterAll(async () => {
+    agent?.proc.kill("SIGTERM");
+    await agent?.proc.exited;
+  });
+
+  test("uname -a and /bin/true x y z are recorded with their argv, filename and parent", async () => {
+    const sh = await runShell("uname -a; /bin/true x y z");
+    // sh execs its last command in place: /bin/true runs as sh's own pid.
+    const ofShell = (l: ExecLine) => l.fields.event.ppid === sh || (l.fields.event.pid === sh && l.fields.event.argv[0] !== "sh");
+    await poll("both execs on stdout", () => execLines(agent.stdout()).filter(ofShell).length >= 2, 10_000, 50);
+    const ours = execLines(agent.stdout()).filter(ofShell);
+    const uname = ours.find((l) => l.fields.event.argv[0] === "uname");
+    const tru = ours.find((l) => l.fields.event.argv[0] === "/bin/true");
+    expect(uname?.fields).toMatchObject({ cmdline: "uname -a", event: { argv: ["uname", "-a"], comm: "uname", uid: 0, gid: 0 } });
+    expect(uname?.fields.event.filename).toMatch(/\/uname$/);
+    expect(tru?.fields).toMatchObject({ cmdline: "/bin/true x y z", event: { argv: ["/bin/true", "x", "y", "z"], truncated: false } });
+    expect(tru?.fields.labels).toEqual({ organization_id: "", user_email: "", user_id: "", username: "", workspace_id: "", workspace_name: "" });
+    expect(Date.parse(tru!.fields.event.time)).toBeGreaterThan(Date.now() - 60_000);
+  }, 30_000);
+
+  test("a 2,000-exec burst: each /bin/true $i has its argv, or is counted truncated; none lost", async () => {
+    const before = execLines(agent.stdout()).length;
+    const sh = await runShell("for i in $(seq 2000); do /bin/true $i; done");
+    // Events arrive in order: once an exec started after the burst is on stdout, every burst exec was handled.
+    const marker = Bun.spawn(["sleep", "0.5"]);
+    await poll("the marker exec after the burst", () => execLines(agent.stdout()).some((l) => l.fields.event.pid === marker.pid), 60_000, 100);
+    await marker.exited;
+    const lines = execLines(agent.stdout()).slice(before);
+    const found = new Set<number>();
+    const ourPids: number[] = [];
+    for (const l of lines) {
+      const e = l.fields.event;
+      if (e.ppid !== sh || e.argv[0] !== "/bin/true" || e.argv.length !== 2) continue;
+      found.add(Number(e.argv[1]));
+      ourPids.push(e.pid);
+    }
+    const lo = sh;
+    const hi = Math.max(...ourPids) + 100;
+    // A /bin/true that exited before /proc was read: a truncated record without argv, within our pid range.
+    const unknown = lines.filter((l) => l.fields.event.truncated && l.fields.event.argv.length === 0 && l.fields.event.pid >= lo && l.fields.event.pid <= hi).length;
+    const missing = 2000 - found.size;
+    if (missing > unknown) {
+      const odd = lines.filter((l) => l.fields.event.pid >= lo && l.fields.event.pid <= hi && !(l.fields.event.ppid === sh && l.fields.event.argv[0] === "/bin/true"));
+      console.log(odd.map((l) => JSON.stringify(l.fields.event)).join("\n"));
+    }
+    const m = await scrape(httpPort);
+    console.log(`burst: ${found.size} of 2000 with argv, ${missing} without (${unknown} truncated records without argv in their pid range), lost overruns ${metric(m, "agent_process_events_lost_total")}`);
+    expect(metric(m, "agent_process_events_lost_total")).toBe(0);
+    expect(missing).toBeLessThanOrEqual(unknown);
+    expect(found.size).toBeGreaterThan(1000); // most are caught alive, even on a loaded machine
+    for (const i of [1, 1000, 2000]) if (!found.has(i)) expect(unknown).toBeGreaterThan(0);
+  }, 120_000);
+});
+
+describe("process log without privilege (compiled agent, root drops it with setpriv)", () => {
+  const asNobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"];
+
+  test("--process-log on as nobody: exit 2 naming CAP_NET_ADMIN and CAP_SYS_PTRACE", async () => {
+    requireRoot();
+    const agent = startAgent(["--process-log", "on", "--output", "stdout"], asNobody);
+    expect(await agent.proc.exited).toBe(2);
+    await poll("stderr", () => agent.stderr().includes("process_log"), 5_000, 20);
+    expect(agent.stderr()).toContain("process_log (from --process-log on): process logging is unavailable (permission)");
+    expect(agent.stderr()).toContain("needs CAP_NET_ADMIN and CAP_SYS_PTRACE");
+  }, 30_000);
+
+  test("--process-log on without CAP_NET_ADMIN only: exit 2 naming just it", async () => {
+    requireRoot();
+    const agent = startAgent(["--process-log", "on", "--output", "stdout"], ["setpriv", "--inh-caps=-all", "--bounding-set=-net_admin"]);
+    expect(await agent.proc.exited).toBe(2);
+    await poll("stderr", () => agent.stderr().includes("process_log"), 5_000, 20);
+    expect(agent.stderr()).toContain("process logging needs CAP_NET_ADMIN (");
+    expect(agent.stderr()).not.toContain("CAP_SYS_PTRACE to read");
+  }, 30_000);
+
+  test("--process-log optional as nobody: runs without it and says why", async () => {
+    requireRoot();
+    const agent = startAgent(["--process-log", "optional", "--output", "stdout", "--http-listen", `127.0.0.1:${await freePort()}`], asNobody);
+    try {
+      await poll("the agent to start", () => /http http:\/\/127\.0\.0\.1:(\d+)/.test(agent.stderr()) || agent.proc.exitCode !== null, 30_000, 50);
+      expect(agent.proc.exitCode).toBeNull();
+      expect(agent.stderr()).toContain("--process-log optional: running without process logging (permission)");
+    } finally {
+      agent.proc.kill("SIGTERM");
+      expect(await agent.proc.exited).toBe(0);
+    }
+  }, 30_000);
+});
