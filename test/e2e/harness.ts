@@ -305,3 +305,23 @@ export function startSessions(opts: { socket: string; sessions: number; rate: nu
     },
   };
 }
+
+// ------------------------------------------------------------ coderd with flags (hostile tests)
+
+/** `boundary-relay coderd` like startCoderd, with extra flags (e.g. `--log-format json`). */
+export async function startCoderdWith(paths: CoderdPaths, extra: string[], port = 0): Promise<Proc> {
+  const child = startBinary([
+    "coderd", "--agents-file", paths.agentsFile, "--db", `sqlite:${paths.db}`, "--admin-token", ADMIN_TOKEN,
+    "--http-listen", `127.0.0.1:${port}`, ...extra,
+  ]);
+  return proc(child, await started(child, "coderd", /listening on https?:\/\/127\.0\.0\.1:(\d+)/));
+}
+
+/** A one-shot `boundary-relay ARGS…` of the compiled binary: exit code and output. */
+export async function runBinary(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stderr: string }> {
+  const child = startBinary(args, env);
+  child.proc.stdin.end();
+  const code = await child.exited;
+  await new Promise<void>((resolve) => (child.proc.stderr.readableEnded ? resolve() : child.proc.stderr.once("end", () => resolve())));
+  return { code, stderr: child.stderr() };
+}
