@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { randomUUID } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { hostOf } from "../src/coderd/ingest.ts";
+import { hostOf } from "../src/record/ids.ts";
 import { SqliteStore } from "../src/coderd/store/sqlite.ts";
 import type { NewRecord } from "../src/coderd/store/store.ts";
 import { rfc3339Nano } from "../src/record/time.ts";

@@ -9,7 +9,7 @@ import { createFetchHandler } from "@connectrpc/connect/protocol";
 import type { Hono } from "hono";
 import { IngestService } from "../gen/boundaryrelay/v1/ingest_pb.ts";
 import { IDENTITY_KEY } from "./ingest.ts";
-import type { IdentityRegistry } from "./identities.ts";
+import type { IdentityRegistry } from "./identities/registry.ts";
 import type { CoderdMetrics } from "./metrics.ts";
 
 export interface IngestMountOptions {

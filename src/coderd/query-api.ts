@@ -6,7 +6,7 @@
 // new records arrive.
 import { createHash, timingSafeEqual } from "node:crypto";
 import { Hono, type Context } from "hono";
-import type { IdentityRegistry } from "./identities.ts";
+import type { IdentityRegistry } from "./identities/registry.ts";
 import type { PagePosition, Store } from "./store/store.ts";
 
 export const DEFAULT_LIMIT = 100;

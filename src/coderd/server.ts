@@ -1,17 +1,19 @@
-// Composes coderd: identities, store, emitter, ingest, query API,
+// Composes coderd: identities, store, line emitter, ingest, query API,
 // retention and the HTTP server, behind a start/stop handle that the CLI,
-// `dev` and the tests share. Emission and diagnostics go to an injectable
-// writer (process.stderr in the CLI).
+// `dev` and the tests share. Lines and diagnostics go to an injectable
+// writer (process.stderr in the CLI). Start-up failures are thrown as they
+// are (StoreError, AgentsFileError, ConfigError); the CLI translates them.
 import { readFileSync } from "node:fs";
 import type { CoderdConfig } from "../config/coderd.ts";
 import { formatListen } from "../config/kinds.ts";
 import { ConfigError } from "../config/load.ts";
 import { resolveSecret } from "../config/secrets.ts";
 import { serveHttp, type HttpServer } from "../runtime/adapter.ts";
-import { Emitter, type Writer } from "./emitter.ts";
 import { createCoderdApp } from "./http.ts";
-import { IdentityRegistry, type IdentityTable } from "./identities.ts";
+import { IdentityRegistry } from "./identities/registry.ts";
+import type { IdentityTable } from "./identities/table.ts";
 import { createIngestService } from "./ingest.ts";
+import { LineEmitter, stderrWriter, type Writer } from "./line-emitter.ts";
 import { createCoderdMetrics, type CoderdMetrics } from "./metrics.ts";
 import { Retention } from "./retention.ts";
 import { openStore } from "./store/open.ts";
@@ -19,7 +21,7 @@ import type { Store } from "./store/store.ts";
 
 export interface CoderdStartOptions {
   config: CoderdConfig;
-  /** Where boundary_request lines and diagnostics go; default process.stderr. */
+  /** Where boundary_request lines and diagnostics go; default process.stderr (resolving once written). */
   stderr?: Writer;
   /** Clock for captured_at, line timestamps and retention. */
   now?: () => Date;
@@ -35,6 +37,8 @@ export interface CoderdHandle {
   store: Store;
   metrics: CoderdMetrics;
   retention: Retention;
+  /** Resolves once every record committed so far has its line written. */
+  linesWritten(): Promise<void>;
   /** Rereads the agents file; on error keeps the old identities and reports why on stderr. */
   reloadIdentities(): boolean;
   stop(): Promise<void>;
@@ -50,8 +54,8 @@ function resolveTls(config: CoderdConfig): { cert: string; key: string } | undef
 
 export async function startCoderd(opts: CoderdStartOptions): Promise<CoderdHandle> {
   const { config } = opts;
-  const write: Writer = opts.stderr ?? ((chunk) => void process.stderr.write(chunk));
-  const log = (message: string) => write(`boundary-relay coderd: ${message}\n`);
+  const write: Writer = opts.stderr ?? stderrWriter;
+  const log = (message: string) => void write(`boundary-relay coderd: ${message}\n`);
   const now = opts.now ?? (() => new Date());
   const adminToken = resolveSecret(config, "admin_token");
   const tls = resolveTls(config);
@@ -62,8 +66,13 @@ export async function startCoderd(opts: CoderdStartOptions): Promise<CoderdHandl
   const retention = new Retention({
     store, metrics, retentionMs: config.retention, intervalMs: config.retention_interval, now, log,
   });
+  const lines = new LineEmitter({ store, format: config.log_format, write, metrics, now });
+  const warnExposure = () => {
+    const warning = identities.exposureWarning();
+    if (warning) log(warning);
+  };
   try {
-    const ingest = createIngestService({ store, emitter: new Emitter(config.log_format, write, now), metrics, now, log });
+    const ingest = createIngestService({ store, lines, metrics, now, log });
     const app = createCoderdApp({ store, identities, metrics, ingest, adminToken, maxBodyBytes: config.max_body_bytes });
     server = await serveHttp({ ...config.http_listen, fetch: app.fetch, tls });
   } catch (err) {
@@ -71,9 +80,11 @@ export async function startCoderd(opts: CoderdStartOptions): Promise<CoderdHandl
     throw err;
   }
   retention.start();
+  lines.wake(); // what a previous run stored and did not print
   const url = `${tls ? "https" : "http"}://${formatListen(server)}`;
   if (identities.current.size === 0) log("no agent identities (--agents-file): every ingest request will be refused");
   if (!adminToken) log("no --admin-token: the query API is off");
+  warnExposure();
   let stopped = false;
   return {
     url,
@@ -81,11 +92,13 @@ export async function startCoderd(opts: CoderdStartOptions): Promise<CoderdHandl
     store,
     metrics,
     retention,
+    linesWritten: () => lines.settled(),
     reloadIdentities() {
       const result = identities.reload();
       metrics.identityReloads.inc({ result: result.ok ? "ok" : "error" });
       if (result.ok) log(`reloaded ${config.agents_file}: ${result.count} agent identities`);
       else log(`reload of ${config.agents_file} failed, keeping the previous identities:\n${result.error}`);
+      warnExposure();
       return result.ok;
     },
     async stop() {
@@ -93,6 +106,7 @@ export async function startCoderd(opts: CoderdStartOptions): Promise<CoderdHandl
       stopped = true;
       await retention.stop();
       await server!.stop();
+      await lines.stop();
       await store.close();
     },
   };

@@ -6,7 +6,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createIngestClient } from "../../src/coderd/client.ts";
-import { createAgentIdentity, writeAgentsFile } from "../../src/coderd/identities.ts";
+import { createAgentIdentity, writeAgentsFile } from "../../src/dev/agents-file.ts";
 import { AGENT_A, ADMIN, batch, log, tempDir, waitFor } from "./helpers.ts";
 
 const MAIN = join(import.meta.dir, "..", "..", "src", "main.ts");

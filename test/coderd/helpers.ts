@@ -8,7 +8,9 @@ import { join } from "node:path";
 import { coderdOptions, type CoderdConfig } from "../../src/config/coderd.ts";
 import { loadConfig } from "../../src/config/load.ts";
 import { createIngestClient } from "../../src/coderd/client.ts";
-import { type AgentEntry, sha256Hex, writeAgentsFile } from "../../src/coderd/identities.ts";
+import type { AgentEntry } from "../../src/coderd/identities/schema.ts";
+import { sha256Hex } from "../../src/coderd/identities/table.ts";
+import { writeAgentsFile } from "../../src/dev/agents-file.ts";
 import { type CoderdHandle, startCoderd } from "../../src/coderd/server.ts";
 import {
   type BoundaryLog, BoundaryLogSchema, type ReportBoundaryLogsRequest, ReportBoundaryLogsRequestSchema,
@@ -59,6 +61,7 @@ export interface TestServer {
   lines(): string[];
   admin(path: string, token?: string): Promise<Response>;
   adminJson<T = any>(path: string): Promise<T>;
+  /** An ingest client whose calls resolve once the lines of what they stored are written. */
   client(token?: string | null, binary?: boolean): ReturnType<typeof createIngestClient>;
   close(): Promise<void>;
 }
@@ -95,8 +98,13 @@ export async function startTestServer(
       if (res.status !== 200) throw new Error(`${path}: ${res.status} ${await res.text()}`);
       return res.json();
     },
-    client: (token: string | null = AGENT_A.token, binary = true) =>
-      createIngestClient({ baseUrl: server.url, token: token ?? undefined, binary }),
+    client: (token: string | null = AGENT_A.token, binary = true) => {
+      const client = createIngestClient({ baseUrl: server.url, token: token ?? undefined, binary });
+      return {
+        reportBoundaryLogs: (...args: Parameters<typeof client.reportBoundaryLogs>) =>
+          client.reportBoundaryLogs(...args).finally(() => server.linesWritten()),
+      };
+    },
     async close() {
       await server.stop();
       rmSync(dir, { recursive: true, force: true });
