@@ -1,4 +1,6 @@
-// The ReportBoundaryLogs implementation: checks the batch, stores it in one
+// The ReportBoundaryLogs implementation: checks the batch (at most 1000
+// records, each valid by record/validity.ts, else invalid_argument naming the
+// record and field, and nothing of the batch is stored), stores it in one
 // transaction, and only after the commit acknowledges and wakes the line
 // emitter, which prints the new records from the store (line-emitter.ts).
 // The workspace comes from the authenticated identity (set by the request
@@ -13,6 +15,7 @@ import type { IngestService } from "../gen/boundaryrelay/v1/ingest_pb.ts";
 import type { AgentIdentity } from "../record/identity.ts";
 import { rfc3339Nano } from "../record/time.ts";
 import { hostOf, isUuid } from "../record/ids.ts";
+import { checkRequest, describeInvalid } from "../record/validity.ts";
 import type { LineEmitter } from "./line-emitter.ts";
 import type { CoderdMetrics } from "./metrics.ts";
 import { messageOf } from "./store/errors.ts";
@@ -20,6 +23,11 @@ import type { NewRecord, Store } from "./store/store.ts";
 
 /** The largest batch accepted, as the deployed coderd (shared/WIRE.md §5). */
 export const MAX_RECORDS_PER_BATCH = 1000;
+
+/** True for a binary (application/proto) Connect request. */
+export function isBinaryRequest(headers: Headers): boolean {
+  return (headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase() === "application/proto";
+}
 
 export const IDENTITY_KEY = createContextKey<AgentIdentity | null>(null, { description: "authenticated agent identity" });
 
@@ -59,6 +67,9 @@ export function createIngestService(deps: IngestDeps): ServiceImpl<typeof Ingest
           Code.InvalidArgument,
         );
       }
+      // Binary bodies were scanned with the same rules as they arrived (connect-handler.ts).
+      const invalid = isBinaryRequest(ctx.requestHeader) ? null : checkRequest(req);
+      if (invalid) throw new ConnectError(describeInvalid(invalid), Code.InvalidArgument);
       await ingestBatch(deps, identity, req);
       return create(ReportBoundaryLogsResponseSchema);
     },

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import {
   BoundaryLogSchema, type BoundaryLog, ReportBoundaryLogsRequestSchema,
 } from "../../src/gen/coder/agent/v2/boundary_pb.ts";
+import { FIELD_LIMITS } from "../../src/record/validity.ts";
 import {
   AGENT_TOKEN, binary, coderdPaths, type CoderdPaths, emittedCounts, freePort, poll, type Proc, runBinary, startCoderd,
   startCoderdWith, storedCounts, storedRows, tempDir,
@@ -177,17 +178,19 @@ describe("hostile coderd", () => {
     const paths = setup();
     const p = await coderd(paths);
     const at = (n: number) => `https://big.example/${"u".repeat(n - "https://big.example/".length)}`;
-    const over = await post(p.port, body([log(0, { url: at(8193) })]));
+    const over = await post(p.port, body([log(0, { url: at(FIELD_LIMITS.http_url + 1) })]));
     expect({ status: over.status, code: over.code }).toEqual({ status: 400, code: "invalid_argument" });
     expect(over.message).toContain("logs[0]");
     expect(over.message).toContain("url");
-    const bigMethod = await post(p.port, body([log(0, { method: "M".repeat(33) })]));
+    const bigMethod = await post(p.port, body([log(0, { method: "M".repeat(FIELD_LIMITS.http_method + 1) })]));
     expect({ code: bigMethod.code, names: bigMethod.message.includes("method") }).toEqual({ code: "invalid_argument", names: true });
+    const overJson = await post(p.port, JSON.stringify({ sessionId: SESSION, logs: [{ sequenceNumber: 3, httpRequest: { method: "GET", url: at(FIELD_LIMITS.http_url + 1) } }] }), "application/json");
+    expect({ code: overJson.code, names: overJson.message.includes("logs[0].http_request.url") }).toEqual({ code: "invalid_argument", names: true });
     const fifteenMb = await post(p.port, body([log(0, { url: at(15 * 1024 * 1024) })]));
     expect(fifteenMb.code).not.toBe("ok");
     expect(storedRows(paths.db)).toBe(0);
     // At the cap exactly, the record is taken.
-    expect((await post(p.port, body([log(0, { url: at(8192) })]))).code).toBe("ok");
+    expect((await post(p.port, body([log(0, { url: at(FIELD_LIMITS.http_url) })]))).code).toBe("ok");
     expect(storedRows(paths.db)).toBe(1);
   });
 
