@@ -55,7 +55,8 @@ function resolveTls(config: CoderdConfig): { cert: string; key: string } | undef
 export async function startCoderd(opts: CoderdStartOptions): Promise<CoderdHandle> {
   const { config } = opts;
   const write: Writer = opts.stderr ?? stderrWriter;
-  const log = (message: string) => void write(`boundary-relay coderd: ${message}\n`);
+  // A diagnostic that cannot be written has nowhere else to go.
+  const log = (message: string) => void Promise.resolve(write(`boundary-relay coderd: ${message}\n`)).catch(() => {});
   const now = opts.now ?? (() => new Date());
   const adminToken = resolveSecret(config, "admin_token");
   const tls = resolveTls(config);
