@@ -80,13 +80,16 @@ export class LineEmitter {
     while (this.running) await this.running;
   }
 
-  /** Stops after the round in progress, waiting for it at most `waitMs`; what is left is written at the next start. */
+  /**
+   * Writes what is committed and not yet written, for at most `waitMs`, then
+   * stops; what is left (stderr blocked or failing) is written at the next start.
+   */
   async stop(waitMs = 5000): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([this.settled(), new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)))]);
+    clearTimeout(timer);
     this.stopped = true;
     clearTimeout(this.retry);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([this.running, new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)))]);
-    clearTimeout(timer);
   }
 
   private async drain(): Promise<void> {
