@@ -319,11 +319,23 @@ export class SqliteStore implements Store {
 
   async unconsumed(consumer: string, limit: number): Promise<StoredRecord[]> {
     try {
+      // Records and their sessions apart: a batch's rows share one session,
+      // and joining would copy its nine identity columns into every row.
       const rows = this.stmt(
-        `${LOG_SELECT} WHERE l.id > COALESCE((SELECT last_id FROM consumer_cursors WHERE consumer = ?), 0)
-         ORDER BY l.id LIMIT ?`,
+        `SELECT id, session_ref, sequence_number, allowed, http_method, http_url, http_host, matched_rule, event_time, captured_at
+         FROM boundary_logs WHERE id > COALESCE((SELECT last_id FROM consumer_cursors WHERE consumer = ?), 0)
+         ORDER BY id LIMIT ?`,
       ).all<Row>(consumer, limit);
-      return rows.map(toRecord);
+      const sessions = new Map<unknown, Row>();
+      const sessionOf = (ref: unknown): Row => {
+        let session = sessions.get(ref);
+        if (!session) {
+          session = this.stmt(`SELECT ${SESSION_COLUMNS} FROM boundary_sessions WHERE id = ?`).get<Row>(ref)!;
+          sessions.set(ref, session);
+        }
+        return session;
+      };
+      return rows.map((row) => toRecord({ ...sessionOf(row.session_ref), ...row }));
     } catch (err) {
       throw storeErrorOf(err, `reading records for ${consumer} failed`);
     }
