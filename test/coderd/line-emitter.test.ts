@@ -3,34 +3,26 @@
 // owed is written at start; a failed write keeps the cursor, so the lines
 // are written again, never skipped.
 import { afterEach, describe, expect, test } from "bun:test";
-import { rmSync } from "node:fs";
-import { join } from "node:path";
 import { LineEmitter, type Writer } from "../../src/coderd/line-emitter.ts";
 import { createCoderdMetrics } from "../../src/coderd/metrics.ts";
-import { SqliteStore } from "../../src/coderd/store/sqlite.ts";
-import type { NewRecord } from "../../src/coderd/store/store.ts";
-import { AGENT_A, tempDir, waitFor } from "./helpers.ts";
+import type { SqliteStore } from "../../src/coderd/store/sqlite.ts";
+import { AGENT_A, newRecords, openTestStore, STORE_IDENTITY, waitFor } from "./helpers.ts";
 
 const NOW = new Date("2025-12-08T20:58:50.250Z");
-const identity = { agentId: "", agentName: "", workspaceId: AGENT_A.entry.workspace_id, workspaceName: "alice-dev", ownerId: "", ownerName: "alice", templateId: "t", templateVersionId: "v" };
 const SESSION = "40000000-0000-4000-8000-000000000001";
-const records = (from: number, n: number): NewRecord[] =>
-  Array.from({ length: n }, (_, i) => ({ sequenceNumber: from + i, allowed: false, httpMethod: "GET", httpUrl: `https://l.example/${from + i}`, httpHost: "l.example", matchedRule: "", eventTime: "2025-12-08T20:58:47.000000005Z" }));
 
-let dir = "";
 let store: SqliteStore | undefined;
+let close = async () => {};
 afterEach(async () => {
-  await store?.close();
+  await close();
   store = undefined;
-  rmSync(dir, { recursive: true, force: true });
 });
 
 async function setup() {
-  dir = tempDir();
-  store = await SqliteStore.open(join(dir, "e.db"));
+  ({ store, close } = await openTestStore());
   const metrics = createCoderdMetrics();
   const insert = (from: number, n: number) =>
-    store!.insertBatch({ identity, sessionId: SESSION, deduplicate: true, confinedProcessName: "claude", capturedAt: NOW, records: records(from, n) });
+    store!.insertBatch({ identity: STORE_IDENTITY, sessionId: SESSION, deduplicate: true, confinedProcessName: "claude", capturedAt: NOW, records: newRecords(from, n, "l.example") });
   const emitter = (write: Writer) => new LineEmitter({ store: store!, format: "text", write, metrics, now: () => NOW });
   return { insert, emitter, metrics };
 }

@@ -4,38 +4,42 @@
 // not taken and the newest record, so record ids never repeat.
 import { afterEach, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { SqliteStore } from "../../src/coderd/store/sqlite.ts";
-import type { NewRecord } from "../../src/coderd/store/store.ts";
-import { AGENT_A, tempDir } from "./helpers.ts";
+import { newRecords, openTestStore, STORE_IDENTITY } from "./helpers.ts";
 
 const T0 = Date.parse("2025-12-08T10:00:00.000Z");
-const identity = { agentId: "", agentName: "", workspaceId: AGENT_A.entry.workspace_id, workspaceName: "w", ownerId: "", ownerName: "o", templateId: "", templateVersionId: "" };
-const records = (from: number, n: number): NewRecord[] =>
-  Array.from({ length: n }, (_, i) => ({ sequenceNumber: from + i, allowed: false, httpMethod: "GET", httpUrl: `https://c.example/${from + i}`, httpHost: "c.example", matchedRule: "", eventTime: "2025-12-08T10:00:00Z" }));
 
-let dir = "";
-let store: SqliteStore | undefined;
+let close = async () => {};
 afterEach(async () => {
-  await store?.close();
-  store = undefined;
-  rmSync(dir, { recursive: true, force: true });
+  await close();
+  close = async () => {};
 });
 
+let path = "";
 async function open(): Promise<SqliteStore> {
-  store = await SqliteStore.open(join(dir, "c.db"));
-  return store;
+  const opened = await openTestStore();
+  close = opened.close;
+  path = join(opened.dir, "t.db");
+  return opened.store;
+}
+
+/** Closes the store and opens its file again, as a restarted coderd would. */
+async function reopen(s: SqliteStore): Promise<SqliteStore> {
+  await s.close();
+  const again = await SqliteStore.open(path);
+  close = async () => (await again.close(), rmSync(dirname(path), { recursive: true, force: true }));
+  return again;
 }
 
 async function insert(s: SqliteStore, from: number, n: number, capturedAt = T0): Promise<void> {
-  await s.insertBatch({ identity, sessionId: "30000000-0000-4000-8000-000000000001", deduplicate: true, confinedProcessName: "c", capturedAt: new Date(capturedAt), records: records(from, n) });
+  await s.insertBatch({ identity: STORE_IDENTITY, sessionId: "30000000-0000-4000-8000-000000000001", deduplicate: true, confinedProcessName: "c", capturedAt: new Date(capturedAt), records: newRecords(from, n, "c.example") });
 }
 
 const seqs = (rs: { sequence_number: number }[]) => rs.map((r) => r.sequence_number);
 
 describe("consumer cursors", () => {
   test("a consumer gets the records after its cursor, oldest first; its cursor survives a reopen and never moves back", async () => {
-    dir = tempDir();
     let s = await open();
     await insert(s, 0, 5);
     expect(seqs(await s.unconsumed("stderr", 3))).toEqual([0, 1, 2]);
@@ -44,8 +48,7 @@ describe("consumer cursors", () => {
     await insert(s, 5, 2);
     expect(seqs(await s.unconsumed("stderr", 100))).toEqual([3, 4, 5, 6]);
     await s.advanceCursor("stderr", taken[0]!.id); // backwards: ignored
-    await s.close();
-    s = await open();
+    s = await reopen(s);
     expect(seqs(await s.unconsumed("stderr", 100))).toEqual([3, 4, 5, 6]);
     // A consumer never seen before starts at the first record; the others are not moved.
     expect(seqs(await s.unconsumed("siem", 100))).toEqual([0, 1, 2, 3, 4, 5, 6]);
@@ -56,7 +59,6 @@ describe("consumer cursors", () => {
   });
 
   test("a duplicate is not handed out again", async () => {
-    dir = tempDir();
     const s = await open();
     await insert(s, 0, 3);
     await s.advanceCursor("stderr", (await s.unconsumed("stderr", 100)).at(-1)!.id);
@@ -65,7 +67,6 @@ describe("consumer cursors", () => {
   });
 
   test("the purge spares records a consumer has not taken, and the newest record; ids never repeat", async () => {
-    dir = tempDir();
     const s = await open();
     await insert(s, 0, 10);
     const cutoff = new Date(T0 + 1000);

@@ -9,7 +9,7 @@ import { StoreError } from "../../src/coderd/store/errors.ts";
 import { openStore } from "../../src/coderd/store/open.ts";
 import { SqliteStore } from "../../src/coderd/store/sqlite.ts";
 import { openSqlite } from "../../src/runtime/adapter.ts";
-import { AGENT_A, tempDir } from "./helpers.ts";
+import { STORE_IDENTITY, tempDir } from "./helpers.ts";
 
 let dir = "";
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
@@ -52,7 +52,7 @@ describe("store failures", () => {
     dir = tempDir();
     const path = join(dir, "old.db");
     let store = await SqliteStore.open(path);
-    const identity = { agentId: "", agentName: "", workspaceId: AGENT_A.entry.workspace_id, workspaceName: "w", ownerId: "", ownerName: "o", templateId: "", templateVersionId: "" };
+    const identity = STORE_IDENTITY;
     const rec = { sequenceNumber: 0, allowed: true, httpMethod: "GET", httpUrl: "https://a/", httpHost: "a", matchedRule: "", eventTime: "2025-12-08T20:58:47Z" };
     await store.insertBatch({ identity, sessionId: "", deduplicate: false, confinedProcessName: "c", capturedAt: new Date(), records: [rec, rec] });
     await store.close();
