@@ -6,11 +6,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { randomUUID } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { hostOf } from "../src/coderd/ingest.ts";
+import { hostOf } from "../src/record/ids.ts";
 import { SqliteStore } from "../src/coderd/store/sqlite.ts";
 import type { NewRecord } from "../src/coderd/store/store.ts";
 import { rfc3339Nano } from "../src/record/time.ts";
-import { formatJson, formatText, type EmittedRecord } from "../src/record/emission.ts";
+import { formatJson, formatLineRecord, formatText, type EmittedRecord } from "../src/record/emission.ts";
+import { LINES_PER_WRITE, lineOfStored, STDERR_CONSUMER } from "../src/coderd/line-emitter.ts";
 import type { AgentIdentity } from "../src/record/identity.ts";
 import { FrameDecoder } from "../src/wire/decoder.ts";
 import { encodeLogsFrame } from "../src/wire/encoder.ts";
@@ -61,7 +62,9 @@ export async function microBench(repeats: number, scale: number): Promise<Figure
       for (let i = 0; i < n; i++) bytes += format(records[i % records.length]!, identity, now).length;
       return bytes > 0 ? n : 0;
     });
-  const sqliteInsert = async () => {
+  // withLines: also what coderd's line emitter does per batch (read the
+  // records past the stderr cursor, format their lines, move the cursor).
+  const sqliteInsert = async (withLines: boolean) => {
     const dir = mkdtempSync(join(tmpdir(), "bench-sqlite-"));
     const store = await SqliteStore.open(join(dir, "coderd.db"));
     try {
@@ -73,6 +76,12 @@ export async function microBench(repeats: number, scale: number): Promise<Figure
       const start = performance.now();
       for (let b = 0; b < batches; b++) {
         await store.insertBatch({ identity, sessionId: randomUUID(), deduplicate: true, confinedProcessName: "claude", capturedAt: new Date(), records: rows });
+        if (withLines) {
+          const taken = await store.unconsumed(STDERR_CONSUMER, LINES_PER_WRITE);
+          let bytes = 0;
+          for (const r of taken) bytes += formatLineRecord("text", lineOfStored(r), new Date()).length;
+          if (bytes > 0) await store.advanceCursor(STDERR_CONSUMER, taken.at(-1)!.id);
+        }
       }
       return (batches * rows.length) / ((performance.now() - start) / 1000);
     } finally {
@@ -86,6 +95,7 @@ export async function microBench(repeats: number, scale: number): Promise<Figure
     await repeat("micro.encode", "records/s", "higher", repeats, encode, params),
     await repeat("micro.format_text", "lines/s", "higher", repeats, lines(formatText)),
     await repeat("micro.format_json", "lines/s", "higher", repeats, lines(formatJson)),
-    await repeat("micro.sqlite_insert", "rows/s", "higher", repeats, sqliteInsert, { batch_records: 1000, store: "SqliteStore.insertBatch (WAL, synchronous=NORMAL)" }),
+    await repeat("micro.sqlite_insert", "rows/s", "higher", repeats, () => sqliteInsert(false), { batch_records: 1000, store: "SqliteStore.insertBatch (WAL, synchronous=FULL)" }),
+    await repeat("micro.sqlite_insert_and_lines", "rows/s", "higher", repeats, () => sqliteInsert(true), { batch_records: 1000, store: "insertBatch + unconsumed + text lines + advanceCursor per batch" }),
   ];
 }

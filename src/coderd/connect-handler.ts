@@ -4,12 +4,20 @@
 // an unauthenticated request costs nothing and writes nothing. The body
 // limit is the router's readMaxBytes, checked against Content-Length first
 // and then while streaming.
+//
+// Every malformed body is `invalid_argument`, never `internal`: a binary
+// body is scanned by the shared validity rules (record/validity.ts) as it
+// streams in, before the protobuf decoder sees it (so no truncated length,
+// group nesting or bad UTF-8 reaches the decoder); a JSON body is decoded
+// with a strict UTF-8 decoder, and its values are checked by the ingest
+// service (checkRequest). Compressed bodies are not accepted.
 import { Code, ConnectError, createConnectRouter, type ServiceImpl } from "@connectrpc/connect";
 import { createFetchHandler } from "@connectrpc/connect/protocol";
 import type { Hono } from "hono";
 import { IngestService } from "../gen/boundaryrelay/v1/ingest_pb.ts";
-import { IDENTITY_KEY } from "./ingest.ts";
-import type { IdentityRegistry } from "./identities.ts";
+import { checkEncodedRequest, describeInvalid } from "../record/validity.ts";
+import { IDENTITY_KEY, isBinaryRequest } from "./ingest.ts";
+import type { IdentityRegistry } from "./identities/registry.ts";
 import type { CoderdMetrics } from "./metrics.ts";
 
 export interface IngestMountOptions {
@@ -39,12 +47,41 @@ async function connectCodeOf(res: Response): Promise<string> {
   }
 }
 
+/**
+ * The request with its binary body checked as the router reads it: once
+ * all of it has arrived, a body that is not a valid ReportBoundaryLogsRequest
+ * ends the stream with an invalid_argument error naming the field, which the
+ * router answers as it is. Bodies over the limit never get that far.
+ */
+function withCheckedBody(req: Request): Request {
+  if (!req.body || !isBinaryRequest(req.headers)) return req;
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const check = new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, controller) {
+      chunks.push(chunk);
+      size += chunk.byteLength;
+      controller.enqueue(chunk);
+    },
+    flush(controller) {
+      const body = new Uint8Array(size);
+      let at = 0;
+      for (const c of chunks) body.set(c, (at += c.byteLength) - c.byteLength);
+      const invalid = checkEncodedRequest(body);
+      if (invalid) controller.error(new ConnectError(describeInvalid(invalid), Code.InvalidArgument));
+    },
+  });
+  return new Request(req, { body: req.body.pipeThrough(check), duplex: "half" } as RequestInit);
+}
+
 export function mountIngest(app: Hono, opts: IngestMountOptions): void {
   const router = createConnectRouter({
     connect: true,
     grpc: false,
     grpcWeb: false,
     readMaxBytes: opts.maxBodyBytes,
+    // Invalid UTF-8 in a JSON body is invalid_argument, not a silent U+FFFD.
+    jsonOptions: { textDecoder: new TextDecoder("utf-8", { fatal: true }) } as object,
     requireConnectProtocolHeader: false,
     requestGate(ctx) {
       const token = agentTokenOf(ctx.requestHeader);
@@ -61,7 +98,7 @@ export function mountIngest(app: Hono, opts: IngestMountOptions): void {
     const fetchHandler = createFetchHandler(handler);
     app.on(handler.allowedMethods, handler.requestPath, async (c) => {
       const end = opts.metrics.ingestDuration.startTimer();
-      const res = await fetchHandler(c.req.raw);
+      const res = await fetchHandler(withCheckedBody(c.req.raw));
       end();
       opts.metrics.rpcs.inc({ code: await connectCodeOf(res) });
       return res;

@@ -5,7 +5,7 @@ import { Hono } from "hono";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { IngestService } from "../gen/boundaryrelay/v1/ingest_pb.ts";
 import { mountIngest } from "./connect-handler.ts";
-import type { IdentityRegistry } from "./identities.ts";
+import type { IdentityRegistry } from "./identities/registry.ts";
 import type { CoderdMetrics } from "./metrics.ts";
 import { createConsole } from "./console/routes.tsx";
 import type { Readers } from "./query/auth.ts";

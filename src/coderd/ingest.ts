@@ -1,7 +1,11 @@
-// The ReportBoundaryLogs implementation: checks the batch, stores it in one
-// transaction, and only after the commit emits the newly stored records and
-// acknowledges. The workspace comes from the authenticated identity (set by
-// the request gate), never from the request.
+// The ReportBoundaryLogs implementation: checks the batch (at most 1000
+// records, each valid by record/validity.ts, else invalid_argument naming the
+// record and field, and nothing of the batch is stored), stores it in one
+// transaction, and only after the commit acknowledges and wakes the line
+// emitter, which prints the new records from the store (line-emitter.ts).
+// The workspace comes from the authenticated identity (set by the request
+// gate), never from the request. A store failure is `unavailable`: the
+// agent keeps the batch and retries.
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createContextKey, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import {
@@ -10,29 +14,27 @@ import {
 import type { IngestService } from "../gen/boundaryrelay/v1/ingest_pb.ts";
 import type { AgentIdentity } from "../record/identity.ts";
 import { rfc3339Nano } from "../record/time.ts";
-import type { Emitter } from "./emitter.ts";
-import { isUuid } from "./identities.ts";
+import { hostOf, isUuid } from "../record/ids.ts";
+import { checkRequest, describeInvalid } from "../record/validity.ts";
+import type { LineEmitter } from "./line-emitter.ts";
 import type { CoderdMetrics } from "./metrics.ts";
+import { messageOf } from "./store/errors.ts";
 import type { NewRecord, Store } from "./store/store.ts";
 import { MAX_RECORDS_PER_BATCH } from "../rpc/index.ts";
+
+/** True for a binary (application/proto) Connect request. */
+export function isBinaryRequest(headers: Headers): boolean {
+  return (headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase() === "application/proto";
+}
 
 export const IDENTITY_KEY = createContextKey<AgentIdentity | null>(null, { description: "authenticated agent identity" });
 
 export interface IngestDeps {
   store: Store;
-  emitter: Emitter;
+  lines: Pick<LineEmitter, "wake">;
   metrics: CoderdMetrics;
   now: () => Date;
   log: (message: string) => void;
-}
-
-/** Lower-cased host of a URL, "" when it has none; IDNs come out in punycode. */
-export function hostOf(url: string): string {
-  try {
-    return new URL(url).hostname.toLowerCase();
-  } catch {
-    return "";
-  }
 }
 
 function toNewRecord(log: BoundaryLog & { resource: { case: "httpRequest" } }): NewRecord {
@@ -63,6 +65,9 @@ export function createIngestService(deps: IngestDeps): Pick<ServiceImpl<typeof I
           Code.InvalidArgument,
         );
       }
+      // Binary bodies were scanned with the same rules as they arrived (connect-handler.ts).
+      const invalid = isBinaryRequest(ctx.requestHeader) ? null : checkRequest(req);
+      if (invalid) throw new ConnectError(describeInvalid(invalid), Code.InvalidArgument);
       await ingestBatch(deps, identity, req);
       return create(ReportBoundaryLogsResponseSchema);
     },
@@ -86,15 +91,11 @@ async function ingestBatch(deps: IngestDeps, identity: AgentIdentity, req: Repor
       records: logs.map(toNewRecord),
     });
   } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
+    const reason = messageOf(err);
     deps.log(`store failed, batch refused with unavailable (the agent retries): ${reason}`);
     throw new ConnectError(`store unavailable: ${reason}`, Code.Unavailable);
   }
   deps.metrics.recordsDuplicate.inc(result.duplicates);
-  const stored = result.stored.map((i) => logs[i]!);
-  for (const log of stored) deps.metrics.recordsIngested.inc({ decision: log.allowed ? "allow" : "deny" });
-  deps.emitter.emit(
-    stored.map((log) => ({ sessionId: req.sessionId, confinedProcessName: req.confinedProcessName, log })),
-    identity,
-  );
+  for (const i of result.stored) deps.metrics.recordsIngested.inc({ decision: logs[i]!.allowed ? "allow" : "deny" });
+  if (result.stored.length > 0) deps.lines.wake();
 }

@@ -12,7 +12,9 @@ export function createCoderdMetrics(registry = new Registry()) {
   registerProcessMetrics(registry);
   const m = {
     registry,
-    recordsIngested: new Counter({ name: `${P}records_ingested_total`, help: "Records newly stored and emitted, by decision.", labelNames: ["decision"], registers: [registry] }),
+    recordsIngested: new Counter({ name: `${P}records_ingested_total`, help: "Records newly stored, by decision (each gets its boundary_request line from the store).", labelNames: ["decision"], registers: [registry] }),
+    linesWritten: new Counter({ name: `${P}lines_written_total`, help: "boundary_request lines written to stderr (at least once per stored record: a crash may repeat some).", registers: [registry] }),
+    lineWriteFailures: new Counter({ name: `${P}line_write_failures_total`, help: "Failed rounds of writing boundary_request lines (stderr or the store failed); retried every second, the records stay stored.", registers: [registry] }),
     recordsDuplicate: new Counter({ name: `${P}records_duplicate_total`, help: "Records already stored (same workspace, session_id and sequence_number): not stored or emitted again.", registers: [registry] }),
     recordsSkipped: new Counter({ name: `${P}records_skipped_total`, help: "Records without an http_request: nothing to store or emit.", registers: [registry] }),
     batchesWithoutSession: new Counter({ name: `${P}batches_without_session_id_total`, help: "Batches whose session_id is missing or not a UUID: stored and emitted without de-duplication.", registers: [registry] }),

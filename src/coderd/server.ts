@@ -1,15 +1,17 @@
-// Composes coderd: identities, store, emitter, ingest, query API,
+// Composes coderd: identities, store, line emitter, ingest, query API,
 // retention and the HTTP server, behind a start/stop handle that the CLI,
-// `dev` and the tests share. Emission and diagnostics go to an injectable
-// writer (process.stderr in the CLI).
+// `dev` and the tests share. Lines and diagnostics go to an injectable
+// writer (process.stderr in the CLI). Start-up failures are thrown as they
+// are (StoreError, AgentsFileError, ConfigError); the CLI translates them.
 import type { CoderdConfig } from "../config/coderd.ts";
 import { formatListen } from "../config/kinds.ts";
 import { serveHttp, type HttpServer } from "../runtime/adapter.ts";
-import { Emitter, type Writer } from "./emitter.ts";
 import { createCoderdApp } from "./http.ts";
-import { IdentityRegistry, type IdentityTable } from "./identities.ts";
+import { IdentityRegistry } from "./identities/registry.ts";
+import type { IdentityTable } from "./identities/table.ts";
 import { createIngestService } from "./ingest.ts";
 import { loadUsersFile, Readers } from "./query/auth.ts";
+import { LineEmitter, stderrWriter, type Writer } from "./line-emitter.ts";
 import { createCoderdMetrics, type CoderdMetrics } from "./metrics.ts";
 import { createProcessIngest } from "./process/ingest.ts";
 import { openProcessLogStore } from "./process/open.ts";
@@ -20,7 +22,7 @@ import type { Store } from "./store/store.ts";
 
 export interface CoderdStartOptions {
   config: CoderdConfig;
-  /** Where boundary_request lines and diagnostics go; default process.stderr. */
+  /** Where boundary_request lines and diagnostics go; default process.stderr (resolving once written). */
   stderr?: Writer;
   /** Clock for captured_at, line timestamps and retention. */
   now?: () => Date;
@@ -36,6 +38,8 @@ export interface CoderdHandle {
   store: Store;
   metrics: CoderdMetrics;
   retention: Retention;
+  /** Resolves once every record committed so far has its line written. */
+  linesWritten(): Promise<void>;
   /** Rereads the agents file; on error keeps the old identities and reports why on stderr. */
   reloadIdentities(): boolean;
   stop(): Promise<void>;
@@ -43,8 +47,9 @@ export interface CoderdHandle {
 
 export async function startCoderd(opts: CoderdStartOptions): Promise<CoderdHandle> {
   const { config } = opts;
-  const write: Writer = opts.stderr ?? ((chunk) => void process.stderr.write(chunk));
-  const log = (message: string) => write(`boundary-relay coderd: ${message}\n`);
+  const write: Writer = opts.stderr ?? stderrWriter;
+  // A diagnostic that cannot be written has nowhere else to go.
+  const log = (message: string) => void Promise.resolve(write(`boundary-relay coderd: ${message}\n`)).catch(() => {});
   const now = opts.now ?? (() => new Date());
   const { adminToken, tls, identities: fromFile } = resolveCoderdSettings(config);
   const identities = new IdentityRegistry(config.agents_file, opts.identities ?? fromFile);
@@ -62,9 +67,14 @@ export async function startCoderd(opts: CoderdStartOptions): Promise<CoderdHandl
   const retention = new Retention({
     store, metrics, retentionMs: config.retention, intervalMs: config.retention_interval, now, log,
   });
+  const lines = new LineEmitter({ store, format: config.log_format, write, metrics, now });
+  const warnExposure = () => {
+    const warning = identities.exposureWarning();
+    if (warning) log(warning);
+  };
   try {
     const ingest = {
-      ...createIngestService({ store, emitter: new Emitter(config.log_format, write, now), metrics, now, log }),
+      ...createIngestService({ store, lines, metrics, now, log }),
       ...createProcessIngest({ store: processStore, metrics: metrics.process, format: config.log_format, write, now, log }),
     };
     const readers = new Readers(adminToken, config.users_file ? loadUsersFile(config.users_file) : []);
@@ -78,9 +88,11 @@ export async function startCoderd(opts: CoderdStartOptions): Promise<CoderdHandl
     throw err;
   }
   retention.start();
+  lines.wake(); // what a previous run stored and did not print
   const url = `${tls ? "https" : "http"}://${formatListen(server)}`;
   if (identities.current.size === 0) log("no agent identities (--agents-file): every ingest request will be refused");
   if (!adminToken && !config.users_file) log("no --admin-token: the query API and console are off");
+  warnExposure();
   let stopped = false;
   return {
     url,
@@ -88,11 +100,13 @@ export async function startCoderd(opts: CoderdStartOptions): Promise<CoderdHandl
     store,
     metrics,
     retention,
+    linesWritten: () => lines.settled(),
     reloadIdentities() {
       const result = identities.reload();
       metrics.identityReloads.inc({ result: result.ok ? "ok" : "error" });
       if (result.ok) log(`reloaded ${config.agents_file}: ${result.count} agent identities`);
       else log(`reload of ${config.agents_file} failed, keeping the previous identities:\n${result.error}`);
+      warnExposure();
       return result.ok;
     },
     async stop() {
@@ -101,6 +115,7 @@ export async function startCoderd(opts: CoderdStartOptions): Promise<CoderdHandl
       await retention.stop();
       closing.abort();
       await server!.stop();
+      await lines.stop();
       await processStore.close();
       await store.close();
     },

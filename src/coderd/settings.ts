@@ -11,7 +11,8 @@ import { readFileSync } from "node:fs";
 import type { CoderdConfig } from "../config/coderd.ts";
 import { ConfigError, type ConfigIssue, flagOf } from "../config/load.ts";
 import { resolveSecret } from "../config/secrets.ts";
-import { IdentityTable } from "./identities.ts";
+import { IdentityTable } from "./identities/table.ts";
+import { StoreError } from "./store/errors.ts";
 import { checkStoreLocation } from "./store/open.ts";
 
 /** Shorter admin tokens are refused: the query API reads every workspace's records. */
@@ -37,12 +38,22 @@ export function resolveCoderdSettings(config: CoderdConfig): CoderdSettings {
       return undefined;
     }
   };
-  attempt(() => checkStoreLocation(config.db));
+  attempt(() => checkedStoreLocation(config.db));
   const adminToken = attempt(() => checkedAdminToken(config)) ?? "";
   const tls = attempt(() => readTls(config));
   const identities = config.agents_file ? attempt(() => IdentityTable.fromFile(config.agents_file)) : undefined;
   if (issues.length > 0) throw new ConfigError(issues);
   return { adminToken, tls, identities };
+}
+
+/** The store's own refusal of a --db location, as the configuration error it is. */
+function checkedStoreLocation(db: string): void {
+  try {
+    checkStoreLocation(db);
+  } catch (err) {
+    if (!(err instanceof StoreError && err.failure === "bad_location")) throw err;
+    throw new ConfigError([{ field: "db", where: flagOf("db"), message: err.message }]);
+  }
 }
 
 function checkedAdminToken(config: CoderdConfig): string {

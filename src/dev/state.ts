@@ -4,7 +4,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { createAgentIdentity, writeAgentsFile } from "../coderd/identities.ts";
+import { createAgentIdentity, writeAgentsFile } from "./agents-file.ts";
 
 export interface DevState {
   dir: string;

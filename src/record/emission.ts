@@ -1,7 +1,13 @@
 // The `boundary_request` line: one per audit record, as text (logfmt with
 // Go quoting) or JSON (one object per line). coderd writes it to stderr with
-// the workspace identity; the agent's `--output stdout` writes the JSON form
-// without it (shared/DESIGN.md "Emission on coderd's stderr").
+// the workspace identity, from the stored record; the agent's `--output
+// stdout` writes the JSON form without it, from the decoded record
+// (shared/DESIGN.md "Emission on coderd's stderr").
+//
+// Guarantee: whatever a record holds, its line is exactly one line for any
+// line-splitting reader. Text values are Go-quoted (goquote.ts); JSON lines
+// escape every C0 and C1 control character, DEL, U+2028 and U+2029 (what
+// Python's str.splitlines() and JavaScript's line terminators split on).
 import type { BoundaryLog } from "../gen/coder/agent/v2/boundary_pb.ts";
 import type { AgentIdentity } from "./identity.ts";
 import { logfmtValue } from "./goquote.ts";
@@ -10,46 +16,75 @@ import { logLineTime, rfc3339Nano } from "./time.ts";
 export const EMISSION_MESSAGE = "boundary_request";
 export type LogFormat = "text" | "json";
 
-/** What a line is made from: one record plus its batch's session. */
+/** The workspace fields of a line (coderd's lines; the agent has none). */
+export type LineWorkspace = Pick<AgentIdentity, "workspaceId" | "workspaceName" | "ownerName" | "templateId" | "templateVersionId">;
+
+/** Everything a line says about one record, flat. */
+export interface LineRecord {
+  allowed: boolean;
+  sessionId: string;
+  sequenceNumber: number;
+  /** null leaves the workspace fields out. */
+  workspace: LineWorkspace | null;
+  confinedProcessName: string;
+  httpMethod: string;
+  httpUrl: string;
+  /** Printed for allowed records only. */
+  matchedRule: string;
+  /** RFC 3339 with nanoseconds, as Go prints it. */
+  eventTime: string;
+}
+
+/** A decoded record plus its batch's session: what the agent's lines are made from. */
 export interface EmittedRecord {
   sessionId: string;
   confinedProcessName: string;
   log: BoundaryLog;
 }
 
+/** The line of a decoded record. */
+export function lineOf(rec: EmittedRecord, identity: LineWorkspace | null): LineRecord {
+  const { log } = rec;
+  const http = log.resource.case === "httpRequest" ? log.resource.value : undefined;
+  return {
+    allowed: log.allowed,
+    sessionId: rec.sessionId,
+    sequenceNumber: log.sequenceNumber,
+    workspace: identity,
+    confinedProcessName: rec.confinedProcessName,
+    httpMethod: http?.method ?? "",
+    httpUrl: http?.url ?? "",
+    matchedRule: http?.matchedRule ?? "",
+    eventTime: rfc3339Nano(log.time),
+  };
+}
+
 type Field = [name: string, value: string | number];
 
 /** The line's fields, in their fixed order. */
-export function emissionFields(rec: EmittedRecord, identity: AgentIdentity | null): Field[] {
-  const { log } = rec;
-  const http = log.resource.case === "httpRequest" ? log.resource.value : undefined;
+export function lineFields(line: LineRecord): Field[] {
   const fields: Field[] = [
-    ["decision", log.allowed ? "allow" : "deny"],
-    ["session_id", rec.sessionId],
-    ["sequence_number", log.sequenceNumber],
+    ["decision", line.allowed ? "allow" : "deny"],
+    ["session_id", line.sessionId],
+    ["sequence_number", line.sequenceNumber],
   ];
-  if (identity) {
+  const ws = line.workspace;
+  if (ws) {
     fields.push(
-      ["workspace_id", identity.workspaceId],
-      ["workspace_name", identity.workspaceName],
-      ["owner", identity.ownerName],
-      ["template_id", identity.templateId],
-      ["template_version_id", identity.templateVersionId],
+      ["workspace_id", ws.workspaceId],
+      ["workspace_name", ws.workspaceName],
+      ["owner", ws.ownerName],
+      ["template_id", ws.templateId],
+      ["template_version_id", ws.templateVersionId],
     );
   }
-  fields.push(
-    ["confined_process_name", rec.confinedProcessName],
-    ["http_method", http?.method ?? ""],
-    ["http_url", http?.url ?? ""],
-  );
-  if (log.allowed) fields.push(["matched_rule", http?.matchedRule ?? ""]);
-  fields.push(["event_time", rfc3339Nano(log.time)]);
+  fields.push(["confined_process_name", line.confinedProcessName], ["http_method", line.httpMethod], ["http_url", line.httpUrl]);
+  if (line.allowed) fields.push(["matched_rule", line.matchedRule]);
+  fields.push(["event_time", line.eventTime]);
   return fields;
 }
 
-export function levelOf(rec: EmittedRecord): "info" | "warn" {
-  return rec.log.allowed ? "info" : "warn";
-}
+const levelOf = (line: LineRecord): "info" | "warn" => (line.allowed ? "info" : "warn");
 
 // Lines of one batch share a timestamp; format it once per millisecond.
 let cachedTime = -1;
@@ -63,28 +98,39 @@ function lineTime(now: Date): string {
   return cachedTimeText;
 }
 
-export function formatText(rec: EmittedRecord, identity: AgentIdentity | null, now: Date): string {
-  let line = `${lineTime(now)} [${levelOf(rec)}] ${EMISSION_MESSAGE}`;
-  for (const [name, value] of emissionFields(rec, identity)) {
-    line += ` ${name}=${typeof value === "number" ? value : logfmtValue(value)}`;
+export function textLine(line: LineRecord, now: Date): string {
+  let text = `${lineTime(now)} [${levelOf(line)}] ${EMISSION_MESSAGE}`;
+  for (const [name, value] of lineFields(line)) {
+    text += ` ${name}=${typeof value === "number" ? value : logfmtValue(value)}`;
   }
-  return line;
+  return text;
 }
 
-// JSON.stringify leaves U+2028/U+2029 raw; some line readers split on them.
-const LINE_SEPARATORS = /[\u2028\u2029]/g;
-const escapeSeparator = (ch: string) => (ch === "\u2028" ? "\\u2028" : "\\u2029");
+// JSON.stringify escapes C0 controls but leaves DEL, C1 controls, U+2028 and
+// U+2029 raw; line-splitting readers cut a line at several of them.
+const RAW_IN_JSON = /[\u007f-\u009f\u2028\u2029]/g;
+const escapeRaw = (ch: string) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`;
 
-export function formatJson(rec: EmittedRecord, identity: AgentIdentity | null, now: Date): string {
-  const line = JSON.stringify({
+export function jsonLine(line: LineRecord, now: Date): string {
+  const text = JSON.stringify({
     ts: now.toISOString(),
-    level: levelOf(rec).toUpperCase(),
+    level: levelOf(line).toUpperCase(),
     msg: EMISSION_MESSAGE,
-    fields: Object.fromEntries(emissionFields(rec, identity)),
+    fields: Object.fromEntries(lineFields(line)),
   });
-  return line.replace(LINE_SEPARATORS, escapeSeparator);
+  return text.replace(RAW_IN_JSON, escapeRaw);
 }
 
-export function formatLine(format: LogFormat, rec: EmittedRecord, identity: AgentIdentity | null, now: Date): string {
-  return format === "json" ? formatJson(rec, identity, now) : formatText(rec, identity, now);
+export function formatLineRecord(format: LogFormat, line: LineRecord, now: Date): string {
+  return format === "json" ? jsonLine(line, now) : textLine(line, now);
+}
+
+/** The text line of a decoded record. */
+export function formatText(rec: EmittedRecord, identity: LineWorkspace | null, now: Date): string {
+  return textLine(lineOf(rec, identity), now);
+}
+
+/** The JSON line of a decoded record (the agent's `--output stdout`). */
+export function formatJson(rec: EmittedRecord, identity: LineWorkspace | null, now: Date): string {
+  return jsonLine(lineOf(rec, identity), now);
 }

@@ -5,9 +5,10 @@ import type { Timestamp } from "@bufbuild/protobuf/wkt";
 
 const pad = (n: number, width = 2) => String(n).padStart(width, "0");
 
+/** Years 1–9999 (the only ones a valid record holds) print with four digits, as in Go. */
 function isoSeconds(date: Date): string {
   return (
-    `${date.getUTCFullYear()}-${pad(date.getUTCMonth() + 1)}-${pad(date.getUTCDate())}` +
+    `${pad(date.getUTCFullYear(), 4)}-${pad(date.getUTCMonth() + 1)}-${pad(date.getUTCDate())}` +
     `T${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())}`
   );
 }

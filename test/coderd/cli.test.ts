@@ -1,29 +1,17 @@
-// `bun src/main.ts coderd` as a real child process: start-up errors in the
-// agents file (exit 2 naming entry and field), SIGHUP reload (good and
-// bad), and a clean stop on SIGTERM.
+// `boundary-relay coderd` as a real child process: the compiled binary when
+// BOUNDARY_RELAY_BIN names it (CI does), else `bun src/main.ts`. Start-up
+// errors in the agents file (exit 2 naming entry and field), SIGHUP reload
+// (good and bad), and a clean stop on SIGTERM.
 import { afterEach, describe, expect, test } from "bun:test";
-import { type ChildProcess, spawn } from "node:child_process";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createIngestClient } from "../../src/rpc/index.ts";
-import { createAgentIdentity, writeAgentsFile } from "../../src/coderd/identities.ts";
+import { createAgentIdentity, writeAgentsFile } from "../../src/dev/agents-file.ts";
+import { type Child, startCli } from "../helpers/cli.ts";
 import { AGENT_A, ADMIN, batch, log, tempDir, waitFor } from "./helpers.ts";
 
-const MAIN = join(import.meta.dir, "..", "..", "src", "main.ts");
-
-interface Child {
-  proc: ChildProcess;
-  stderr: () => string;
-  exited: Promise<number>;
-}
-
 function run(args: string[], dir: string): Child {
-  const proc = spawn(process.execPath, [MAIN, "coderd", ...args], { env: { ...process.env, HOME: dir, XDG_STATE_HOME: "" }, stdio: ["ignore", "pipe", "pipe"] });
-  let err = "";
-  proc.stderr!.on("data", (d) => (err += d.toString()));
-  proc.stdout!.resume();
-  const exited = new Promise<number>((resolve) => proc.on("exit", (code, signal) => resolve(code ?? (signal ? 128 : -1))));
-  return { proc, stderr: () => err, exited };
+  return startCli(["coderd", ...args], { HOME: dir, XDG_STATE_HOME: "" });
 }
 
 let dir = "";

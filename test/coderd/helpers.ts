@@ -8,8 +8,13 @@ import { join } from "node:path";
 import { coderdOptions, type CoderdConfig } from "../../src/config/coderd.ts";
 import { loadConfig } from "../../src/config/load.ts";
 import { createIngestClient } from "../../src/rpc/index.ts";
-import { type AgentEntry, sha256Hex, writeAgentsFile } from "../../src/coderd/identities.ts";
+import type { AgentEntry } from "../../src/coderd/identities/schema.ts";
+import { sha256Hex } from "../../src/coderd/identities/table.ts";
+import { writeAgentsFile } from "../../src/dev/agents-file.ts";
 import { type CoderdHandle, startCoderd } from "../../src/coderd/server.ts";
+import { SqliteStore } from "../../src/coderd/store/sqlite.ts";
+import type { NewRecord } from "../../src/coderd/store/store.ts";
+import type { AgentIdentity } from "../../src/record/identity.ts";
 import {
   type BoundaryLog, BoundaryLogSchema, type ReportBoundaryLogsRequest, ReportBoundaryLogsRequestSchema,
 } from "../../src/gen/coder/agent/v2/boundary_pb.ts";
@@ -59,7 +64,8 @@ export interface TestServer {
   lines(): string[];
   admin(path: string, token?: string): Promise<Response>;
   adminJson<T = any>(path: string): Promise<T>;
-  client(token?: string | null, binary?: boolean): ReturnType<typeof createIngestClient>;
+  /** An ingest client whose calls resolve once the lines of what they stored are written. */
+  client(token?: string | null, binary?: boolean): Pick<ReturnType<typeof createIngestClient>, "reportBoundaryLogs" | "reportProcessLogs">;
   close(): Promise<void>;
 }
 
@@ -95,8 +101,14 @@ export async function startTestServer(
       if (res.status !== 200) throw new Error(`${path}: ${res.status} ${await res.text()}`);
       return res.json();
     },
-    client: (token: string | null = AGENT_A.token, binary = true) =>
-      createIngestClient({ baseUrl: server.url, token: token ?? undefined, binary }),
+    client: (token: string | null = AGENT_A.token, binary = true) => {
+      const client = createIngestClient({ baseUrl: server.url, token: token ?? undefined, binary });
+      return {
+        reportBoundaryLogs: (...args: Parameters<typeof client.reportBoundaryLogs>) =>
+          client.reportBoundaryLogs(...args).finally(() => server.linesWritten()),
+        reportProcessLogs: (...args: Parameters<typeof client.reportProcessLogs>) => client.reportProcessLogs(...args),
+      };
+    },
     async close() {
       await server.stop();
       rmSync(dir, { recursive: true, force: true });
@@ -140,4 +152,24 @@ export async function metric(url: string, name: string, labels = ""): Promise<nu
   const line = text.split("\n").find((l) => l.startsWith(`${wanted} `));
   if (!line) throw new Error(`no metric ${wanted}`);
   return Number(line.split(" ")[1]);
+}
+
+/** The identity of store-level tests: agent A's workspace. */
+export const STORE_IDENTITY: AgentIdentity = {
+  agentId: "", agentName: "", workspaceId: AGENT_A.entry.workspace_id, workspaceName: "alice-dev", ownerId: "", ownerName: "alice", templateId: "t", templateVersionId: "v",
+};
+
+/** `n` deny records as the store takes them, sequence numbers from `from`, URLs https://HOST/<seq>. */
+export function newRecords(from: number, n: number, host = "s.example"): NewRecord[] {
+  return Array.from({ length: n }, (_, i) => ({
+    sequenceNumber: from + i, allowed: false, httpMethod: "GET", httpUrl: `https://${host}/${from + i}`, httpHost: host, matchedRule: "",
+    eventTime: "2025-12-08T20:58:47.000000005Z",
+  }));
+}
+
+/** A SQLite store in its own temp dir; `close()` closes it and removes the dir. */
+export async function openTestStore(): Promise<{ store: SqliteStore; dir: string; close(): Promise<void> }> {
+  const dir = tempDir();
+  const store = await SqliteStore.open(join(dir, "t.db"));
+  return { store, dir, close: async () => (await store.close(), rmSync(dir, { recursive: true, force: true })) };
 }

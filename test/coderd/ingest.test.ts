@@ -1,7 +1,8 @@
 // The ingest RPC against a real coderd over HTTP with a real SQLite file:
 // auth, the batch limit, the body limit, de-duplication, cross-workspace
-// attempts and batches without a session id.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+// attempts and batches without a session id. Each test has its own coderd
+// and database, so none depends on what another stored or counted.
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { toBinary } from "@bufbuild/protobuf";
 import { ReportBoundaryLogsRequestSchema } from "../../src/gen/coder/agent/v2/boundary_pb.ts";
@@ -19,10 +20,10 @@ async function codeOf(p: Promise<unknown>): Promise<Code | "ok"> {
 }
 
 let t: TestServer;
-beforeAll(async () => {
+beforeEach(async () => {
   t = await startTestServer(["--max-body-bytes", "256KiB"]);
 });
-afterAll(async () => {
+afterEach(async () => {
   await t.close();
 });
 

@@ -52,6 +52,8 @@ describe("retention", () => {
       const records = Array.from({ length: 25 }, (_, i) => ({ sequenceNumber: i, allowed: true, httpMethod: "GET", httpUrl: "https://a/", httpHost: "a", matchedRule: "", eventTime: "x" }));
       await store.insertBatch({ identity, sessionId: S, deduplicate: true, confinedProcessName: "c", capturedAt: new Date(T0), records });
       await store.insertBatch({ identity, sessionId: "", deduplicate: false, confinedProcessName: "c", capturedAt: new Date(T0 + 10_000), records: records.slice(0, 3) });
+      // The stderr lines have taken every record (the purge spares untaken ones).
+      await store.advanceCursor("stderr", (await store.unconsumed("stderr", 100)).at(-1)!.id);
       const calls: number[] = [];
       const counting = Object.create(store) as SqliteStore;
       counting.purgeBefore = async (cutoff, limit) => {

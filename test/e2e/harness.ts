@@ -372,6 +372,7 @@ export async function runBinary(args: string[], env: Record<string, string> = {}
   const child = startBinary(args, env);
   child.proc.stdin.end();
   const code = await child.exited;
+  await new Promise<void>((resolve) => (child.proc.stderr.readableEnded ? resolve() : child.proc.stderr.once("end", () => resolve())));
   return { code, stdout: child.stdout(), stderr: child.stderr() };
 }
 
@@ -379,3 +380,15 @@ export async function runBinary(args: string[], env: Record<string, string> = {}
 export function startBinaryChild(args: string[], env: Record<string, string> = {}): Child {
   return startBinary(args, env);
 }
+
+// ------------------------------------------------------------ coderd with flags (hostile tests)
+
+/** `boundary-relay coderd` like startCoderd, with extra flags (e.g. `--log-format json`). */
+export async function startCoderdWith(paths: CoderdPaths, extra: string[], port = 0): Promise<Proc> {
+  const child = startBinary([
+    "coderd", "--agents-file", paths.agentsFile, "--db", `sqlite:${paths.db}`, "--admin-token", ADMIN_TOKEN,
+    "--http-listen", `127.0.0.1:${port}`, ...extra,
+  ]);
+  return proc(child, await started(child, "coderd", /listening on https?:\/\/127\.0\.0\.1:(\d+)/));
+}
+

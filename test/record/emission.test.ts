@@ -88,14 +88,44 @@ test("rfc3339Nano trims like Go", () => {
   expect(rfc3339Nano(undefined)).toBe("1970-01-01T00:00:00Z");
 });
 
-test("goQuote's plain-ASCII fast path agrees with the rune-by-rune quoting", async () => {
-  const { goQuote } = await import("../../src/record/goquote.ts");
-  const slow = (v: string) => `"${[...v].map((ch) => (ch === "\\" ? "\\\\" : ch === '"' ? '\\"' : ch)).join("")}"`;
-  for (let cp = 0x20; cp < 0x7f; cp++) {
-    const v = `a${String.fromCharCode(cp)}b`;
-    expect(goQuote(v)).toBe(slow(v));
-  }
-  expect(goQuote("domain=registry.npmjs.org")).toBe('"domain=registry.npmjs.org"');
-  expect(goQuote("")).toBe('""');
-  expect(goQuote("a\tb")).toBe('"a\\tb"');
+test("goQuote gives Go's strconv.Quote output, byte for byte", () => {
+  // Expected values as Go 1.22 prints them (fmt.Println(strconv.Quote(v))).
+  const cases: Array<[string, string]> = [
+    ["", '""'],
+    ["domain=registry.npmjs.org", '"domain=registry.npmjs.org"'],
+    [" !\"#$%&'()*+,-./09:;<=>?@AZ[\\]^_`az{|}~", String.raw`" !\"#$%&'()*+,-./09:;<=>?@AZ[\\]^_` + "`" + String.raw`az{|}~"`],
+    ["a\tb\nc\rd\x07e\bf\fg\vh", String.raw`"a\tb\nc\rd\ae\bf\fg\vh"`],
+    ["\x00\x1b[31m\x1c\x7f", String.raw`"\x00\x1b[31m\x1c\x7f"`],
+    ["\u0080\u0085\u009b\u009f", String.raw`"\u0080\u0085\u009b\u009f"`],
+    ["\u00a0\u2028\u2029\u200b\ufeff", String.raw`"\u00a0\u2028\u2029\u200b\ufeff"`],
+    ["é例え😀", '"é例え😀"'],
+  ];
+  for (const [value, go] of cases) expect({ value, quoted: goQuote(value) }).toEqual({ value, quoted: go });
+});
+
+test("logfmtValue leaves plain values bare and quotes the rest", () => {
+  const cases: Array<[string, string]> = [
+    ["https://github.com/coder/boundary?x=1&y", '"https://github.com/coder/boundary?x=1&y"'],
+    ["https://github.com/coder/boundary?x&y", "https://github.com/coder/boundary?x&y"],
+    ["例え.jp", "例え.jp"],
+    ["a\u0085b", String.raw`"a\u0085b"`],
+    ["a\u2028b", String.raw`"a\u2028b"`],
+    ["a\x7fb", String.raw`"a\x7fb"`],
+  ];
+  for (const [value, text] of cases) expect({ value, text: logfmtValue(value) }).toEqual({ value, text });
+});
+
+test("JSON lines escape DEL, C1 controls and U+2028/U+2029, and still parse to the value", () => {
+  const url = "https://x.example/\u0085\u007f\u009b\u2028\u2029\u0000\n";
+  const rec: EmittedRecord = { ...v2Records()[0]!, log: { ...v2Records()[0]!.log, resource: { case: "httpRequest", value: { ...(v2Records()[0]!.log.resource.value as any), url } } } as any };
+  const line = formatJson(rec, identity, now);
+  expect(line).toContain(String.raw`"http_url":"https://x.example/\u0085\u007f\u009b\u2028\u2029\u0000\n"`);
+  expect(line).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/);
+  expect(JSON.parse(line).fields.http_url).toBe(url);
+});
+
+test("rfc3339Nano prints four-digit years, as Go does", () => {
+  expect(rfc3339Nano({ seconds: -62135596800n, nanos: 0 } as any)).toBe("0001-01-01T00:00:00Z");
+  expect(rfc3339Nano({ seconds: -30641760000n, nanos: 120 } as any)).toBe("0999-01-01T00:00:00.00000012Z");
+  expect(rfc3339Nano({ seconds: 253402300799n, nanos: 999999999 } as any)).toBe("9999-12-31T23:59:59.999999999Z");
 });

@@ -8,7 +8,7 @@ import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@conn
 import type { IngestService } from "../../gen/boundaryrelay/v1/ingest_pb.ts";
 import { type ReportProcessLogsRequest, ReportProcessLogsResponseSchema } from "../../gen/boundaryrelay/v1/process_pb.ts";
 import { execLabels, formatExecLine } from "../../process/exec-line.ts";
-import type { Writer } from "../emitter.ts";
+import type { Writer } from "../line-emitter.ts";
 import { IDENTITY_KEY } from "../ingest.ts";
 import type { ProcessIngestMetrics } from "./metrics.ts";
 import type { ProcessLogStore } from "./store.ts";
@@ -50,7 +50,9 @@ export function createProcessIngest(deps: ProcessIngestDeps): Pick<ServiceImpl<t
         deps.metrics.execsIngested.inc({ result: exec.truncated ? "truncated" : "complete" });
         chunk += `${formatExecLine(deps.format, exec, labels, now)}\n`;
       }
-      deps.write(chunk);
+      // Exec lines are still written at ingest, not yet driven by the store as
+      // boundary_request lines are (line-emitter.ts): a failed write is logged.
+      void Promise.resolve(deps.write(chunk)).catch((err: unknown) => deps.log(`exec lines not written: ${err instanceof Error ? err.message : String(err)}`));
       return create(ReportProcessLogsResponseSchema);
     },
   };

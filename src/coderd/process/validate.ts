@@ -5,7 +5,7 @@
 // "execs[3].time.nanos: 1000000000 is outside 0..999999999".
 import type { ReportProcessLogsRequest } from "../../gen/boundaryrelay/v1/process_pb.ts";
 import { describeInvalid, type InvalidField, MAX_EVENT_SECONDS, MAX_NANOS, MIN_EVENT_SECONDS } from "../../record/validity.ts";
-import { isUuid } from "../identities.ts";
+import { isUuid } from "../../record/ids.ts";
 
 /** The largest batch accepted, as for boundary records. */
 export const MAX_EXECS_PER_BATCH = 1000;

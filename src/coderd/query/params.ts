@@ -4,7 +4,7 @@
 // page). Times are RFC 3339. since/until compare against captured_at (when
 // coderd received the record: a clock the agent cannot set) unless
 // time=event asks for boundary's event time (whole-second resolution).
-import { isUuid } from "../identities.ts";
+import { isUuid } from "../../record/ids.ts";
 import type { LogFilter, PagePosition, TimeField } from "../store/store.ts";
 
 export const DEFAULT_LIMIT = 100;

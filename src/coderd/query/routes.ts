@@ -7,7 +7,7 @@
 // name (values Go-quoted, so no query can forge a line).
 import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { logfmtValue } from "../../record/goquote.ts";
-import type { IdentityRegistry } from "../identities.ts";
+import type { IdentityRegistry } from "../identities/registry.ts";
 import type { Store } from "../store/store.ts";
 import { bearerFrom, cookieFrom, type Reader, type Readers } from "./auth.ts";
 import { EXPORT_FORMATS, exportStream } from "./export.ts";

@@ -11,6 +11,7 @@
 // without a valid session id (dedup = 0) are stored as they come. Sessions
 // with a UUID id are "keyed": only those are listed by the sessions API.
 import type { SqliteDatabase } from "../../runtime/adapter.ts";
+import { StoreError } from "./errors.ts";
 
 export const MIGRATIONS: string[] = [
   `
@@ -51,6 +52,17 @@ export const MIGRATIONS: string[] = [
   CREATE UNIQUE INDEX boundary_logs_dedup ON boundary_logs (session_ref, sequence_number) WHERE dedup = 1;
   CREATE INDEX boundary_logs_session_seq ON boundary_logs (session_ref, sequence_number);
   CREATE INDEX boundary_logs_captured ON boundary_logs (captured_at);
+  `,
+  // 2: consumer cursors. A consumer of stored records (the stderr lines are
+  // the first) remembers the id of the last record it took. The stderr
+  // cursor starts after the records already stored: code before this
+  // migration printed their lines at ingest.
+  `
+  CREATE TABLE consumer_cursors (
+    consumer TEXT PRIMARY KEY,
+    last_id INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  INSERT INTO consumer_cursors (consumer, last_id) SELECT 'stderr', COALESCE(MAX(id), 0) FROM boundary_logs;
   `,
   // 3 (console): the query API's and console's filters and aggregates. An
   // exact host pages newest first from its own index; aggregates over a time
@@ -104,7 +116,7 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 export function migrate(db: SqliteDatabase): number {
   const current = db.prepare("PRAGMA user_version").get<{ user_version: number }>()?.user_version ?? 0;
   if (current > SCHEMA_VERSION) {
-    throw new Error(`database schema version ${current} is newer than this boundary-relay (${SCHEMA_VERSION}); upgrade boundary-relay`);
+    throw new StoreError("schema_newer", `database schema version ${current} is newer than this boundary-relay (${SCHEMA_VERSION}); upgrade boundary-relay`);
   }
   for (let version = current + 1; version <= SCHEMA_VERSION; version++) {
     db.exec("BEGIN IMMEDIATE");

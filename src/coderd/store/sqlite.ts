@@ -2,11 +2,23 @@
 // inserted many rows per statement (RETURNING tells which were new). A batch's
 // COMMIT returning is what makes its records durable — WAL with
 // synchronous=FULL fsyncs the log at every commit, so an acknowledged batch
-// survives power loss too — and only then does the ingest path emit and
-// acknowledge. (FULL measured no slower than NORMAL for 1000-row batches.)
-import { mkdirSync } from "node:fs";
+// survives power loss too — and only then does the ingest path acknowledge.
+// (FULL measured no slower than NORMAL for 1000-row batches.)
+//
+// Consumer cursors (table consumer_cursors) are written without an fsync of
+// their own (synchronous=NORMAL for that one statement): a crash of the
+// process keeps them, a power loss may take the newest one back, and the
+// consumer then delivers those records again. Record ids are SQLite rowids:
+// with all writes serialised by the write lock they increase in commit order,
+// and since the purge never deletes the newest record, they are never reused.
+//
+// Files: a new database is created 0600 (owner only); SQLite gives its -wal
+// and -shm files the database file's mode. Driver errors become StoreError
+// here, by SQLite result code, never by message.
+import { closeSync, constants, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import { openSqlite, type SqliteDatabase, type SqliteStatement } from "../../runtime/adapter.ts";
+import { messageOf, StoreError, type StoreFailure } from "./errors.ts";
 import { migrate } from "./migrations.ts";
 import { newestFirstPage, Where } from "./sql-parts.ts";
 import { SqliteQueries } from "./sqlite-queries.ts";
@@ -32,6 +44,43 @@ const SESSION_COLUMNS = `id, session_id, ${IDENTITY}, started_at, updated_at`;
 const LOG_INSERT_COLUMNS = "session_ref, dedup, sequence_number, allowed, http_method, http_url, http_host, matched_rule, event_time, captured_at";
 /** Rows per INSERT statement: fewer crossings into SQLite, measured best near 50. */
 const ROWS_PER_INSERT = 50;
+
+/** Primary SQLite result codes we tell apart (https://sqlite.org/rescode.html). */
+const SQLITE_CORRUPT = 11;
+const SQLITE_CANTOPEN = 14;
+const SQLITE_NOTADB = 26;
+
+/** The SQLite result code of a driver error: `errno` on bun:sqlite, `errcode` on node:sqlite. */
+function sqliteCode(err: unknown): number | undefined {
+  const e = err as { errno?: unknown; errcode?: unknown } | null;
+  const code = typeof e?.errno === "number" ? e.errno : typeof e?.errcode === "number" ? e.errcode : undefined;
+  return code === undefined ? undefined : code & 0xff;
+}
+
+/** A driver failure as a StoreError; `opening` makes a file that cannot be opened a bad location. */
+function storeErrorOf(err: unknown, doing: string, opening = false): StoreError {
+  if (err instanceof StoreError) return err;
+  const code = sqliteCode(err);
+  let failure: StoreFailure = "unreachable";
+  if (code === SQLITE_CORRUPT || code === SQLITE_NOTADB) failure = "corrupt";
+  else if (code === SQLITE_CANTOPEN && opening) failure = "bad_location";
+  return new StoreError(failure, `${doing}: ${messageOf(err)}`, { cause: err });
+}
+
+/** Makes the database's directory and an empty 0600 file, unless they exist. */
+function prepareLocation(path: string): void {
+  const dir = dirname(path);
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw new StoreError("bad_location", `cannot create the directory ${dir} for the database: ${messageOf(err)}`, { cause: err });
+  }
+  try {
+    closeSync(openSync(path, constants.O_RDWR | constants.O_CREAT, 0o600));
+  } catch (err) {
+    throw new StoreError("bad_location", `cannot create the database file ${path}: ${messageOf(err)}`, { cause: err });
+  }
+}
 
 type Row = Record<string, unknown>;
 
@@ -96,7 +145,10 @@ export class SqliteStore implements Store {
   /** The read side of the query API and console (sqlite-queries.ts). */
   private readonly queries: SqliteQueries;
 
-  private constructor(private readonly db: SqliteDatabase) {
+  private constructor(
+    private readonly db: SqliteDatabase,
+    private readonly synchronous: "NORMAL" | "FULL",
+  ) {
     this.queries = new SqliteQueries(db, { logSelect: LOG_SELECT, toRecord, toSession, sessionColumns: SESSION_COLUMNS });
   }
 
@@ -111,18 +163,24 @@ export class SqliteStore implements Store {
   agentsLastSeen = (limit: number): Promise<AgentLastSeen[]> => this.queries.agentsLastSeen(limit);
 
   static async open(path: string, opts: SqliteStoreOptions = {}): Promise<SqliteStore> {
-    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
-    const db = await openSqlite(path);
+    if (path !== ":memory:") prepareLocation(path);
+    let db: SqliteDatabase;
+    try {
+      db = await openSqlite(path);
+    } catch (err) {
+      throw storeErrorOf(err, `cannot open the database ${path}`, true);
+    }
+    const synchronous = opts.synchronous ?? "FULL";
     try {
       db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 5000))}`);
       db.exec("PRAGMA journal_mode = WAL");
-      db.exec(`PRAGMA synchronous = ${opts.synchronous ?? "FULL"}`);
+      db.exec(`PRAGMA synchronous = ${synchronous}`);
       migrate(db);
     } catch (err) {
       db.close();
-      throw err;
+      throw storeErrorOf(err, `cannot open the database ${path}`, true);
     }
-    return new SqliteStore(db);
+    return new SqliteStore(db, synchronous);
   }
 
   private stmt(sql: string): SqliteStatement {
@@ -159,7 +217,7 @@ export class SqliteStore implements Store {
       } catch {
         // The failed statement may have rolled back already.
       }
-      throw err;
+      throw storeErrorOf(err, "insert failed");
     }
     const stored = dedup ? firstOccurrences(batch.records, returned) : batch.records.map((_, i) => i);
     return { stored, duplicates: batch.records.length - stored.length };
@@ -256,11 +314,56 @@ export class SqliteStore implements Store {
     return w;
   }
 
+  async unconsumed(consumer: string, limit: number): Promise<StoredRecord[]> {
+    try {
+      // Records and their sessions apart: a batch's rows share one session,
+      // and joining would copy its nine identity columns into every row.
+      const rows = this.stmt(
+        `SELECT id, session_ref, sequence_number, allowed, http_method, http_url, http_host, matched_rule, event_time, captured_at
+         FROM boundary_logs WHERE id > COALESCE((SELECT last_id FROM consumer_cursors WHERE consumer = ?), 0)
+         ORDER BY id LIMIT ?`,
+      ).all<Row>(consumer, limit);
+      const sessions = new Map<unknown, Row>();
+      const sessionOf = (ref: unknown): Row => {
+        let session = sessions.get(ref);
+        if (!session) {
+          session = this.stmt(`SELECT ${SESSION_COLUMNS} FROM boundary_sessions WHERE id = ?`).get<Row>(ref)!;
+          sessions.set(ref, session);
+        }
+        return session;
+      };
+      return rows.map((row) => toRecord({ ...sessionOf(row.session_ref), ...row }));
+    } catch (err) {
+      throw storeErrorOf(err, `reading records for ${consumer} failed`);
+    }
+  }
+
+  async advanceCursor(consumer: string, lastId: number): Promise<void> {
+    try {
+      // A lost cursor move only repeats lines: no fsync of its own.
+      if (this.synchronous !== "NORMAL") this.db.exec("PRAGMA synchronous = NORMAL");
+      try {
+        this.stmt(
+          `INSERT INTO consumer_cursors (consumer, last_id) VALUES (?, ?)
+           ON CONFLICT (consumer) DO UPDATE SET last_id = max(last_id, excluded.last_id)`,
+        ).run(consumer, lastId);
+      } finally {
+        if (this.synchronous !== "NORMAL") this.db.exec(`PRAGMA synchronous = ${this.synchronous}`);
+      }
+    } catch (err) {
+      throw storeErrorOf(err, `moving the cursor of ${consumer} failed`);
+    }
+  }
+
   async purgeBefore(cutoff: Date, limit: number): Promise<number> {
     const at = cutoff.getTime();
+    // Below every consumer's cursor only: a record not yet taken stays, and
+    // so does the record at the lowest cursor, which keeps the newest id.
     const { changes } = this.stmt(
       `DELETE FROM boundary_logs WHERE id IN
-         (SELECT id FROM boundary_logs WHERE captured_at < ? ORDER BY captured_at, id LIMIT ?)`,
+         (SELECT id FROM boundary_logs WHERE captured_at < ?
+            AND id < (SELECT COALESCE(MIN(last_id), 0) FROM consumer_cursors)
+          ORDER BY captured_at, id LIMIT ?)`,
     ).run(at, limit);
     // A session idle since the cutoff goes once none of its records remain.
     this.stmt(
@@ -272,8 +375,12 @@ export class SqliteStore implements Store {
   }
 
   async ping(): Promise<void> {
-    this.db.prepare("SELECT 1 FROM boundary_logs LIMIT 1").all();
-    this.db.prepare("SELECT 1 FROM boundary_sessions LIMIT 1").all();
+    try {
+      this.db.prepare("SELECT 1 FROM boundary_logs LIMIT 1").all();
+      this.db.prepare("SELECT 1 FROM boundary_sessions LIMIT 1").all();
+    } catch (err) {
+      throw storeErrorOf(err, "the database does not answer");
+    }
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,15 @@
-// The one storage interface of coderd. The ingest path, the query API and
-// retention talk only to this; SQLite implements it now, PostgreSQL can
-// implement it next. Every method is async so a networked store fits.
+// The one storage interface of coderd. The ingest path, the emission, the
+// query API and retention talk only to this; SQLite implements it now,
+// PostgreSQL can implement it next. Every method is async so a networked
+// store fits, and every failure is a StoreError (./errors.ts).
+//
+// Consumers: whatever carries stored records further (the stderr lines
+// now; a SIEM, OTLP or webhook export later) is a consumer with a durable
+// cursor: the id of the last record it has taken. A store keeps one cursor
+// per consumer name and hands out records after it, so a new consumer is a
+// new cursor, not a new mechanism. The contract that makes this safe: record
+// ids increase in commit order (a record committed later never gets a
+// smaller id than one already visible), and ids are never reused.
 import type { AgentIdentity } from "../../record/identity.ts";
 
 /** One record as it arrives, already checked and flattened. */
@@ -125,7 +134,22 @@ export interface Store extends RecordQueries {
   listLogs(q: LogQuery): Promise<Page<StoredRecord>>;
   stats(q: TimeWindow): Promise<WorkspaceStats[]>;
   topDenied(q: TopDeniedQuery): Promise<{ value: string; count: number }[]>;
-  /** Deletes at most `limit` records captured before `cutoff` (and sessions idle since); returns records deleted. */
+  /**
+   * Records committed after `consumer`'s cursor, oldest first (ascending id),
+   * at most `limit`. A consumer never seen before starts at the first record.
+   */
+  unconsumed(consumer: string, limit: number): Promise<StoredRecord[]>;
+  /**
+   * Moves `consumer`'s cursor forward to `lastId` (never back). A crash may
+   * lose the newest move (the consumer then takes those records again), so
+   * consumers deliver at least once.
+   */
+  advanceCursor(consumer: string, lastId: number): Promise<void>;
+  /**
+   * Deletes at most `limit` records captured before `cutoff` (and sessions
+   * idle since); returns records deleted. Never deletes a record some
+   * consumer has not taken yet, nor the newest record (so ids never repeat).
+   */
   purgeBefore(cutoff: Date, limit: number): Promise<number>;
   /** Throws with the reason when the store cannot serve. */
   ping(): Promise<void>;

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { sha256Hex } from "../../../src/coderd/identities.ts";
+import { sha256Hex } from "../../../src/coderd/identities/table.ts";
 import { ADMIN, AGENT_A, batch, log, startTestServer, tempDir, type TestServer } from "../helpers.ts";
 
 const GAPPY = "30000000-0000-4000-8000-000000000001";

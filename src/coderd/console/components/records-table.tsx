@@ -2,7 +2,7 @@
 // as code, never linked; domain, workspace and session link to this
 // console's pages with the value as an encoded parameter.
 import type { Child, FC } from "hono/jsx";
-import { isUuid } from "../../identities.ts";
+import { isUuid } from "../../../record/ids.ts";
 import type { StoredRecord } from "../../store/store.ts";
 import { Decision, FilterLink, Time } from "./layout.tsx";
 

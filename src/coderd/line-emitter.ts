@@ -1,0 +1,122 @@
+// coderd's stderr lines, driven by the store: the first consumer of stored
+// records (consumer name "stderr"). It reads the records committed after its
+// cursor, writes their boundary_request lines in one write, and moves the
+// cursor once the OS has taken the write.
+//
+// Guarantees:
+// - every committed record gets its line, in commit order: ingest only
+//   stores (and wakes the emitter); the lines come from what was committed;
+// - at start, what the store holds past the cursor (lines a killed coderd
+//   owed) is written first;
+// - lines are at least once: a crash after a write and before its cursor
+//   move repeats those lines at the next start; none is lost;
+// - a failed write or store read is retried every RETRY_MS, counted in
+//   coderd_boundary_line_write_failures_total; ingest goes on meanwhile;
+// - memory is bounded: at most LINES_PER_WRITE records are held at a time.
+// Not guaranteed: a line already in the OS pipe buffer when the machine
+// loses power, or held by a reader that dies.
+import { formatLineRecord, type LineRecord, type LogFormat } from "../record/emission.ts";
+import type { CoderdMetrics } from "./metrics.ts";
+import type { Store, StoredRecord } from "./store/store.ts";
+
+export const STDERR_CONSUMER = "stderr";
+/** Records read and written per round. */
+export const LINES_PER_WRITE = 1000;
+const RETRY_MS = 1000;
+
+/** Writes a chunk; resolves once the OS has taken it. */
+export type Writer = (chunk: string) => void | Promise<void>;
+
+/** process.stderr as a Writer that resolves when the bytes are written, not just queued. */
+export const stderrWriter: Writer = (chunk) =>
+  new Promise<void>((resolve, reject) => process.stderr.write(chunk, (err) => (err ? reject(err) : resolve())));
+
+/** The line of a stored record: identity as stored with its session. */
+export function lineOfStored(r: StoredRecord): LineRecord {
+  return {
+    allowed: r.decision === "allow",
+    sessionId: r.session_id,
+    sequenceNumber: r.sequence_number,
+    workspace: {
+      workspaceId: r.workspace_id,
+      workspaceName: r.workspace_name,
+      ownerName: r.owner_name,
+      templateId: r.template_id,
+      templateVersionId: r.template_version_id,
+    },
+    confinedProcessName: r.confined_process_name,
+    httpMethod: r.http_method,
+    httpUrl: r.http_url,
+    matchedRule: r.matched_rule,
+    eventTime: r.event_time,
+  };
+}
+
+export interface LineEmitterOptions {
+  store: Store;
+  format: LogFormat;
+  write: Writer;
+  metrics: CoderdMetrics;
+  now: () => Date;
+}
+
+export class LineEmitter {
+  private running: Promise<void> | null = null;
+  private woken = false;
+  private stopped = false;
+  private retry: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(private readonly opts: LineEmitterOptions) {}
+
+  /** Something was committed (or we are starting): write what the store holds past the cursor. */
+  wake(): void {
+    if (this.stopped) return;
+    this.woken = true;
+    this.running ??= this.drain().finally(() => (this.running = null));
+  }
+
+  /** Resolves once every record committed before the call has its line written (or a write failed). */
+  async settled(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  /**
+   * Writes what is committed and not yet written, for at most `waitMs`, then
+   * stops; what is left (stderr blocked or failing) is written at the next start.
+   */
+  async stop(waitMs = 5000): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([this.settled(), new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)))]);
+    clearTimeout(timer);
+    this.stopped = true;
+    clearTimeout(this.retry);
+  }
+
+  private async drain(): Promise<void> {
+    while (this.woken && !this.stopped) {
+      this.woken = false;
+      try {
+        while (!this.stopped && (await this.writeRound()) === LINES_PER_WRITE);
+      } catch {
+        // stderr or the store failed: nothing to report to but the metric.
+        this.opts.metrics.lineWriteFailures.inc();
+        if (!this.stopped) this.retry = setTimeout(() => this.wake(), RETRY_MS);
+        return;
+      }
+    }
+  }
+
+  /** One read → write → cursor move; returns how many records it took. */
+  private async writeRound(): Promise<number> {
+    const { store, format, metrics } = this.opts;
+    const records = await store.unconsumed(STDERR_CONSUMER, LINES_PER_WRITE);
+    if (records.length === 0) return 0;
+    const now = this.opts.now();
+    let chunk = "";
+    for (const r of records) chunk += `${formatLineRecord(format, lineOfStored(r), now)}\n`;
+    await this.opts.write(chunk);
+    await store.advanceCursor(STDERR_CONSUMER, records[records.length - 1]!.id);
+    metrics.linesWritten.inc(records.length);
+    return records.length;
+  }
+}
