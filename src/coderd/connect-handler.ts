@@ -98,7 +98,9 @@ export function mountIngest(app: Hono, opts: IngestMountOptions): void {
     const fetchHandler = createFetchHandler(handler);
     app.on(handler.allowedMethods, handler.requestPath, async (c) => {
       const end = opts.metrics.ingestDuration.startTimer();
-      const res = await fetchHandler(withCheckedBody(c.req.raw));
+      // The byte scan knows ReportBoundaryLogsRequest; ReportProcessLogs checks its decoded request.
+      const checked = handler.method.name === "ReportBoundaryLogs" ? withCheckedBody(c.req.raw) : c.req.raw;
+      const res = await fetchHandler(checked);
       end();
       opts.metrics.rpcs.inc({ code: await connectCodeOf(res) });
       return res;
