@@ -15,6 +15,12 @@ export const LOG_DROP_REASONS = [
   "boundary_channel_full",
   "boundary_batch_full",
   "spool_full",
+  /** The spool could not write the batch (a full disk, an I/O error). */
+  "spool_write_failed",
+  /** In a damaged part of a spool segment, where the count is known. */
+  "spool_corrupt",
+  /** In a spool segment deleted by something else before it was read, where the count is known. */
+  "spool_missing",
   /** Still in the in-memory queue when shutdown_timeout ran out. */
   "shutdown",
 ] as const;
@@ -41,6 +47,9 @@ export function createAgentMetrics(registry = new Registry()) {
     forwardDuration: new Histogram({ name: `${P}forward_duration_seconds`, help: "Latency of requests to coderd.", buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [registry] }),
     spoolBytes: new Gauge({ name: `${P}spool_bytes`, help: "Bytes in the spool's segment files.", registers: [registry] }),
     spoolSegments: new Gauge({ name: `${P}spool_segments`, help: "Segment files in the spool.", registers: [registry] }),
+    spoolCorruptBytes: new Counter({ name: `${P}spool_corrupt_bytes_total`, help: "Damaged spool bytes skipped (copied to corrupt/ in the spool directory when readable).", registers: [registry] }),
+    spoolWriteErrors: new Counter({ name: `${P}spool_write_errors_total`, help: "Spool writes that failed (a full disk, an I/O error); their records are counted in logs_dropped_total{reason=\"spool_write_failed\"}.", registers: [registry] }),
+    spoolSegmentsMissing: new Counter({ name: `${P}spool_segments_missing_total`, help: "Spool segment files deleted by something else before they were read.", registers: [registry] }),
     spoolOldestAge: new Gauge({ name: `${P}spool_oldest_unacked_age_seconds`, help: "Age of the oldest record coderd has not acknowledged.", registers: [registry] }),
   };
   // Reasons appear at 0 from the start, so rate() and alerts work before the first drop.
