@@ -352,6 +352,8 @@ test.skipIf(!tmpfsProbe)(
     const full = await metricsWhen(agent.proc.port, "every record received", (m) => metric(m, `${A}records_received_total`) === 12_000 && metric(m, `${A}queue_records`) === 0);
     const dropped = allDrops(full);
     expect(dropped).toBeGreaterThan(0); // the disk did fill up
+    const readyz = await fetch(`http://127.0.0.1:${agent.proc.port}/readyz`);
+    expect({ status: readyz.status, says: (await readyz.text()).includes("spool writes are failing") }).toEqual({ status: 503, says: true });
 
     const coderd = await coderdIn(dir, coderdPort);
     expect(await waitStored(coderd.db, 12_000 - dropped)).toBe(12_000 - dropped);

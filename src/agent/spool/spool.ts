@@ -29,9 +29,11 @@
 //   intact entry. The damaged bytes are copied to corrupt/ in the spool
 //   directory and counted in spool_corrupt_bytes_total, and their records,
 //   where the count can still be read, in logs_dropped_total{reason="spool_corrupt"};
-// - a segment deleted by something else is skipped, said once, and counted
-//   (spool_segments_missing_total, and its records when this run wrote them
-//   in logs_dropped_total{reason="spool_missing"});
+// - a segment deleted by something else (or that cannot be opened, e.g.
+//   EACCES) is skipped, said once, and counted (spool_segments_missing_total,
+//   and its records when this run wrote them in
+//   logs_dropped_total{reason="spool_missing"}); running out of file
+//   descriptors is retried instead;
 // - files and folders in the directory that are not segments (quarantine/,
 //   corrupt/, a directory named like a segment) are left alone.
 // Not guaranteed: corrupt/ is outside the budget (an operator empties it);
@@ -161,6 +163,8 @@ const ROLL_IDLE_MS = 1000;
 /** A damaged range up to this size is read whole, to count its records. */
 const COUNTABLE_DAMAGE_BYTES = 4 * 1024 * 1024;
 const CORRUPT_DIR = "corrupt";
+/** Open failures worth retrying (the forwarder does); any other makes a segment lost. */
+const TRANSIENT_OPEN_ERRORS = new Set(["EMFILE", "ENFILE", "EAGAIN", "EINTR", "ENOMEM"]);
 
 export class Spool {
   private readonly segments = new Map<number, Segment>(); // insertion order = append order
@@ -507,8 +511,8 @@ export class Spool {
       try {
         file = await this.fs.open(segment.path, "r");
       } catch (err) {
-        if (errnoOf(err) !== "ENOENT") throw err;
-        await this.segmentVanished(segment);
+        if (TRANSIENT_OPEN_ERRORS.has(errnoOf(err) ?? "")) throw err; // the forwarder retries
+        await this.segmentLost(segment, errnoOf(err) === "ENOENT" ? "is gone (deleted by something else?)" : `cannot be opened (${errorMessage(err)}); left in place`);
         continue;
       }
       this.reader = { segment, file, cursor: new SegmentReader(file, segment.firstEntry) };
@@ -576,8 +580,8 @@ export class Spool {
     return whole && whole.length > 16 ? countRecords(whole.subarray(16)) : null;
   }
 
-  /** A segment file deleted by something else before it was read: said once, counted, skipped. */
-  private async segmentVanished(segment: Segment): Promise<void> {
+  /** A segment file deleted by something else (or unreadable) before it was read: said once, counted, skipped. */
+  private async segmentLost(segment: Segment, what: string): Promise<void> {
     if (this.live?.segment === segment) await this.serializeWrite(async () => (await this.sealLive(), true));
     segment.readDone = true;
     segment.deleting = true;
@@ -588,7 +592,7 @@ export class Spool {
     const records = segment.records;
     if (records) this.opts.metrics.logsDropped.inc({ reason: "spool_missing" }, records);
     const lost = records === null ? "its record count is unknown (a previous run wrote it)" : `${records} record(s) lost (logs_dropped_total{reason="spool_missing"})`;
-    this.opts.log(`spool: segment ${segment.path} is gone (deleted by something else?): ${segment.size} bytes, ${lost}; going on with the next segment`);
+    this.opts.log(`spool: segment ${segment.path} ${what}: ${segment.size} bytes, ${lost}; going on with the next segment`);
   }
 
   private hasUnread(): boolean {

@@ -10,6 +10,7 @@ import { randomBytes } from "node:crypto";
 import * as zlib from "node:zlib";
 import { crc32, crc32Table } from "../../../src/agent/spool/crc32.ts";
 import { countRecords } from "../../../src/agent/spool/format.ts";
+import { errnoOf, nodeFs, type SpoolFs } from "../../../src/agent/spool/fs.ts";
 import { Spool, SpoolDirError, type SpoolEntry } from "../../../src/agent/spool/spool.ts";
 import { ReportBoundaryLogsRequestSchema } from "../../../src/gen/coder/agent/v2/boundary_pb.ts";
 import {
@@ -22,6 +23,7 @@ import {
   openSpool,
   segmentFiles,
   smallDisk,
+  spoolOptions,
   tempDir,
   waitFor,
 } from "./helpers.ts";
@@ -409,6 +411,38 @@ describe("spool faults", () => {
     expect(lines.filter((l) => l.includes(files[1]!)).length).toBe(1);
     expect(s.state().bytes).toBe(dirBytes(d));
     await s.close();
+  });
+
+  test("a segment that cannot be opened is skipped once and left in place; running out of descriptors is retried", async () => {
+    const d = dir();
+    const a = await openSpool(d, { segmentBytes: 1024 });
+    for (let i = 0; i < 30; i++) await a.append(body(i), 1);
+    await a.close();
+    const files = segmentFiles(d);
+    // Armed once the spool is open: then files[0] never opens, files[1] fails once.
+    const refuse = new Map<string, string>();
+    const fs: SpoolFs = {
+      ...nodeFs,
+      open: async (path, flags) => {
+        const code = flags === "r" ? refuse.get(path) : undefined;
+        if (code === "EMFILE") refuse.delete(path);
+        if (code) throw Object.assign(new Error(`${code}: simulated`), { code });
+        return nodeFs.open(path, flags);
+      },
+    };
+    const metrics = newMetrics();
+    const { log, lines } = logCollector();
+    const b = await Spool.open({ ...spoolOptions(d, { segmentBytes: 1024, metrics, log }), fs });
+    refuse.set(join(d, files[0]!), "EACCES").set(join(d, files[1]!), "EMFILE");
+    const first = await b.next().catch((e) => e);
+    expect(errnoOf(first)).toBe("EMFILE"); // files[0] skipped, files[1] failed for now
+    const rest = await drain(b);
+    expect(rest.length).toBeGreaterThan(0);
+    expect(rest.every((e) => e.segment !== 1)).toBe(true);
+    expect(await counterValue(metrics.spoolSegmentsMissing)).toBe(1);
+    expect(lines.filter((l) => l.includes(files[0]!)).length).toBe(1);
+    expect(existsSync(join(d, files[0]!))).toBe(true);
+    await b.close();
   });
 
   test("the live segment deleted before it is read: its records are counted, appends go on in a new one", async () => {
