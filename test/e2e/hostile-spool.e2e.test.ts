@@ -47,9 +47,23 @@ async function agentIn(dir: string, coderdPort: number, extra: string[] = []): P
   return { proc, ...paths };
 }
 
-async function stop(p: Proc): Promise<void> {
-  expect(await p.stop("SIGTERM")).toBe(0);
-  procs.delete(p);
+async function stop(...ps: Proc[]): Promise<void> {
+  for (const p of ps) {
+    expect(await p.stop("SIGTERM")).toBe(0);
+    procs.delete(p);
+  }
+}
+
+/** coderd, and an agent started on a spool directory `forge` filled first. */
+async function startOnForgedSpool(prefix: string, forge: (spoolDir: string) => void) {
+  binary();
+  const dir = scratch(prefix);
+  const spoolDir = join(dir, "spool");
+  mkdirSync(spoolDir);
+  forge(spoolDir);
+  const coderd = await coderdIn(dir);
+  const agent = await agentIn(dir, coderd.proc.port);
+  return { spoolDir, coderd, agent };
 }
 
 async function waitStored(db: string, want: number, timeoutMs = 30_000): Promise<number> {
@@ -163,8 +177,7 @@ test(
     expect(await waitStored(coderd.db, 2100 - lost)).toBe(2100 - lost);
     const mentions = agent.proc.child.stderr().split("\n").filter((l) => l.includes(victim));
     expect(mentions.length).toBe(1); // said once, not in a loop
-    await stop(agent.proc);
-    await stop(coderd.proc);
+    await stop(agent.proc, coderd.proc);
   },
   120_000,
 );
@@ -187,8 +200,7 @@ test(
       expect(metric(m, `${A}spool_bytes`)).toBeLessThanOrEqual(64 * 1024);
     }
     expect(await waitStored(coderd.db, 5000)).toBe(5000);
-    await stop(agent.proc);
-    await stop(coderd.proc);
+    await stop(agent.proc, coderd.proc);
   },
   120_000,
 );
@@ -214,20 +226,15 @@ test("a spool budget that cannot hold two segments is refused naming the field",
 test(
   "a flipped length bit loses only that entry",
   async () => {
-    binary();
-    const dir = scratch("br-spool-flip-");
-    const spoolDir = join(dir, "spool");
-    mkdirSync(spoolDir);
-    const first = join(spoolDir, "seg-000000000001.spool");
-    const layout = forgeSegment(first, 0, 20, 5); // records 0..99
-    forgeSegment(join(spoolDir, "seg-000000000002.spool"), 100, 10, 5); // records 100..149
-    const bytes = readFileSync(first);
-    const victim = layout[7]!; // records 35..39
-    bytes[victim.offset + 1]! ^= 0x10; // one bit of the length: now about 1 MiB, past the end of the file
-    writeFileSync(first, bytes);
-
-    const coderd = await coderdIn(dir);
-    const agent = await agentIn(dir, coderd.proc.port);
+    let victim = { offset: 0, size: 0 };
+    const { spoolDir, coderd, agent } = await startOnForgedSpool("br-spool-flip-", (spoolDir) => {
+      const first = join(spoolDir, "seg-000000000001.spool");
+      victim = forgeSegment(first, 0, 20, 5)[7]!; // records 0..99; the victim holds 35..39
+      forgeSegment(join(spoolDir, "seg-000000000002.spool"), 100, 10, 5); // records 100..149
+      const bytes = readFileSync(first);
+      bytes[victim.offset + 1]! ^= 0x10; // one bit of the length: now about 1 MiB, past the end of the file
+      writeFileSync(first, bytes);
+    });
     expect(await waitStored(coderd.db, 145)).toBe(145);
     const stored = storedCounts(coderd.db);
     const missing = Array.from({ length: 150 }, (_, i) => i).filter((i) => !stored.has(`${SESSION}/${i}`));
@@ -236,8 +243,7 @@ test(
     expect(metric(m, `${A}spool_corrupt_bytes_total`)).toBe(victim.size);
     expect(metric(m, agentDrop("spool_corrupt"))).toBe(5);
     expect(corruptFolderBytes(spoolDir)).toBe(victim.size);
-    await stop(agent.proc);
-    await stop(coderd.proc);
+    await stop(agent.proc, coderd.proc);
   },
   60_000,
 );
@@ -245,24 +251,18 @@ test(
 test(
   "a bad magic keeps the segment's intact records",
   async () => {
-    binary();
-    const dir = scratch("br-spool-magic-");
-    const spoolDir = join(dir, "spool");
-    mkdirSync(spoolDir);
-    const path = join(spoolDir, "seg-000000000001.spool");
-    forgeSegment(path, 0, 20, 5);
-    const bytes = readFileSync(path);
-    bytes[0] = 0x58; // "XRSPOOL1"
-    writeFileSync(path, bytes);
-
-    const coderd = await coderdIn(dir);
-    const agent = await agentIn(dir, coderd.proc.port);
+    const { coderd, agent } = await startOnForgedSpool("br-spool-magic-", (spoolDir) => {
+      const path = join(spoolDir, "seg-000000000001.spool");
+      forgeSegment(path, 0, 20, 5);
+      const bytes = readFileSync(path);
+      bytes[0] = 0x58; // "XRSPOOL1"
+      writeFileSync(path, bytes);
+    });
     expect(await waitStored(coderd.db, 100)).toBe(100);
     const m = await metricsWhen(agent.proc.port, "the bad magic counted", (m) => metric(m, `${A}spool_corrupt_bytes_total`) > 0);
     expect(metric(m, `${A}spool_corrupt_bytes_total`)).toBe(SEGMENT_MAGIC.length);
     expect(metric(m, agentDrop("spool_corrupt"))).toBe(0);
-    await stop(agent.proc);
-    await stop(coderd.proc);
+    await stop(agent.proc, coderd.proc);
   },
   60_000,
 );
@@ -270,17 +270,13 @@ test(
 test(
   "a directory named like a segment does not stop the agent",
   async () => {
-    binary();
-    const dir = scratch("br-spool-dirseg-");
-    const spoolDir = join(dir, "spool");
-    mkdirSync(join(spoolDir, "seg-000000000002.spool"), { recursive: true });
-    mkdirSync(join(spoolDir, "quarantine"));
-    writeFileSync(join(spoolDir, "seg-000000000003.spool"), ""); // zero-length: removed, and said so
-    writeFileSync(join(spoolDir, "notes.txt"), "not a segment");
-    forgeSegment(join(spoolDir, "seg-000000000001.spool"), 0, 10, 5);
-
-    const coderd = await coderdIn(dir);
-    const agent = await agentIn(dir, coderd.proc.port);
+    const { spoolDir, coderd, agent } = await startOnForgedSpool("br-spool-dirseg-", (spoolDir) => {
+      mkdirSync(join(spoolDir, "seg-000000000002.spool"));
+      mkdirSync(join(spoolDir, "quarantine"));
+      writeFileSync(join(spoolDir, "seg-000000000003.spool"), ""); // zero-length: removed, and said so
+      writeFileSync(join(spoolDir, "notes.txt"), "not a segment");
+      forgeSegment(join(spoolDir, "seg-000000000001.spool"), 0, 10, 5);
+    });
     expect(await waitStored(coderd.db, 50)).toBe(50);
     const ledger = new Ledger();
     await sendRecords(agent.socket, 50, ledger);
@@ -290,8 +286,7 @@ test(
     expect(stderr).toContain("seg-000000000003.spool");
     expect(existsSync(join(spoolDir, "seg-000000000002.spool"))).toBe(true); // left alone
     expect(existsSync(join(spoolDir, "notes.txt"))).toBe(true);
-    await stop(agent.proc);
-    await stop(coderd.proc);
+    await stop(agent.proc, coderd.proc);
   },
   60_000,
 );
@@ -299,23 +294,17 @@ test(
 test(
   "segment numbers past 12 digits are replayed",
   async () => {
-    binary();
-    const dir = scratch("br-spool-digits-");
-    const spoolDir = join(dir, "spool");
-    mkdirSync(spoolDir);
-    forgeSegment(join(spoolDir, "seg-999999999999.spool"), 0, 10, 5);
-    forgeSegment(join(spoolDir, "seg-1000000000000.spool"), 50, 10, 5);
-    forgeSegment(join(spoolDir, "seg-123456789012345678901.spool"), 100, 10, 5);
-
-    const coderd = await coderdIn(dir);
-    const agent = await agentIn(dir, coderd.proc.port);
+    const { coderd, agent } = await startOnForgedSpool("br-spool-digits-", (spoolDir) => {
+      forgeSegment(join(spoolDir, "seg-999999999999.spool"), 0, 10, 5);
+      forgeSegment(join(spoolDir, "seg-1000000000000.spool"), 50, 10, 5);
+      forgeSegment(join(spoolDir, "seg-123456789012345678901.spool"), 100, 10, 5);
+    });
     expect(await waitStored(coderd.db, 150)).toBe(150);
     // New segments are named after the highest number, and go through too.
     const ledger = new Ledger();
     await sendRecords(agent.socket, 50, ledger);
     expect(await waitStored(coderd.db, 200)).toBe(200);
-    await stop(agent.proc);
-    await stop(coderd.proc);
+    await stop(agent.proc, coderd.proc);
   },
   60_000,
 );
@@ -365,8 +354,7 @@ test.skipIf(!tmpfsProbe)(
     expect(metric(after, agentDrop("spool_write_failed"))).toBe(dropped);
     expect(metric(after, agentDrop("spool_full"))).toBe(0);
     expect(metric(after, `${A}spool_write_errors_total`)).toBeGreaterThan(0);
-    await stop(agent.proc);
-    await stop(coderd.proc);
+    await stop(agent.proc, coderd.proc);
   },
   120_000,
 );

@@ -49,6 +49,14 @@ function body(i: number): Uint8Array {
   return encodeRequest(makeRequest("s1", i, 1));
 }
 
+/** A closed spool in `d` of `count` one-record entries in 1 KiB segments; its segment file names. */
+async function closedSpool(d: string, count: number): Promise<string[]> {
+  const a = await openSpool(d, { segmentBytes: 1024 });
+  for (let i = 0; i < count; i++) await a.append(body(i), 1);
+  await a.close();
+  return segmentFiles(d);
+}
+
 describe("crc32", () => {
   test("matches the standard check value and the native implementation", () => {
     expect(crc32Table(new TextEncoder().encode("123456789"))).toBe(0xcbf43926);
@@ -200,10 +208,7 @@ describe("spool", () => {
   for (const [what, length] of [["an impossible length", [0xff, 0xff, 0xff, 0xff]], ["a length one bit too long", [0, 0, 0, 0]]] as const) {
     test(`${what} loses only that entry: reading resumes at the next intact one`, async () => {
       const d = dir();
-      const a = await openSpool(d, { segmentBytes: 1024 });
-      for (let i = 0; i < 30; i++) await a.append(body(i), 1);
-      await a.close();
-      const path = join(d, segmentFiles(d)[0]!);
+      const path = join(d, (await closedSpool(d, 30))[0]!);
       const bytes = readFileSync(path);
       const firstSize = 16 + bytes.readUInt32BE(8);
       if (length[0] === 0) bytes[11]! ^= 0x01; // a low bit of the first entry's length
@@ -415,10 +420,7 @@ describe("spool faults", () => {
 
   test("a segment that cannot be opened is skipped once and left in place; running out of descriptors is retried", async () => {
     const d = dir();
-    const a = await openSpool(d, { segmentBytes: 1024 });
-    for (let i = 0; i < 30; i++) await a.append(body(i), 1);
-    await a.close();
-    const files = segmentFiles(d);
+    const files = await closedSpool(d, 30);
     // Armed once the spool is open: then files[0] never opens, files[1] fails once.
     const refuse = new Map<string, string>();
     const fs: SpoolFs = {
@@ -447,9 +449,7 @@ describe("spool faults", () => {
 
   test("the live segment deleted before it is read: its records are counted, appends go on in a new one", async () => {
     const d = dir();
-    const a = await openSpool(d);
-    await a.append(body(0), 1);
-    await a.close();
+    await closedSpool(d, 1);
     const metrics = newMetrics();
     const s = await openSpool(d, { metrics });
     expect((await s.next())?.body).toEqual(body(0)); // the reader is on the replayed segment
@@ -464,10 +464,7 @@ describe("spool faults", () => {
 
   test("odd files in the spool directory are left alone; a bad magic keeps the entries; numbers of any length replay", async () => {
     const d = dir();
-    const a = await openSpool(d, { segmentBytes: 1024 });
-    for (let i = 0; i < 30; i++) await a.append(body(i), 1);
-    await a.close();
-    const files = segmentFiles(d);
+    const files = await closedSpool(d, 30);
     renameSync(join(d, files[1]!), join(d, "seg-1000000000000.spool"));
     renameSync(join(d, files[2]!), join(d, "seg-99999999999999999999999.spool"));
     const first = join(d, files[0]!);
@@ -497,9 +494,7 @@ describe("spool faults", () => {
 
   test("new segments are numbered past a directory named like the next segment", async () => {
     const d = dir();
-    const a = await openSpool(d);
-    await a.append(body(0), 1);
-    await a.close();
+    await closedSpool(d, 1);
     mkdirSync(join(d, "seg-000000000002.spool"));
     const b = await openSpool(d);
     expect(await b.append(body(1), 1)).toBe(true);
