@@ -49,7 +49,7 @@ export function createAgentMetrics(registry = new Registry()) {
     spoolSegments: new Gauge({ name: `${P}spool_segments`, help: "Segment files in the spool.", registers: [registry] }),
     spoolCorruptBytes: new Counter({ name: `${P}spool_corrupt_bytes_total`, help: "Damaged spool bytes skipped (copied to corrupt/ in the spool directory when readable).", registers: [registry] }),
     spoolWriteErrors: new Counter({ name: `${P}spool_write_errors_total`, help: "Spool writes that failed (a full disk, an I/O error); their records are counted in logs_dropped_total{reason=\"spool_write_failed\"}.", registers: [registry] }),
-    spoolSegmentsMissing: new Counter({ name: `${P}spool_segments_missing_total`, help: "Spool segment files deleted by something else before they were read.", registers: [registry] }),
+    spoolSegmentsMissing: new Counter({ name: `${P}spool_segments_missing_total`, help: "Spool segment files deleted by something else (or that could not be opened) before they were read.", registers: [registry] }),
     spoolOldestAge: new Gauge({ name: `${P}spool_oldest_unacked_age_seconds`, help: "Age of the oldest record coderd has not acknowledged.", registers: [registry] }),
   };
   // Reasons appear at 0 from the start, so rate() and alerts work before the first drop.

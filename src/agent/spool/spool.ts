@@ -42,7 +42,7 @@
 // After a crash, open() finds the old segments and next() replays all of
 // their entries. New appends always go to a fresh segment, so a torn tail
 // of an old one is never appended to.
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import type { AgentMetrics } from "../metrics.ts";
 import {
   SEGMENT_HEADER_BYTES,
@@ -537,7 +537,7 @@ export class Spool {
   private async skipDamage(from: number): Promise<void> {
     const { segment, cursor, file } = this.reader!;
     const to = await cursor.resync(from + 1, segment.size);
-    const name = `${segment.path.slice(segment.path.lastIndexOf("/") + 1)}.${from}-${to}`;
+    const name = `${basename(segment.path)}.${from}-${to}`;
     let copied = "";
     let records: number | null = null;
     try {
