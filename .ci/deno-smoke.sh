@@ -154,7 +154,8 @@ count_matches() {
 # `send --demo` (15 records) and from the exact bytes of
 # test/vectors/v2_logs.bin (3 records, written by a node:net client); they
 # must all come out of coderd's query API and as boundary_request lines on
-# coderd's stderr; both roles exit 0 on SIGTERM. With https, coderd serves
+# coderd's stderr, and the console shows them after a sign-in; both roles
+# exit 0 on SIGTERM. With https, coderd serves
 # a certificate from a throwaway CA (Deno.serve's TLS) that the agent trusts by
 # --ca-file (fetchWithCa's Deno branch).
 e2e_data_path() {
@@ -249,6 +250,12 @@ EOF
 	fi
 	expect_output '^coderd_boundary_records_ingested_total\{decision="deny"\} 9$' "${curl_coderd[@]}" "$coderd_url/metrics" || return 1
 	expect_output '^agent_boundary_log_proxy_batches_forwarded_total [1-9]' curl -fsS "$agent_url/metrics" || return 1
+
+	# The console under Deno: sign in with the form, then the vector's session page.
+	local cookie
+	cookie="$("${curl_coderd[@]}" -o /dev/null -D - --data-urlencode "token=$admin" "$coderd_url/login" | tr -d '\r' |
+		sed -n 's/^[Ss]et-[Cc]ookie: \([^;]*\).*/\1/p')"
+	expect_output 'https://pastebin\.com/api/api_post\.php' "${curl_coderd[@]}" -H "Cookie: $cookie" "$coderd_url/sessions/$vector_session" || return 1
 
 	stop_with_sigterm agent "$agent_pid" "$dir/agent.err" || return 1
 	stop_with_sigterm coderd "$coderd_pid" "$dir/coderd.err" || return 1

@@ -30,9 +30,9 @@ export async function endToEndBench(repeats: number, scale: number): Promise<Fig
 }
 
 async function saturation(repeats: number, scale: number, sessions: number): Promise<Figure[]> {
-  // A burst the agent's queue (--queue-max-records 100,000) can hold: the agent
-  // never slows boundary's socket down, so a longer unpaced burst would be
-  // dropped as buffer_full, not delivered. The pipeline is full throughout.
+  // A burst the agent's queue (--queue-max-records 100,000) can hold, so the
+  // agent never pauses reading the socket (a longer burst is held back by
+  // backpressure: bench/burst.ts). The pipeline is full throughout.
   const records = BURST_RECORDS;
   const p = `e2e.sessions_${sessions}`;
   const coderd = await startCoderd(join(process.env.TMPDIR ?? "/tmp", `bench-coderd-${process.pid}.log`));

@@ -2,11 +2,12 @@
 // the table, writes bench/results.json and exits non-zero when a figure is
 // worse than bench/thresholds.json allows.
 //   --quick       fewer repeats and smaller loads (for CI smoke)
-//   --only NAME   run one group: micro, ingest, coderd, e2e, backlog
+//   --only NAME   run one group: micro, ingest, coderd, e2e, backlog, burst
 // Every group but micro runs the compiled binary (dist/boundary-relay, or
 // $BENCH_BINARY): `npm run build` first.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { burstBench } from "./burst.ts";
 import { coderdIngestBench } from "./coderd-ingest.ts";
 import { endToEndBench } from "./end-to-end.ts";
 import { BINARY } from "./lib/proc.ts";
@@ -28,6 +29,7 @@ const groups: Record<string, () => Promise<Figure[]>> = {
   coderd: () => coderdIngestBench(repeats, scale),
   e2e: () => endToEndBench(repeats, scale),
   backlog: () => spoolBacklogBench(repeats, scale),
+  burst: () => burstBench(1, scale), // one run: each is a million records through coderd (minutes)
 };
 
 if (only && !(only in groups)) throw new Error(`--only ${only}: no such group (${Object.keys(groups).join(", ")})`);

@@ -39,14 +39,22 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   const log = deps.log ?? stderrLog;
   const metrics = createAgentMetrics();
   const output = deps.output ?? (await selectOutput(config, { metrics, stdout: deps.stdout, now: deps.now, log }));
-  const queue = new BatchQueue({ maxRecords: config.queue_max_records, maxBytes: config.queue_max_bytes, metrics, log });
+  const queue = new BatchQueue({
+    maxRecords: config.queue_max_records,
+    maxBytes: config.queue_max_bytes,
+    metrics,
+    log,
+    onRoom: () => socket.resumeReading(),
+  });
   queue.start(output);
-  const socket = new SocketServer({
+  const socket: SocketServer = new SocketServer({
     path: config.socket,
     mode: config.socket_mode,
     metrics,
     accept: (b) => queue.push(b),
     keepDecoded: output.takes !== "encoded",
+    maxConnections: config.max_connections,
+    idleTimeoutMs: config.socket_idle_timeout,
     log,
   });
   try {
@@ -59,7 +67,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   try {
     const app = createAgentHttpApp({
       registry: metrics.registry,
-      notReadyReason: () => (socket.listening ? output.notReadyReason() : `socket ${config.socket} is not listening`),
+      notReadyReason: () => socket.problem() ?? output.notReadyReason(),
       details: () => [
         `socket: ${config.socket} (${socket.listening ? "listening" : "not listening"})`,
         ...(output.readinessDetails?.() ?? []),

@@ -27,18 +27,33 @@ export const LOG_DROP_REASONS = [
 
 export type LogDropReason = (typeof LOG_DROP_REASONS)[number];
 
+export const FRAME_KINDS = ["logs", "status", "unknown"] as const;
+/** Why a boundary connection was closed by the agent before its peer closed it (frame errors aside). */
+export const CONNECTION_REJECT_REASONS = [
+  /** --max-connections were already open. */
+  "too_many",
+  /** It held part of a frame and sent nothing for --socket-idle-timeout. */
+  "idle_timeout",
+] as const;
+
 export function createAgentMetrics(registry = new Registry()) {
   registerProcessMetrics(registry);
+  /** Values read at scrape time from whoever owns them (set by the socket server). */
+  const sources = { partialFrameBytes: () => 0 };
   const m = {
     registry,
+    sources,
     batchesDropped: new Counter({ name: `${P}batches_dropped_total`, help: "Batches dropped (forward_failed: failed forward attempts, retried, not lost).", labelNames: ["reason"], registers: [registry] }),
     logsDropped: new Counter({ name: `${P}logs_dropped_total`, help: "Records dropped, by reason; boundary_* are drops boundary itself reported.", labelNames: ["reason"], registers: [registry] }),
     batchesForwarded: new Counter({ name: `${P}batches_forwarded_total`, help: "Requests coderd acknowledged.", registers: [registry] }),
     recordsReceived: new Counter({ name: `${P}records_received_total`, help: "Records decoded from boundary's socket.", registers: [registry] }),
-    framesReceived: new Counter({ name: `${P}frames_received_total`, help: "Frames decoded from boundary's socket, by kind.", labelNames: ["kind"], registers: [registry] }),
+    framesReceived: new Counter({ name: `${P}frames_received_total`, help: "Frames decoded from boundary's socket, by kind (unknown: a v2 envelope variant this version does not know).", labelNames: ["kind"], registers: [registry] }),
     framesRejected: new Counter({ name: `${P}frames_rejected_total`, help: "Frames refused, by reason.", labelNames: ["reason"], registers: [registry] }),
     connectionsOpen: new Gauge({ name: `${P}connections_open`, help: "boundary connections open now.", registers: [registry] }),
     connectionsTotal: new Counter({ name: `${P}connections_total`, help: "boundary connections accepted.", registers: [registry] }),
+    connectionsRejected: new Counter({ name: `${P}connections_rejected_total`, help: "boundary connections the agent closed: too_many (over --max-connections, refused at once), idle_timeout (silent mid-frame for --socket-idle-timeout).", labelNames: ["reason"], registers: [registry] }),
+    partialFrameBytes: new Gauge({ name: `${P}partial_frame_bytes`, help: "Bytes held for frames not yet complete, over all connections.", registers: [registry], collect() { this.set(sources.partialFrameBytes()); } }),
+    socketReadsPaused: new Counter({ name: `${P}socket_reads_paused_total`, help: "Times the agent stopped reading boundary's connections because its in-memory queue was full (backpressure instead of buffer_full drops).", registers: [registry] }),
     queueRecords: new Gauge({ name: `${P}queue_records`, help: "Records in the in-memory queue.", registers: [registry] }),
     queueBytes: new Gauge({ name: `${P}queue_bytes`, help: "Encoded bytes in the in-memory queue.", registers: [registry] }),
     recordsForwarded: new Counter({ name: `${P}records_forwarded_total`, help: "Records coderd acknowledged.", registers: [registry] }),
@@ -56,6 +71,8 @@ export function createAgentMetrics(registry = new Registry()) {
   for (const r of BATCH_DROP_REASONS) m.batchesDropped.inc({ reason: r }, 0);
   for (const r of LOG_DROP_REASONS) m.logsDropped.inc({ reason: r }, 0);
   for (const r of FRAME_ERROR_REASONS) m.framesRejected.inc({ reason: r }, 0);
+  for (const k of FRAME_KINDS) m.framesReceived.inc({ kind: k }, 0);
+  for (const r of CONNECTION_REJECT_REASONS) m.connectionsRejected.inc({ reason: r }, 0);
   return m;
 }
 

@@ -1,7 +1,15 @@
 // The agent's in-memory queue between boundary's socket and the output.
-// Bounded by records and by bytes; a batch that does not fit is dropped
-// whole and counted (buffer_full), never blocking the socket readers. One
-// drain loop hands batches, in order and one at a time, to a RecordOutput.
+// Guarantees:
+// - it never drops a batch for lack of room: its bounds (records, bytes) are
+//   a high-water mark. push() always takes the batch and answers false once
+//   the queue is at a bound; the socket server then stops reading boundary's
+//   connections (backpressure), and the queue calls onRoom() when it has
+//   drained to half its bounds. So buffer_full stays 0; the queue exceeds
+//   its bounds only by what was already read when reading paused;
+// - one drain loop hands batches, in order, to a RecordOutput, with up to
+//   maxPendingWrites writes outstanding; a batch leaves the queue when its
+//   write and all before it are done. A write that fails is counted
+//   (forward_failed) and logged.
 import type { AgentMetrics } from "./metrics.ts";
 import type { QueuedBatch, RecordOutput } from "./output.ts";
 
@@ -11,8 +19,10 @@ export interface BatchQueueOptions {
   metrics: AgentMetrics;
   /** Where a failing output's error is reported (stderr in the CLI). */
   log?: (line: string) => void;
-  /** Writes handed to the output and not yet resolved, at most (default 64). */
+  /** Writes handed to the output and not yet resolved, at most (default 256). */
   maxPendingWrites?: number;
+  /** Called when the queue, after push() said it was full, has drained to half its bounds. */
+  onRoom?: () => void;
 }
 
 // Enough that one spool group fsync covers many batches (measured: 1.5k → 20-30k records/s end to end).
@@ -28,13 +38,11 @@ export class BatchQueue {
   /** Writes in progress, for the batches at head, head + 1, … in order. */
   private pending: Array<Promise<void>> = [];
   private idleWaiters: Array<() => void> = [];
-  private readonly droppedBufferFullLogs;
-  private readonly droppedBufferFullBatches;
+  /** push() said false and onRoom() has not been called since. */
+  private full = false;
   private readonly droppedWriteFailedLogs;
 
   constructor(private readonly opts: BatchQueueOptions) {
-    this.droppedBufferFullLogs = opts.metrics.logsDropped.labels("buffer_full");
-    this.droppedBufferFullBatches = opts.metrics.batchesDropped.labels("buffer_full");
     this.droppedWriteFailedLogs = opts.metrics.logsDropped.labels("forward_failed");
   }
 
@@ -51,29 +59,25 @@ export class BatchQueue {
   }
 
   /**
-   * Adds a batch; false when it was dropped because the queue is full. A
-   * batch larger than a bound on its own still enters an empty queue, so
-   * small bounds can never stall the stream.
+   * Adds a batch, always. Returns false when the queue is now at one of its
+   * bounds: the caller should stop producing until onRoom().
    */
   push(batch: QueuedBatch): boolean {
-    const n = batch.records;
-    const fits =
-      this.length === 0 ||
-      (this.recordCount + n <= this.opts.maxRecords && this.byteCount + batch.bytes <= this.opts.maxBytes);
-    if (!fits) {
-      this.droppedBufferFullLogs.inc(n);
-      this.droppedBufferFullBatches.inc();
-      return false;
-    }
     this.items.push(batch);
-    this.recordCount += n;
+    this.recordCount += batch.records;
     this.byteCount += batch.bytes;
     this.updateGauges();
     if (this.output !== null) {
       if (this.draining === null) this.draining = this.drain(this.output);
       else this.handOut(this.output);
     }
-    return true;
+    if (!this.full && (this.recordCount >= this.opts.maxRecords || this.byteCount >= this.opts.maxBytes)) this.full = true;
+    return !this.full;
+  }
+
+  /** Whether push() said full and the queue has not yet drained to half its bounds. */
+  get isFull(): boolean {
+    return this.full;
   }
 
   /** Starts handing batches to `output`. */
@@ -138,6 +142,10 @@ export class BatchQueue {
     this.recordCount -= batch.records;
     this.byteCount -= batch.bytes;
     this.updateGauges();
+    if (this.full && this.recordCount <= this.opts.maxRecords / 2 && this.byteCount <= this.opts.maxBytes / 2) {
+      this.full = false;
+      this.opts.onRoom?.();
+    }
   }
 
   private updateGauges(): void {

@@ -12,6 +12,7 @@ import { Emitter, type Writer } from "./emitter.ts";
 import { createCoderdApp } from "./http.ts";
 import { IdentityRegistry, type IdentityTable } from "./identities.ts";
 import { createIngestService } from "./ingest.ts";
+import { loadUsersFile, Readers } from "./query/auth.ts";
 import { createCoderdMetrics, type CoderdMetrics } from "./metrics.ts";
 import { Retention } from "./retention.ts";
 import { openStore } from "./store/open.ts";
@@ -59,12 +60,16 @@ export async function startCoderd(opts: CoderdStartOptions): Promise<CoderdHandl
   const metrics = createCoderdMetrics();
   const store = await openStore(config.db, { busyTimeoutMs: opts.busyTimeoutMs });
   let server: HttpServer | undefined;
+  const closing = new AbortController();
   const retention = new Retention({
     store, metrics, retentionMs: config.retention, intervalMs: config.retention_interval, now, log,
   });
   try {
     const ingest = createIngestService({ store, emitter: new Emitter(config.log_format, write, now), metrics, now, log });
-    const app = createCoderdApp({ store, identities, metrics, ingest, adminToken, maxBodyBytes: config.max_body_bytes });
+    const readers = new Readers(adminToken, config.users_file ? loadUsersFile(config.users_file) : []);
+    const app = createCoderdApp({
+      store, identities, metrics, ingest, readers, maxBodyBytes: config.max_body_bytes, tls: Boolean(tls), now, log, closing: closing.signal,
+    });
     server = await serveHttp({ ...config.http_listen, fetch: app.fetch, tls });
   } catch (err) {
     await store.close();
@@ -73,7 +78,7 @@ export async function startCoderd(opts: CoderdStartOptions): Promise<CoderdHandl
   retention.start();
   const url = `${tls ? "https" : "http"}://${formatListen(server)}`;
   if (identities.current.size === 0) log("no agent identities (--agents-file): every ingest request will be refused");
-  if (!adminToken) log("no --admin-token: the query API is off");
+  if (!adminToken && !config.users_file) log("no --admin-token: the query API and console are off");
   let stopped = false;
   return {
     url,
@@ -92,6 +97,7 @@ export async function startCoderd(opts: CoderdStartOptions): Promise<CoderdHandl
       if (stopped) return;
       stopped = true;
       await retention.stop();
+      closing.abort();
       await server!.stop();
       await store.close();
     },

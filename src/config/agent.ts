@@ -12,6 +12,8 @@ export function agentOptions(env: Record<string, string | undefined>): OptionSpe
   return [
     { key: "socket", schema: kinds.string().min(1), default: defaultSocketPath(env), env: ["CODER_AGENT_BOUNDARY_LOG_PROXY_SOCKET_PATH"], help: "Unix socket boundary writes audit records to" },
     { key: "socket_mode", schema: kinds.fileMode(), default: "0600", help: "file mode of the socket (octal)" },
+    { key: "max_connections", schema: kinds.int(1, 1_000_000), default: 1024, help: "boundary connections open at once, at most; one more is closed at once and counted (connections_rejected_total{reason=\"too_many\"})" },
+    { key: "socket_idle_timeout", schema: kinds.duration(), default: "60s", help: "close a connection that holds part of a frame and sends nothing for this long, freeing its buffer (counted as idle_timeout); 0 = never" },
     { key: "http_listen", schema: kinds.listen(), default: "127.0.0.1:8478", help: "address of /healthz, /readyz and /metrics" },
     { key: "output", schema: kinds.enumOf(AGENT_OUTPUTS), default: "auto", help: "where records go: coderd, stdout (JSON lines), discard, or auto (coderd when --coderd-url is set, else stdout)" },
     { key: "coderd_url", schema: kinds.url(), default: "", env: ["CODER_AGENT_URL"], help: "base URL of boundary-relay coderd" },
@@ -38,6 +40,8 @@ export function agentOptions(env: Record<string, string | undefined>): OptionSpe
 export interface AgentConfig {
   socket: string;
   socket_mode: number;
+  max_connections: number;
+  socket_idle_timeout: number;
   http_listen: { hostname: string; port: number };
   output: (typeof AGENT_OUTPUTS)[number];
   coderd_url: string;

@@ -62,6 +62,10 @@ export interface StreamConnection {
   readonly id: number;
   /** Closes the connection; no more data events follow. */
   close(): void;
+  /** Stops reading from the kernel (the peer's writes then block); a chunk already read may still arrive. */
+  pause(): void;
+  /** Reads again after pause(). */
+  resume(): void;
 }
 
 export interface UnixSocketHandlers {
@@ -96,7 +100,7 @@ function listenUnixBun(path: string, handlers: UnixSocketHandlers): UnixListener
     unix: path,
     socket: {
       open(s: any) {
-        const conn: StreamConnection = { id: nextConnectionId++, close: () => s.end() };
+        const conn: StreamConnection = { id: nextConnectionId++, close: () => s.end(), pause: () => s.pause(), resume: () => s.resume() };
         s.data = conn;
         handlers.open(conn);
       },
@@ -116,7 +120,12 @@ function listenUnixBun(path: string, handlers: UnixSocketHandlers): UnixListener
 
 async function listenUnixNode(path: string, handlers: UnixSocketHandlers): Promise<UnixListener> {
   const server = createServer((socket: Socket) => {
-    const conn: StreamConnection = { id: nextConnectionId++, close: () => socket.destroy() };
+    const conn: StreamConnection = {
+      id: nextConnectionId++,
+      close: () => socket.destroy(),
+      pause: () => socket.pause(),
+      resume: () => socket.resume(),
+    };
     handlers.open(conn);
     socket.on("data", (chunk: Uint8Array) => handlers.data(conn, chunk));
     socket.on("error", () => {});

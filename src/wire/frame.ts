@@ -13,18 +13,19 @@ export const MAX_PAYLOAD_BYTES = 1 << 15;
 export const MAX_LENGTH_FIELD = (1 << 24) - 1;
 
 /** Why a frame was refused. The names are the ones shared/vectors use. */
-export type FrameErrorReason =
-  | "unsupported_tag"
-  | "message_too_large"
-  | "truncated"
-  | "malformed_protobuf";
-
-export const FRAME_ERROR_REASONS: readonly FrameErrorReason[] = [
+export const FRAME_ERROR_REASONS = [
   "unsupported_tag",
   "message_too_large",
   "truncated",
   "malformed_protobuf",
-];
+  /** Well-formed, but holds a value coderd would refuse (src/record/validity.ts): bad UTF-8, a time out of range, a field over its cap. */
+  "invalid_record",
+] as const;
+
+export type FrameErrorReason = (typeof FRAME_ERROR_REASONS)[number];
+
+/** Reasons that cost one frame; the others cost the connection (the stream cannot be resynchronised). */
+const FRAME_ONLY_REASONS: ReadonlySet<FrameErrorReason> = new Set(["malformed_protobuf", "invalid_record"]);
 
 /**
  * A refused frame. `fatal` errors mean the stream cannot be resynchronised
@@ -37,7 +38,7 @@ export class FrameError extends Error {
     super(`${reason}: ${detail}`);
     this.name = "FrameError";
     this.reason = reason;
-    this.fatal = reason !== "malformed_protobuf";
+    this.fatal = !FRAME_ONLY_REASONS.has(reason);
   }
 }
 

@@ -40,36 +40,44 @@ async function value(m: ReturnType<typeof createAgentMetrics>, name: string, lab
   return values.filter((v) => Object.entries(labels).every(([k, x]) => (v.labels as any)[k] === x)).reduce((a, v) => a + v.value, 0);
 }
 
-test("overflow by records drops the incoming batch as buffer_full; the rest arrive in order", async () => {
+test("at its record bound the queue says full instead of dropping; it keeps every batch, in order, and calls onRoom at half", async () => {
   const metrics = createAgentMetrics();
-  const q = new BatchQueue({ maxRecords: 10, maxBytes: 1 << 20, metrics });
+  let roomCalls = 0;
+  const q = new BatchQueue({ maxRecords: 10, maxBytes: 1 << 20, metrics, onRoom: () => roomCalls++ });
   const out = new GatedOutput();
   q.start(out);
   expect(q.push(batch(4, 100, "a"))).toBe(true); // in the output's hands, still counted
   expect(q.push(batch(4, 100, "b"))).toBe(true);
-  expect(q.push(batch(3, 100, "c"))).toBe(false); // 11 > 10
-  expect(q.push(batch(2, 100, "d"))).toBe(true);
-  expect(await value(metrics, "queue_records")).toBe(10);
-  expect(await value(metrics, "queue_bytes")).toBe(300);
-  expect(await value(metrics, "logs_dropped_total", { reason: "buffer_full" })).toBe(3);
-  expect(await value(metrics, "batches_dropped_total", { reason: "buffer_full" })).toBe(1);
+  expect(q.push(batch(3, 100, "c"))).toBe(false); // 11 ≥ 10: full, but kept
+  expect(q.isFull).toBe(true);
+  expect(q.push(batch(2, 100, "d"))).toBe(false); // what was already read still enters
+  expect(await value(metrics, "queue_records")).toBe(13);
+  expect(await value(metrics, "queue_bytes")).toBe(400);
+  expect(await value(metrics, "logs_dropped_total", { reason: "buffer_full" })).toBe(0);
+  expect(await value(metrics, "batches_dropped_total", { reason: "buffer_full" })).toBe(0);
+  expect(roomCalls).toBe(0);
   out.release();
   expect(await q.idle(Date.now() + 5000)).toBe(true);
-  expect(out.written.map((b) => b.request!.sessionId)).toEqual(["a", "b", "d"]);
+  expect(out.written.map((b) => b.request!.sessionId)).toEqual(["a", "b", "c", "d"]);
+  expect(roomCalls).toBe(1); // once, when it fell to 5 records or fewer
+  expect(q.isFull).toBe(false);
   expect(await value(metrics, "queue_records")).toBe(0);
   expect(await value(metrics, "queue_bytes")).toBe(0);
 });
 
-test("overflow by bytes is buffer_full too", async () => {
+test("the byte bound says full too, and room comes back only at half of it", async () => {
   const metrics = createAgentMetrics();
-  const q = new BatchQueue({ maxRecords: 1000, maxBytes: 250, metrics });
+  let roomAt: number | null = null;
+  const q = new BatchQueue({ maxRecords: 1000, maxBytes: 250, metrics, onRoom: () => (roomAt = q.bytes) });
   const out = new GatedOutput();
   q.start(out);
   expect(q.push(batch(1, 200))).toBe(true);
   expect(q.push(batch(1, 100))).toBe(false);
-  expect(await value(metrics, "logs_dropped_total", { reason: "buffer_full" })).toBe(1);
   out.release();
   await q.idle();
+  expect(roomAt).not.toBeNull();
+  expect(roomAt!).toBeLessThanOrEqual(125);
+  expect(await value(metrics, "logs_dropped_total", { reason: "buffer_full" })).toBe(0);
 });
 
 test("a batch larger than the bound still enters an empty queue", async () => {
@@ -78,9 +86,10 @@ test("a batch larger than the bound still enters an empty queue", async () => {
   const out = new GatedOutput();
   out.release();
   q.start(out);
-  expect(q.push(batch(5, 500))).toBe(true);
+  expect(q.push(batch(5, 500))).toBe(false); // taken, and full
   await q.idle();
   expect(out.written).toHaveLength(1);
+  expect(q.isFull).toBe(false);
 });
 
 test("an output that throws loses that batch, counted and logged, and the queue goes on", async () => {

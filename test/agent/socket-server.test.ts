@@ -1,10 +1,16 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { create } from "@bufbuild/protobuf";
+import { createConnection } from "node:net";
 import { join } from "node:path";
 import { startAgent } from "../../src/agent/agent.ts";
+import { createAgentMetrics } from "../../src/agent/metrics.ts";
+import type { QueuedBatch, RecordOutput } from "../../src/agent/output.ts";
 import { SocketPathError } from "../../src/agent/socket-server.ts";
 import { agentConfig, connect, endAndWait, metricValue, sendBytes, startTestAgent, type TestAgent, tempDir, waitFor, write } from "../helpers/agent.ts";
+import { ReportBoundaryLogsRequestSchema } from "../../src/gen/coder/agent/v2/boundary_pb.ts";
+import { encodeLogsFrame, encodeLogsFrameV1 } from "../../src/wire/encoder.ts";
 import { loadVectors, vector } from "../helpers/vectors.ts";
 
 let agent: TestAgent | null = null;
@@ -164,4 +170,154 @@ test("socket path directory is created when missing", async () => {
   } finally {
     cleanup();
   }
+});
+
+/** An output whose writes wait until the test opens the gate. */
+class GatedOutput implements RecordOutput {
+  readonly takes = "encoded" as const;
+  records = 0;
+  private open!: () => void;
+  private gate = new Promise<void>((r) => (this.open = r));
+  release(): void {
+    this.open();
+  }
+  async write(b: QueuedBatch): Promise<void> {
+    await this.gate;
+    this.records += b.records;
+  }
+  notReadyReason(): string | null {
+    return null;
+  }
+  async close(): Promise<void> {}
+}
+
+describe("backpressure", () => {
+  test("a full queue pauses reading instead of dropping; reading resumes when it drains, nothing is lost", async () => {
+    const out = new GatedOutput();
+    agent = await startTestAgent(["--queue-max-records", "20"], { output: out });
+    const a = agent;
+    const s = await connect(a.config.socket);
+    const single = vector("v1_single").bytes;
+    const frames = 5000;
+    const stream = new Uint8Array(single.length * frames);
+    for (let i = 0; i < frames; i++) stream.set(single, i * single.length);
+    const written = write(s, stream);
+    await waitFor("reading paused", () => a.socket.readingPaused);
+    expect(await metricValue(a, "socket_reads_paused_total")).toBe(1);
+    const heldBack = await received(a);
+    expect(heldBack).toBeLessThan(frames); // the rest waits in the kernel and the writer
+    out.release();
+    await written;
+    await waitFor("every record", async () => (await received(a)) === frames, 20_000);
+    await waitFor("written", () => out.records === frames, 20_000);
+    expect(await metricValue(a, "logs_dropped_total", { reason: "buffer_full" })).toBe(0);
+    expect(a.socket.readingPaused).toBe(false);
+    await endAndWait(s);
+  });
+});
+
+describe("connection limits", () => {
+  test("the connection over --max-connections is closed at once and counted; the others carry on", async () => {
+    agent = await startTestAgent(["--max-connections", "3"]);
+    const a = agent;
+    const held = await Promise.all([1, 2, 3].map(() => connect(a.config.socket)));
+    await waitFor("3 open", () => a.socket.openConnections === 3);
+    const extra = createConnection({ path: a.config.socket });
+    extra.on("error", () => {});
+    await new Promise((r) => extra.once("close", r));
+    expect(await metricValue(a, "connections_rejected_total", { reason: "too_many" })).toBe(1);
+    expect(a.warnings.some((w) => w.includes("--max-connections"))).toBe(true);
+    await Promise.all(held.map((s) => write(s, vector("v1_single").bytes)));
+    await waitFor("3 records", async () => (await received(a)) === 3);
+    await Promise.all(held.map(endAndWait));
+  });
+
+  test("a connection silent mid-frame for --socket-idle-timeout is closed and counted; one silent between frames is not", async () => {
+    agent = await startTestAgent(["--socket-idle-timeout", "200ms"]);
+    const a = agent;
+    const between = await connect(a.config.socket);
+    await write(between, vector("v1_single").bytes);
+    const midFrame = await connect(a.config.socket);
+    await write(midFrame, vector("v2_logs").bytes.subarray(0, 9));
+    await waitFor("partial frame held", async () => (await metricValue(a, "partial_frame_bytes")) > 0);
+    await new Promise((r) => midFrame.once("close", r));
+    expect(await metricValue(a, "connections_rejected_total", { reason: "idle_timeout" })).toBe(1);
+    expect(await metricValue(a, "partial_frame_bytes")).toBe(0);
+    expect(await rejected(a, "truncated")).toBe(0); // counted once, as idle_timeout
+    expect(a.socket.openConnections).toBe(1);
+    expect(between.destroyed).toBe(false);
+    await endAndWait(between);
+  });
+});
+
+describe("socket ownership", () => {
+  test("stop leaves alone a socket file that another process put at our path, and /readyz says the socket is gone", async () => {
+    agent = await startTestAgent();
+    const a = agent;
+    expect(a.socket.problem()).toBeNull();
+    unlinkSync(a.config.socket);
+    const other = Bun.listen({ unix: a.config.socket, socket: { data() {} } });
+    try {
+      expect(a.socket.problem()).toContain("removed or replaced");
+      const ready = await fetch(`http://${a.http.hostname}:${a.http.port}/readyz`);
+      expect(ready.status).toBe(503);
+      const ino = statSync(a.config.socket).ino;
+      await a.stop();
+      expect(statSync(a.config.socket).ino).toBe(ino);
+    } finally {
+      other.stop(true);
+    }
+  });
+});
+
+test("labelled counters with a closed label set are exposed at 0 from the start", async () => {
+  const text = await createAgentMetrics().registry.metrics();
+  for (const line of [
+    'agent_boundary_log_proxy_frames_received_total{kind="logs"} 0',
+    'agent_boundary_log_proxy_frames_received_total{kind="status"} 0',
+    'agent_boundary_log_proxy_frames_received_total{kind="unknown"} 0',
+    'agent_boundary_log_proxy_frames_rejected_total{reason="invalid_record"} 0',
+    'agent_boundary_log_proxy_connections_rejected_total{reason="too_many"} 0',
+    'agent_boundary_log_proxy_connections_rejected_total{reason="idle_timeout"} 0',
+    'agent_boundary_log_proxy_logs_dropped_total{reason="buffer_full"} 0',
+  ]) {
+    expect(text).toContain(line);
+  }
+});
+
+describe("records coderd would refuse are refused at the socket", () => {
+  /** The issue's poison request: BoundaryLog.time claims 5 bytes while 2 remain inside its record. */
+  const poison = Buffer.concat([
+    Buffer.from([0x0a, 0x21]), Buffer.from("1a1b0a034745541214", "hex"), Buffer.from("https://example.com/"), Buffer.from("12050801", "hex"),
+    Buffer.from([0x1a, 0x01]), Buffer.from("x"), Buffer.from([0x12, 0x24]), Buffer.from("11111111-2222-4333-8444-555555555550"),
+  ]);
+  const framed = (tag: number, payload: Uint8Array) => {
+    const header = Buffer.from([tag, 0, 0, 0]);
+    header.writeUIntBE(payload.length, 1, 3);
+    return Buffer.concat([header, payload]);
+  };
+  const badNanos = create(ReportBoundaryLogsRequestSchema, {
+    sessionId: "11111111-2222-4333-8444-555555555551",
+    logs: [{ sequenceNumber: 0, time: { seconds: 1n, nanos: 1_000_000_000 }, resource: { case: "httpRequest", value: { method: "GET", url: "https://a/" } } }],
+  });
+
+  test("a nested length past its record (tag 1 and tag 2) is malformed_protobuf; a time out of range is invalid_record; each costs its frame only", async () => {
+    agent = await startTestAgent();
+    const a = agent;
+    const s = await connect(a.config.socket);
+    const envelope = Buffer.concat([Buffer.from([0x0a, poison.length]), poison]); // BoundaryMessage{logs: poison}
+    await write(s, framed(1, poison));
+    await write(s, framed(2, envelope));
+    await write(s, encodeLogsFrame(badNanos));
+    await write(s, encodeLogsFrameV1(badNanos));
+    await write(s, vector("v2_logs").bytes);
+    await waitFor("the good frame after the bad ones", async () => (await received(a)) === 3);
+    expect(await rejected(a, "malformed_protobuf")).toBe(2);
+    expect(await rejected(a, "invalid_record")).toBe(2);
+    expect(a.socket.openConnections).toBe(1);
+    expect(a.warnings.filter((w) => w.includes("invalid_record"))).toHaveLength(1); // once per connection and reason
+    expect(a.warnings.some((w) => w.includes("logs[0].time.nanos"))).toBe(true);
+    expect(a.stdout.lines).toHaveLength(3);
+    await endAndWait(s);
+  });
 });

@@ -4,12 +4,14 @@
 // which records in-process boundary clients wrote to the agent's socket.
 import { Database } from "bun:sqlite";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { create } from "@bufbuild/protobuf";
 import { BoundaryClient, type ClientRecord, demoRecords } from "../../src/client/index.ts";
-import type { BoundaryLog } from "../../src/gen/coder/agent/v2/boundary_pb.ts";
+import { type BoundaryLog, BoundaryLogSchema, ReportBoundaryLogsRequestSchema } from "../../src/gen/coder/agent/v2/boundary_pb.ts";
+import { encodeLogsFrame } from "../../src/wire/encoder.ts";
 import { waitFor } from "../helpers/agent.ts";
 import { type Child, startCli } from "../helpers/cli.ts";
 
@@ -304,4 +306,61 @@ export function startSessions(opts: { socket: string; sessions: number; rate: nu
       return unsent.reduce((a, b) => a + b, 0);
     },
   };
+}
+
+// ------------------------------------------------------------ hostile-input helpers (socket faults)
+
+/**
+ * `boundary-relay agent` with exactly `args` after `agent` (any --output),
+ * on 127.0.0.1:0 for HTTP unless `args` set --http-listen.
+ */
+export async function startAgentWith(args: string[], env: Record<string, string> = {}): Promise<Proc> {
+  const listen = args.includes("--http-listen") ? [] : ["--http-listen", "127.0.0.1:0"];
+  const child = startBinary(["agent", ...listen, ...args], env);
+  return proc(child, await started(child, "agent", /http http:\/\/127\.0\.0\.1:(\d+)/));
+}
+
+/** HTTP status of the agent's (or coderd's) /readyz, and its body. */
+export async function readyz(port: number): Promise<{ status: number; body: string }> {
+  const res = await fetch(`http://127.0.0.1:${port}/readyz`);
+  return { status: res.status, body: await res.text() };
+}
+
+/** Resident set size of `pid` in MiB (Linux /proc). */
+export function rssMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? Number.NaN) / 1024;
+}
+
+/** `frames` tag-2 frames of `perFrame` distinct records each for `sessionId`, sequence numbers from `firstSeq`, back to back. */
+export function logsFrames(sessionId: string, firstSeq: number, frames: number, perFrame: number): Uint8Array {
+  const parts: Uint8Array[] = [];
+  for (let f = 0; f < frames; f++) {
+    const seq0 = firstSeq + f * perFrame;
+    const logs = Array.from({ length: perFrame }, (_, i) =>
+      create(BoundaryLogSchema, {
+        allowed: (seq0 + i) % 3 !== 0,
+        time: { seconds: 1765227526n + BigInt(seq0 + i), nanos: 5 },
+        sequenceNumber: seq0 + i,
+        resource: { case: "httpRequest", value: { method: "GET", url: `https://registry.npmjs.org/pkg-${(seq0 + i) % 97}` } },
+      }),
+    );
+    parts.push(encodeLogsFrame(create(ReportBoundaryLogsRequestSchema, { sessionId, confinedProcessName: "claude", logs })));
+  }
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) (out.set(p, at), (at += p.length));
+  return out;
+}
+
+/** A connected Unix-socket client; writing to it, resolving when the socket took the bytes. */
+export { connect as connectUnix, write as writeBytes } from "../helpers/agent.ts";
+
+/** Resolves once `socket` closed (by either side). */
+export function closed(socket: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    if (socket.destroyed) return resolve();
+    socket.on("error", () => {});
+    socket.once("close", () => resolve());
+  });
 }

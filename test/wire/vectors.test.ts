@@ -82,6 +82,16 @@ describe("decoder rules", () => {
     expect((frames[1] as any).request.sessionId).toBe("a");
   });
 
+  test("a stream that ends right after a header is truncated, and the decoder says it holds the payload buffer", () => {
+    const decoder = new FrameDecoder();
+    expect(decoder.push(new Uint8Array([0x02, 0, 0x80, 0]))).toEqual([]);
+    expect(decoder.pendingBytes).toBe(0); // nothing of the payload yet …
+    expect(decoder.midFrame).toBe(true); // … but mid-frame,
+    expect(decoder.heldBytes).toBe(32768); // holding its 32 KiB buffer
+    expect(decoder.end()?.reason).toBe("truncated");
+    expect(decoder.heldBytes).toBe(0);
+  });
+
   test("a malformed payload costs that frame only", () => {
     const bad = vector("bad_protobuf").bytes;
     const good = vector("v2_status").bytes;

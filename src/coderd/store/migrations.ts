@@ -52,6 +52,14 @@ export const MIGRATIONS: string[] = [
   CREATE INDEX boundary_logs_session_seq ON boundary_logs (session_ref, sequence_number);
   CREATE INDEX boundary_logs_captured ON boundary_logs (captured_at);
   `,
+  // 3 (console): the query API's and console's filters and aggregates. An
+  // exact host pages newest first from its own index; aggregates over a time
+  // window read only the covering index, never the table.
+  `
+  CREATE INDEX boundary_logs_host_captured ON boundary_logs (http_host, captured_at);
+  CREATE INDEX boundary_logs_captured_cover ON boundary_logs (captured_at, allowed, http_host, session_ref);
+  CREATE INDEX boundary_sessions_agent ON boundary_sessions (agent_id, workspace_id, updated_at);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

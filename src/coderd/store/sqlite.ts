@@ -8,8 +8,11 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { openSqlite, type SqliteDatabase, type SqliteStatement } from "../../runtime/adapter.ts";
 import { migrate } from "./migrations.ts";
+import { newestFirstPage, Where } from "./sql-parts.ts";
+import { SqliteQueries } from "./sqlite-queries.ts";
 import type {
-  InsertResult, LogQuery, NewBatch, Page, PagePosition, SessionIdentity, SessionLogsQuery, SessionQuery, Store, StoredRecord,
+  AgentLastSeen, LogFilter, LogSearch, SessionSummary, TimeseriesPoint, TimeseriesQuery, TopQuery,
+  InsertResult, LogQuery, NewBatch, Page, SessionIdentity, SessionLogsQuery, SessionQuery, Store, StoredRecord,
   StoredSession, TimeWindow, TopDeniedQuery, WorkspaceStats,
 } from "./store.ts";
 
@@ -87,31 +90,25 @@ function toSession(r: Row): StoredSession {
   };
 }
 
-/** WHERE clauses and their parameters, built up filter by filter. */
-class Where {
-  readonly clauses: string[] = [];
-  readonly params: unknown[] = [];
-  add(clause: string, ...params: unknown[]): this {
-    this.clauses.push(clause);
-    this.params.push(...params);
-    return this;
-  }
-  get sql(): string {
-    return this.clauses.length ? `WHERE ${this.clauses.join(" AND ")}` : "";
-  }
-}
-
-function newestFirstPage<T>(rows: Row[], limit: number, atColumn: string, map: (r: Row) => T): Page<T> {
-  const items = rows.slice(0, limit);
-  const last = rows.length > limit ? items[items.length - 1] : undefined;
-  const next: PagePosition | null = last ? { at: Number(last[atColumn]), id: Number(last.id) } : null;
-  return { items: items.map(map), next };
-}
-
 export class SqliteStore implements Store {
   private readonly statements = new Map<string, SqliteStatement>();
 
-  private constructor(private readonly db: SqliteDatabase) {}
+  /** The read side of the query API and console (sqlite-queries.ts). */
+  private readonly queries: SqliteQueries;
+
+  private constructor(private readonly db: SqliteDatabase) {
+    this.queries = new SqliteQueries(db, { logSelect: LOG_SELECT, toRecord, toSession, sessionColumns: SESSION_COLUMNS });
+  }
+
+  searchLogs = (q: LogSearch): Promise<Page<StoredRecord>> => this.queries.searchLogs(q);
+  logsAfterId = (q: LogFilter, afterId: number, limit: number): Promise<StoredRecord[]> => this.queries.logsAfterId(q, afterId, limit);
+  lastLogId = (): Promise<number> => this.queries.lastLogId();
+  workspaceStats = (q: LogFilter): Promise<WorkspaceStats[]> => this.queries.workspaceStats(q);
+  top = (q: TopQuery & { decision: "allow" | "deny" }) => this.queries.top(q);
+  timeseries = (q: TimeseriesQuery): Promise<TimeseriesPoint[]> => this.queries.timeseries(q);
+  sessionSummaries = async (q: SessionQuery): Promise<Page<SessionSummary>> => this.queries.withCompleteness(await this.listSessions(q));
+  sessionSummary = (sessionId: string, workspaceId?: string): Promise<SessionSummary | null> => this.queries.sessionSummary(sessionId, workspaceId);
+  agentsLastSeen = (limit: number): Promise<AgentLastSeen[]> => this.queries.agentsLastSeen(limit);
 
   static async open(path: string, opts: SqliteStoreOptions = {}): Promise<SqliteStore> {
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });

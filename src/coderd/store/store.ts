@@ -117,7 +117,7 @@ export interface TopDeniedQuery extends TimeWindow {
   limit: number;
 }
 
-export interface Store {
+export interface Store extends RecordQueries {
   /** Stores a batch in one transaction; resolves only once it is durable. */
   insertBatch(batch: NewBatch): Promise<InsertResult>;
   listSessions(q: SessionQuery): Promise<Page<StoredSession>>;
@@ -130,4 +130,105 @@ export interface Store {
   /** Throws with the reason when the store cannot serve. */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+// ---- Queries of the query API and the console (SQLite side: sqlite-queries.ts).
+
+/** Which clock since/until compare against: coderd's receive time (default) or boundary's event time. */
+export type TimeField = "captured" | "event";
+
+/** The filters `logs`, `stats`, `export` and the console's pages share. All optional; combined with AND. */
+export interface LogFilter extends TimeWindow {
+  /** The host or any of its subdomains (lower case). */
+  domain?: string;
+  /** Exactly this host (lower case). */
+  host?: string;
+  /** Owner name, exact. */
+  owner?: string;
+  /** Workspace name, exact. */
+  workspace?: string;
+  workspaceId?: string;
+  /** Confined process name, exact. */
+  process?: string;
+  decision?: "allow" | "deny";
+  /** Case-sensitive substring of the URL. */
+  urlContains?: string;
+  timeField?: TimeField;
+}
+
+export interface LogSearch extends LogFilter {
+  limit: number;
+  after?: PagePosition;
+}
+
+export interface TopQuery extends LogFilter {
+  by: "domain" | "url" | "workspace";
+  limit: number;
+}
+
+export interface TimeseriesQuery extends LogFilter {
+  bucketMs: number;
+  since: Date;
+  until: Date;
+}
+
+export interface TimeseriesPoint {
+  /** Start of the bucket, ms since the epoch. */
+  at: number;
+  allowed: number;
+  denied: number;
+}
+
+/** A run of sequence numbers that never arrived: from..to inclusive. */
+export interface SequenceGap {
+  from: number;
+  to: number;
+  missing: number;
+}
+
+/** How whole a session's stored record is. Sequence numbers start at 0 (WIRE.md). */
+export interface SessionCompleteness {
+  records: number;
+  allowed: number;
+  denied: number;
+  first_seq: number | null;
+  last_seq: number | null;
+  first_seen: string | null;
+  last_seen: string | null;
+  /** Sequence numbers below last_seq that were never stored. */
+  missing: number;
+  gaps: SequenceGap[];
+  /**
+   * Drops boundary itself reported. Always null today: boundary's status
+   * frames are counted by the agent's metrics but never forwarded (WIRE.md).
+   */
+  boundary_reported_drops: number | null;
+}
+
+export type SessionSummary = StoredSession & SessionCompleteness;
+
+export interface AgentLastSeen {
+  agent_id: string;
+  agent_name: string;
+  workspace_id: string;
+  workspace_name: string;
+  owner_name: string;
+  last_seen: string;
+}
+
+/** The read side of the query API and the console. */
+export interface RecordQueries {
+  searchLogs(q: LogSearch): Promise<Page<StoredRecord>>;
+  /** Records with an id above afterId, oldest first: the live tail. */
+  logsAfterId(q: LogFilter, afterId: number, limit: number): Promise<StoredRecord[]>;
+  /** The highest record id stored (0 when none): where a live tail starts. */
+  lastLogId(): Promise<number>;
+  workspaceStats(q: LogFilter): Promise<WorkspaceStats[]>;
+  top(q: TopQuery & { decision: "allow" | "deny" }): Promise<{ value: string; count: number }[]>;
+  timeseries(q: TimeseriesQuery): Promise<TimeseriesPoint[]>;
+  /** Sessions newest first, each with its counts and gaps. */
+  sessionSummaries(q: SessionQuery): Promise<Page<SessionSummary>>;
+  /** One session (by id, optionally within a workspace), with completeness; null when unknown. */
+  sessionSummary(sessionId: string, workspaceId?: string): Promise<SessionSummary | null>;
+  agentsLastSeen(limit: number): Promise<AgentLastSeen[]>;
 }

@@ -1,0 +1,217 @@
+// The SQLite side of RecordQueries: the searches, aggregates and session
+// completeness behind the query API and the console. Read-only: nothing here
+// writes. Every value reaches SQLite as a bound parameter, never as SQL text.
+// Row mapping comes from sqlite.ts (injected, so the two files do not import
+// each other).
+//
+// Costs, with the indexes of migration 3: newest-first pages walk
+// (captured_at) backwards and stop at the page size; an exact host uses
+// (http_host, captured_at); aggregates over a window read the covering
+// (captured_at, allowed, http_host, session_ref) index only. A domain filter
+// (host or subdomain) and url_contains are scans of the window.
+import type { SqliteDatabase, SqliteStatement } from "../../runtime/adapter.ts";
+import type {
+  AgentLastSeen, LogFilter, LogSearch, Page, SequenceGap, SessionCompleteness,
+  SessionSummary, StoredRecord, StoredSession, TimeseriesPoint, TimeseriesQuery, TopQuery, WorkspaceStats,
+} from "./store.ts";
+import { newestFirstPage, Where } from "./sql-parts.ts";
+
+type Row = Record<string, unknown>;
+
+/** What sqlite.ts lends: its row mappers and the SELECT they read. */
+export interface RowMapping {
+  /** `SELECT … FROM boundary_logs l JOIN boundary_sessions s …`, with l.captured_at and l.id selected. */
+  logSelect: string;
+  toRecord(r: Row): StoredRecord;
+  toSession(r: Row): StoredSession;
+  /** Columns of boundary_sessions that toSession reads (unqualified). */
+  sessionColumns: string;
+}
+
+/** Gaps listed per session in lists (the count of missing records is always exact). */
+const GAPS_PER_SESSION = 50;
+
+/** `2025-12-08T20:58:47`: event_time compared by its whole-second prefix, which sorts as text. */
+const eventSecond = (ms: number) => new Date(ms).toISOString().slice(0, 19);
+
+/** The shared filters over `boundary_logs l JOIN boundary_sessions s`. */
+function filterWhere(q: LogFilter): Where {
+  const w = new Where();
+  if (q.timeField === "event") {
+    if (q.since) w.add("substr(l.event_time, 1, 19) >= ?", eventSecond(Math.floor(q.since.getTime() / 1000) * 1000));
+    if (q.until) w.add("substr(l.event_time, 1, 19) < ?", eventSecond(Math.ceil(q.until.getTime() / 1000) * 1000));
+  } else {
+    if (q.since) w.add("l.captured_at >= ?", q.since.getTime());
+    if (q.until) w.add("l.captured_at < ?", q.until.getTime());
+  }
+  if (q.host) w.add("l.http_host = ?", q.host);
+  if (q.domain) w.add("(l.http_host = ? OR substr(l.http_host, -?) = ?)", q.domain, q.domain.length + 1, `.${q.domain}`);
+  if (q.decision) w.add("l.allowed = ?", q.decision === "allow" ? 1 : 0);
+  if (q.urlContains) w.add("instr(l.http_url, ?) > 0", q.urlContains);
+  if (q.workspaceId) w.add("s.workspace_id = ?", q.workspaceId);
+  if (q.workspace) w.add("s.workspace_name = ?", q.workspace);
+  if (q.owner) w.add("s.owner_name = ?", q.owner);
+  if (q.process) w.add("s.confined_process_name = ?", q.process);
+  return w;
+}
+
+/** True when a filter needs the session columns (else the join can be skipped). */
+const needsSession = (q: LogFilter) => Boolean(q.workspaceId || q.workspace || q.owner || q.process);
+
+const FROM_LOGS = "FROM boundary_logs l JOIN boundary_sessions s ON s.id = l.session_ref";
+const FROM_LOGS_ONLY = "FROM boundary_logs l";
+
+export class SqliteQueries {
+  private readonly statements = new Map<string, SqliteStatement>();
+
+  constructor(
+    private readonly db: SqliteDatabase,
+    private readonly rows: RowMapping,
+  ) {}
+
+  private all(sql: string, params: unknown[]): Row[] {
+    let s = this.statements.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.statements.set(sql, s);
+    }
+    return s.all<Row>(...params);
+  }
+
+  async searchLogs(q: LogSearch): Promise<Page<StoredRecord>> {
+    const w = filterWhere(q);
+    if (q.after) w.add("(l.captured_at < ? OR (l.captured_at = ? AND l.id < ?))", q.after.at, q.after.at, q.after.id);
+    const rows = this.all(
+      `${this.rows.logSelect} ${w.sql} ORDER BY l.captured_at DESC, l.id DESC LIMIT ?`, [...w.params, q.limit + 1],
+    );
+    return newestFirstPage(rows, q.limit, "captured_at", this.rows.toRecord);
+  }
+
+  async logsAfterId(q: LogFilter, afterId: number, limit: number): Promise<StoredRecord[]> {
+    const w = filterWhere(q).add("l.id > ?", afterId);
+    return this.all(`${this.rows.logSelect} ${w.sql} ORDER BY l.id LIMIT ?`, [...w.params, limit]).map(this.rows.toRecord);
+  }
+
+  async lastLogId(): Promise<number> {
+    return Number(this.all("SELECT coalesce(max(id), 0) AS id FROM boundary_logs", [])[0]?.id ?? 0);
+  }
+
+  async workspaceStats(q: LogFilter): Promise<WorkspaceStats[]> {
+    const w = filterWhere(q);
+    return this.all(
+      `SELECT s.workspace_id, max(s.workspace_name) AS workspace_name, max(s.owner_name) AS owner_name,
+              sum(l.allowed) AS allowed, sum(1 - l.allowed) AS denied
+       ${FROM_LOGS} ${w.sql} GROUP BY s.workspace_id ORDER BY s.workspace_id`,
+      w.params,
+    ).map((r) => ({
+      workspace_id: String(r.workspace_id),
+      workspace_name: String(r.workspace_name),
+      owner_name: String(r.owner_name),
+      allowed: Number(r.allowed),
+      denied: Number(r.denied),
+    }));
+  }
+
+  async top(q: TopQuery & { decision: "allow" | "deny" }): Promise<{ value: string; count: number }[]> {
+    const w = filterWhere(q);
+    const column = { domain: "l.http_host", url: "l.http_url", workspace: "s.workspace_name" }[q.by];
+    const from = q.by === "workspace" || needsSession(q) ? FROM_LOGS : FROM_LOGS_ONLY;
+    return this.all(
+      // "+": grouping must not pick the (http_host, captured_at) index, which walks every record instead of the window.
+      `SELECT ${column} AS value, count(*) AS count ${from} ${w.sql} GROUP BY +${column} ORDER BY count DESC, value ASC LIMIT ?`,
+      [...w.params, q.limit],
+    ).map((r) => ({ value: String(r.value), count: Number(r.count) }));
+  }
+
+  async timeseries(q: TimeseriesQuery): Promise<TimeseriesPoint[]> {
+    const w = filterWhere(q);
+    const ms = q.timeField === "event" ? "(unixepoch(substr(l.event_time, 1, 19)) * 1000)" : "l.captured_at";
+    const from = needsSession(q) ? FROM_LOGS : FROM_LOGS_ONLY;
+    const rows = this.all(
+      `SELECT (${ms} - ?) / ? AS bucket, sum(l.allowed) AS allowed, sum(1 - l.allowed) AS denied
+       ${from} ${w.sql} GROUP BY bucket`,
+      [q.since.getTime(), q.bucketMs, ...w.params],
+    );
+    const counts = new Map(rows.map((r) => [Number(r.bucket), r]));
+    const points: TimeseriesPoint[] = [];
+    for (let i = 0, at = q.since.getTime(); at < q.until.getTime(); i++, at += q.bucketMs) {
+      const r = counts.get(i);
+      points.push({ at, allowed: Number(r?.allowed ?? 0), denied: Number(r?.denied ?? 0) });
+    }
+    return points;
+  }
+
+  /** A page of sessions (from SqliteStore.listSessions) with each one's counts and gaps. */
+  withCompleteness(page: Page<StoredSession>): Page<SessionSummary> {
+    return { next: page.next, items: page.items.map((session) => this.summarise(session, GAPS_PER_SESSION)) };
+  }
+
+  async sessionSummary(sessionId: string, workspaceId?: string): Promise<SessionSummary | null> {
+    const w = new Where().add("session_id = ?", sessionId);
+    if (workspaceId) w.add("workspace_id = ?", workspaceId);
+    const rows = this.all(
+      `SELECT ${this.rows.sessionColumns} FROM boundary_sessions ${w.sql} ORDER BY updated_at DESC, id DESC LIMIT 1`,
+      w.params,
+    );
+    const row = rows[0];
+    return row ? this.summarise(this.rows.toSession(row), 1000) : null;
+  }
+
+  private summarise(session: StoredSession, maxGaps: number): SessionSummary {
+    const ref = this.all("SELECT id FROM boundary_sessions WHERE session_id = ? AND workspace_id = ?", [session.session_id, session.workspace_id])[0];
+    return { ...session, ...this.completeness(Number(ref?.id ?? 0), maxGaps) };
+  }
+
+  /** Counts and gaps of one session row, read from the (session_ref, sequence_number) index. */
+  private completeness(sessionRef: number, maxGaps: number): SessionCompleteness {
+    const c = this.all(
+      `SELECT count(*) AS records, sum(allowed) AS allowed, min(sequence_number) AS first_seq,
+              max(sequence_number) AS last_seq, count(DISTINCT CASE WHEN sequence_number >= 0 THEN sequence_number END) AS distinct_seqs,
+              min(captured_at) AS first_seen, max(captured_at) AS last_seen
+       FROM boundary_logs WHERE session_ref = ?`,
+      [sessionRef],
+    )[0]!;
+    const records = Number(c.records);
+    const lastSeq = c.last_seq === null ? null : Number(c.last_seq);
+    const missing = lastSeq === null || lastSeq < 0 ? 0 : lastSeq + 1 - Number(c.distinct_seqs);
+    return {
+      records,
+      allowed: Number(c.allowed ?? 0),
+      denied: records - Number(c.allowed ?? 0),
+      first_seq: c.first_seq === null ? null : Number(c.first_seq),
+      last_seq: lastSeq,
+      first_seen: c.first_seen === null ? null : new Date(Number(c.first_seen)).toISOString(),
+      last_seen: c.last_seen === null ? null : new Date(Number(c.last_seen)).toISOString(),
+      missing,
+      gaps: missing > 0 ? this.gaps(sessionRef, maxGaps) : [],
+      boundary_reported_drops: null,
+    };
+  }
+
+  /** Runs of missing sequence numbers from 0 up to the highest stored one, in order. */
+  private gaps(sessionRef: number, limit: number): SequenceGap[] {
+    return this.all(
+      `SELECT prev + 1 AS gap_from, seq - 1 AS gap_to FROM (
+         SELECT sequence_number AS seq, lag(sequence_number, 1, -1) OVER (ORDER BY sequence_number) AS prev
+         FROM (SELECT DISTINCT sequence_number FROM boundary_logs WHERE session_ref = ? AND sequence_number >= 0))
+       WHERE seq > prev + 1 ORDER BY seq LIMIT ?`,
+      [sessionRef, limit],
+    ).map((r) => ({ from: Number(r.gap_from), to: Number(r.gap_to), missing: Number(r.gap_to) - Number(r.gap_from) + 1 }));
+  }
+
+  async agentsLastSeen(limit: number): Promise<AgentLastSeen[]> {
+    return this.all(
+      `SELECT agent_id, max(agent_name) AS agent_name, workspace_id, max(workspace_name) AS workspace_name,
+              max(owner_name) AS owner_name, max(updated_at) AS last_seen
+       FROM boundary_sessions GROUP BY agent_id, workspace_id ORDER BY last_seen DESC LIMIT ?`,
+      [limit],
+    ).map((r) => ({
+      agent_id: String(r.agent_id),
+      agent_name: String(r.agent_name),
+      workspace_id: String(r.workspace_id),
+      workspace_name: String(r.workspace_name),
+      owner_name: String(r.owner_name),
+      last_seen: new Date(Number(r.last_seen)).toISOString(),
+    }));
+  }
+}

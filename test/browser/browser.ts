@@ -1,0 +1,68 @@
+// Headless Chromium for the console's browser tests and screenshots:
+// Debian's /usr/bin/chromium (or CHROMIUM_PATH) driven by playwright-core,
+// each launch with a fresh profile, no network services, no sandbox (CI
+// runs as root). Also: a compiled coderd with records to look at.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Browser, type BrowserContext, chromium } from "playwright-core";
+import { createIngestClient } from "../../src/coderd/client.ts";
+import { ADMIN_TOKEN, AGENT_TOKEN, coderdPaths, type Proc, startCoderd } from "../e2e/harness.ts";
+import { batch, log } from "../coderd/helpers.ts";
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+
+export interface Chrome {
+  browser: Browser;
+  context: BrowserContext;
+  close(): Promise<void>;
+}
+
+export async function launchChromium(opts: { width?: number; height?: number } = {}): Promise<Chrome> {
+  const profile = mkdtempSync(join(tmpdir(), "console-chromium-"));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    acceptDownloads: true,
+    viewport: { width: opts.width ?? 1440, height: opts.height ?? 900 },
+    timezoneId: "Europe/Berlin",
+    locale: "en-GB",
+    args: [
+      "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+      "--disable-sync", "--no-first-run",
+    ],
+  });
+  return {
+    browser: context.browser()!,
+    context,
+    async close() {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface ConsoleServer {
+  url: string;
+  coderd: Proc;
+  ingest: ReturnType<typeof createIngestClient>;
+  stop(): Promise<void>;
+}
+
+/** The compiled binary as coderd in a temp dir, with an ingest client holding the agent token. */
+export async function startConsoleServer(): Promise<ConsoleServer> {
+  const dir = mkdtempSync(join(tmpdir(), "console-browser-"));
+  const coderd = await startCoderd(coderdPaths(dir));
+  const url = `http://127.0.0.1:${coderd.port}`;
+  return {
+    url,
+    coderd,
+    ingest: createIngestClient({ baseUrl: url, token: AGENT_TOKEN, binary: true }),
+    async stop() {
+      await coderd.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export { ADMIN_TOKEN, batch, log };
