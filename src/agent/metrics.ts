@@ -16,6 +16,12 @@ export const LOG_DROP_REASONS = [
   "boundary_channel_full",
   "boundary_batch_full",
   "spool_full",
+  /** The spool could not write the batch (a full disk, an I/O error). */
+  "spool_write_failed",
+  /** In a damaged part of a spool segment, where the count is known. */
+  "spool_corrupt",
+  /** In a spool segment deleted by something else before it was read, where the count is known. */
+  "spool_missing",
   /** Still in the in-memory queue when shutdown_timeout ran out. */
   "shutdown",
   /** Refused by coderd as invalid_argument, alone in its request: moved to <spool-dir>/quarantine/. */
@@ -70,6 +76,9 @@ export function createAgentMetrics(registry = new Registry()) {
     forwardDuration: new Histogram({ name: `${P}forward_duration_seconds`, help: "Latency of requests to coderd.", buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [registry] }),
     spoolBytes: new Gauge({ name: `${P}spool_bytes`, help: "Bytes in the spool's segment files.", registers: [registry] }),
     spoolSegments: new Gauge({ name: `${P}spool_segments`, help: "Segment files in the spool.", registers: [registry] }),
+    spoolCorruptBytes: new Counter({ name: `${P}spool_corrupt_bytes_total`, help: "Damaged spool bytes skipped (copied to corrupt/ in the spool directory when readable).", registers: [registry] }),
+    spoolWriteErrors: new Counter({ name: `${P}spool_write_errors_total`, help: "Spool writes that failed (a full disk, an I/O error); their records are counted in logs_dropped_total{reason=\"spool_write_failed\"}.", registers: [registry] }),
+    spoolSegmentsMissing: new Counter({ name: `${P}spool_segments_missing_total`, help: "Spool segment files deleted by something else (or that could not be opened) before they were read.", registers: [registry] }),
     spoolOldestAge: new Gauge({ name: `${P}spool_oldest_unacked_age_seconds`, help: "Age of the oldest record coderd has not acknowledged.", registers: [registry] }),
     processEvents: new Counter({ name: "agent_process_events_total", help: "Exec records taken from the kernel (--process-log), by result: complete, or truncated (a /proc field could not be read, or argv was cut).", labelNames: ["result"], registers: [registry] }),
     processEventsLost: new Counter({ name: "agent_process_events_lost_total", help: "Kernel overruns of the process event socket (ENOBUFS): each is one or more exec events the kernel dropped.", registers: [registry] }),

@@ -96,6 +96,7 @@ export class CoderdOutput implements RecordOutput {
 
   notReadyReason(): string | null {
     const spool = this.spool.state();
+    if (spool.dropReason === "spool_write_failed") return "spool writes are failing (a full disk?); dropping records";
     if (spool.full) return `spool full (${spool.bytes} of ${spool.maxBytes} bytes); dropping records`;
     return this.forwarder.notReadyReason();
   }

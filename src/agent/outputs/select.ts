@@ -9,7 +9,7 @@ import { ConfigError } from "../../config/load.ts";
 import { resolveSecret } from "../../config/secrets.ts";
 import type { AgentMetrics } from "../metrics.ts";
 import type { RecordOutput } from "../output.ts";
-import { SpoolDirError } from "../spool/spool.ts";
+import { SpoolDirError, spoolBudgetProblem } from "../spool/spool.ts";
 import { CaFileError, CoderdOutput } from "./coderd.ts";
 import { DiscardOutput } from "./discard.ts";
 import { StdoutOutput } from "./stdout.ts";
@@ -42,6 +42,8 @@ export function checkOutputConfig(config: AgentConfig): { token: string } {
   const token = resolveSecret(config, "agent_token");
   if (!token) throw configError("agent_token", "--agent-token", "is required for --output coderd (or --agent-token-file, CODER_AGENT_TOKEN)");
   if (!config.spool_dir) throw configError("spool_dir", "--spool-dir", "is required for --output coderd: records are acknowledged only once durable on disk");
+  const budget = spoolBudgetProblem(config.spool_max_bytes);
+  if (budget) throw configError("spool_max_bytes", "--spool-max-bytes", budget);
   return { token };
 }
 

@@ -1,14 +1,17 @@
 // Sequential reader of one segment file. It reads through a small buffer
 // (64 KiB, or one entry when an entry is larger), so memory stays bounded
 // whatever the segment's size, and it never caches bytes past the limit it
-// is given (the part of the file whose writes have completed).
-import type { FileHandle } from "node:fs/promises";
+// is given (the part of the file whose writes have completed). After damage,
+// resync() finds where the next intact entry starts.
 import {
   ENTRY_HEADER_BYTES,
   MAX_ENTRY_BODY_BYTES,
   decodeEntryHeader,
   entryChecksumMatches,
+  isEntryAt,
+  isPlausibleTime,
 } from "./format.ts";
+import type { SpoolFile } from "./fs.ts";
 
 const CHUNK_BYTES = 64 * 1024;
 
@@ -28,7 +31,7 @@ export class SegmentReader {
   private bufLength = 0;
 
   constructor(
-    private readonly file: FileHandle,
+    readonly file: SpoolFile,
     /** File position of the next entry. */
     public position: number,
   ) {}
@@ -45,6 +48,21 @@ export class SegmentReader {
     this.position = offset + total;
     if (!entryChecksumMatches(entry)) return { kind: "bad_checksum", offset, length: total };
     return { kind: "entry", offset, time: header.time, body: entry.slice(ENTRY_HEADER_BYTES) };
+  }
+
+  /**
+   * The first offset in [from, limit) where a whole intact entry starts
+   * (plausible length and time, matching checksum), or `limit` when none
+   * does. Moves the reader there.
+   */
+  async resync(from: number, limit: number): Promise<number> {
+    for (let at = from; limit - at >= ENTRY_HEADER_BYTES; at++) {
+      const header = await this.bytesAt(at, ENTRY_HEADER_BYTES, limit);
+      const { bodyLength: length, time } = decodeEntryHeader(header);
+      if (length > MAX_ENTRY_BODY_BYTES || limit - at < ENTRY_HEADER_BYTES + length || !isPlausibleTime(time)) continue;
+      if (isEntryAt(await this.bytesAt(at, ENTRY_HEADER_BYTES + length, limit))) return (this.position = at);
+    }
+    return (this.position = limit);
   }
 
   /** A view of `length` bytes at `position`, valid until the next call. */

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Registry } from "prom-client";
 import { createAgentMetrics, type AgentMetrics } from "../../../src/agent/metrics.ts";
+import { nodeFs, type SpoolFs } from "../../../src/agent/spool/fs.ts";
 import { Spool, type SpoolOptions } from "../../../src/agent/spool/spool.ts";
 import { ReportBoundaryLogsRequestSchema, type ReportBoundaryLogsRequest } from "../../../src/gen/coder/agent/v2/boundary_pb.ts";
 
@@ -69,8 +70,9 @@ export function segmentFiles(dir: string): string[] {
   return readdirSync(dir).filter((n) => n.endsWith(".spool")).sort();
 }
 
-export function dirBytes(dir: string): number {
-  return segmentFiles(dir).reduce((n, f) => n + statSync(join(dir, f)).size, 0);
+/** Bytes of the segment files in `dir` (or of every file `pick` takes). */
+export function dirBytes(dir: string, pick: (name: string) => boolean = (n) => n.endsWith(".spool")): number {
+  return readdirSync(dir).filter(pick).reduce((n, f) => n + statSync(join(dir, f)).size, 0);
 }
 
 export async function waitFor(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
@@ -79,4 +81,36 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, what: stri
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/**
+ * The real filesystem behind a disk of `capacity` bytes: a write that would
+ * take the spool directory's files past it fails with ENOSPC, as a full
+ * disk does. `failing.all` makes every write fail (an I/O error).
+ */
+export function smallDisk(dir: string, capacity: number): { fs: SpoolFs; failing: { all: boolean }; writeErrors: () => number } {
+  const failing = { all: false };
+  let errors = 0;
+  const fail = (code: string) => {
+    errors++;
+    return Object.assign(new Error(`${code}: simulated`), { code });
+  };
+  const fs: SpoolFs = {
+    ...nodeFs,
+    open: async (path, flags) => {
+      const file = await nodeFs.open(path, flags);
+      return {
+        read: (b, o, l, p) => file.read(b, o, l, p),
+        sync: () => file.sync(),
+        truncate: (n) => file.truncate(n),
+        close: () => file.close(),
+        write: async (b, o, l, p) => {
+          if (failing.all) throw fail("EIO");
+          if (dirBytes(dir, () => true) + l > capacity) throw fail("ENOSPC");
+          return file.write(b, o, l, p);
+        },
+      };
+    },
+  };
+  return { fs, failing, writeErrors: () => errors };
 }

@@ -3,12 +3,14 @@
 // budget, fsync policies, an unusable directory, and a large backlog.
 import { afterEach, describe, expect, test } from "bun:test";
 import { fromBinary } from "@bufbuild/protobuf";
-import { appendFileSync, readFileSync, truncateSync, writeFileSync, existsSync, statSync } from "node:fs";
+import { appendFileSync, mkdirSync, readFileSync, renameSync, truncateSync, unlinkSync, writeFileSync, existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as zlib from "node:zlib";
 import { crc32, crc32Table } from "../../../src/agent/spool/crc32.ts";
+import { countRecords } from "../../../src/agent/spool/format.ts";
+import { errnoOf, nodeFs, type SpoolFs } from "../../../src/agent/spool/fs.ts";
 import { Spool, SpoolDirError, type SpoolEntry } from "../../../src/agent/spool/spool.ts";
 import { ReportBoundaryLogsRequestSchema } from "../../../src/gen/coder/agent/v2/boundary_pb.ts";
 import {
@@ -20,6 +22,8 @@ import {
   newMetrics,
   openSpool,
   segmentFiles,
+  smallDisk,
+  spoolOptions,
   tempDir,
   waitFor,
 } from "./helpers.ts";
@@ -43,6 +47,14 @@ async function drain(spool: Spool): Promise<SpoolEntry[]> {
 
 function body(i: number): Uint8Array {
   return encodeRequest(makeRequest("s1", i, 1));
+}
+
+/** A closed spool in `d` of `count` one-record entries in 1 KiB segments; its segment file names. */
+async function closedSpool(d: string, count: number): Promise<string[]> {
+  const a = await openSpool(d, { segmentBytes: 1024 });
+  for (let i = 0; i < count; i++) await a.append(body(i), 1);
+  await a.close();
+  return segmentFiles(d);
 }
 
 describe("crc32", () => {
@@ -97,11 +109,12 @@ describe("spool", () => {
     expect(sealed.length).toBeGreaterThan(2);
 
     // Ack everything but the first entry of each segment, newest first: nothing may go.
+    // settled() waits for any deletion those acks began, so a wrong one would show.
     for (const seg of [...sealed].reverse()) for (const e of bySegment.get(seg)!.slice(1).reverse()) s.ack(e);
-    await Bun.sleep(20);
+    await s.settled();
     expect(segmentFiles(d).length).toBe(bySegment.size);
     s.ack(bySegment.get(sealed[0]!)![1]!); // a repeated ack changes nothing
-    await Bun.sleep(20);
+    await s.settled();
     expect(segmentFiles(d).length).toBe(bySegment.size);
 
     // Now the first entries, out of order: each completes exactly its segment.
@@ -145,10 +158,12 @@ describe("spool", () => {
     truncateSync(path, statSync(path).size - 5);
 
     const { log, lines } = logCollector();
-    const b = await openSpool(d, { log });
+    const metrics = newMetrics();
+    const b = await openSpool(d, { log, metrics });
     const entries = await drain(b);
     expect(entries.length).toBe(9);
-    expect(lines.some((l) => l.includes("torn last entry"))).toBe(true);
+    expect(lines.some((l) => l.includes("torn or damaged last entry"))).toBe(true);
+    expect(await counterValue(metrics.spoolCorruptBytes)).toBe(statSync(path).size - 8 - entries.reduce((n, e) => n + 16 + e.body.length, 0));
     await b.close();
   });
 
@@ -178,31 +193,36 @@ describe("spool", () => {
     writeFileSync(path, bytes);
 
     const { log, lines } = logCollector();
-    const b = await openSpool(d, { log });
+    const metrics = newMetrics();
+    const b = await openSpool(d, { log, metrics });
     const seqs = (await drain(b)).map((e) => fromBinary(ReportBoundaryLogsRequestSchema, e.body).logs[0]!.sequenceNumber);
     expect(seqs).toEqual([0, 1, 2, 3, 5, 6, 7, 8]);
-    expect(lines.filter((l) => l.includes("fails its checksum")).length).toBe(2);
+    expect(lines.filter((l) => l.includes("bytes skipped")).length).toBe(2);
+    const damaged = offsets[5]! - offsets[4]! + (bytes.length - offsets[9]!);
+    expect(await counterValue(metrics.spoolCorruptBytes)).toBe(damaged);
+    expect(await counterValue(metrics.logsDropped, { reason: "spool_corrupt" })).toBeLessThanOrEqual(2);
+    expect(dirBytes(join(d, "corrupt"), () => true)).toBe(damaged);
     await b.close();
   });
 
-  test("an impossible length skips the rest of that segment only", async () => {
-    const d = dir();
-    const a = await openSpool(d, { segmentBytes: 1024 });
-    for (let i = 0; i < 30; i++) await a.append(body(i), 1);
-    await a.close();
-    const files = segmentFiles(d);
-    const path = join(d, files[0]!);
-    const bytes = readFileSync(path);
-    bytes.set([0xff, 0xff, 0xff, 0xff], 8); // the first entry's length
-    writeFileSync(path, bytes);
-    const { log, lines } = logCollector();
-    const b = await openSpool(d, { segmentBytes: 1024, log });
-    const entries = await drain(b);
-    expect(entries.length).toBeGreaterThan(0);
-    expect(entries.every((e) => e.segment !== 1)).toBe(true);
-    expect(lines.some((l) => l.includes("impossible entry length"))).toBe(true);
-    await b.close();
-  });
+  for (const [what, length] of [["an impossible length", [0xff, 0xff, 0xff, 0xff]], ["a length one bit too long", [0, 0, 0, 0]]] as const) {
+    test(`${what} loses only that entry: reading resumes at the next intact one`, async () => {
+      const d = dir();
+      const path = join(d, (await closedSpool(d, 30))[0]!);
+      const bytes = readFileSync(path);
+      const firstSize = 16 + bytes.readUInt32BE(8);
+      if (length[0] === 0) bytes[11]! ^= 0x01; // a low bit of the first entry's length
+      else bytes.set(length, 8);
+      writeFileSync(path, bytes);
+      const metrics = newMetrics();
+      const b = await openSpool(d, { segmentBytes: 1024, metrics });
+      const seqs = (await drain(b)).map((e) => fromBinary(ReportBoundaryLogsRequestSchema, e.body).logs[0]!.sequenceNumber);
+      expect(seqs).toEqual(Array.from({ length: 29 }, (_, i) => i + 1));
+      expect(await counterValue(metrics.spoolCorruptBytes)).toBe(firstSize);
+      expect(await counterValue(metrics.logsDropped, { reason: "spool_corrupt" })).toBe(1);
+      await b.close();
+    });
+  }
 
   test("after SIGKILL, every acknowledged append is replayed", async () => {
     const d = dir();
@@ -219,11 +239,11 @@ describe("spool", () => {
     const d = dir();
     const metrics = newMetrics();
     const { log, lines } = logCollector();
-    const maxBytes = 5000;
-    const s = await openSpool(d, { maxBytes, segmentBytes: 1500, metrics, log });
+    const maxBytes = 64 * 1024;
+    const s = await openSpool(d, { maxBytes, segmentBytes: 6000, metrics, log });
     let dropped = 0;
     let accepted = 0;
-    for (let i = 0; i < 80; i++) {
+    for (let i = 0; i < 600; i++) {
       const records = (i % 3) + 1;
       const ok = await s.append(encodeRequest(makeRequest("s", i * 3, records)), records);
       if (ok) accepted++;
@@ -235,6 +255,7 @@ describe("spool", () => {
     expect(dropped).toBeGreaterThan(0);
     expect(s.state().full).toBe(true);
     expect(await counterValue(metrics.logsDropped, { reason: "spool_full" })).toBe(dropped);
+    expect(await counterValue(metrics.logsDropped, { reason: "spool_write_failed" })).toBe(0);
     expect(lines.filter((l) => l.includes("spool full")).length).toBe(1);
 
     // Acknowledging frees room again.
@@ -311,4 +332,181 @@ describe("spool", () => {
     await waitFor(() => segmentFiles(d).length === 0, "all segments deleted");
     expect(existsSync(d)).toBe(true);
   }, 120_000);
+});
+
+describe("spool faults", () => {
+  test("a failed spool write is counted as spool_write_failed, and a full disk of acknowledged records is given back", async () => {
+    const d = dir();
+    const metrics = newMetrics();
+    const { log, lines } = logCollector();
+    const disk = smallDisk(d, 8 * 1024);
+    const s = await openSpool(d, { fs: disk.fs, metrics, log, maxBytes: 1 << 30, segmentBytes: 1 << 20 });
+    let accepted = 0;
+    let dropped = 0;
+    for (let i = 0; i < 200; i++) (await s.append(body(i), 1)) ? accepted++ : dropped++;
+    expect(accepted).toBeGreaterThan(10);
+    expect(dropped).toBeGreaterThan(0); // the disk filled up, the budget did not
+    expect(s.state()).toMatchObject({ full: true, dropReason: "spool_write_failed" });
+    expect(await counterValue(metrics.logsDropped, { reason: "spool_write_failed" })).toBe(dropped);
+    expect(await counterValue(metrics.logsDropped, { reason: "spool_full" })).toBe(0);
+    expect(await counterValue(metrics.spoolWriteErrors)).toBe(disk.writeErrors());
+    expect(lines.filter((l) => l.includes("spool write failed")).length).toBe(1); // said once, not per batch
+
+    // Everything on the disk is delivered: the live segment is rolled and deleted without a restart.
+    for (const e of await drain(s)) s.ack(e);
+    await waitFor(() => segmentFiles(d).length === 0, "the acknowledged live segment deleted");
+    expect(await s.append(body(1000), 1)).toBe(true);
+    expect(s.state()).toMatchObject({ full: false, dropReason: null });
+
+    // Any failed write (not only ENOSPC) drops that batch only; the next append tries again.
+    disk.failing.all = true;
+    expect(await s.append(body(1001), 1)).toBe(false);
+    disk.failing.all = false;
+    expect(await s.append(body(1002), 1)).toBe(true);
+    expect(await counterValue(metrics.logsDropped, { reason: "spool_write_failed" })).toBe(dropped + 1);
+    const seqs = (await drain(s)).map((e) => fromBinary(ReportBoundaryLogsRequestSchema, e.body).logs[0]!.sequenceNumber);
+    expect(seqs).toEqual([1000, 1002]);
+    await s.close();
+  });
+
+  test("a fully acknowledged live segment is rolled and deleted once appends pause", async () => {
+    const d = dir();
+    const s = await openSpool(d, { segmentBytes: 1 << 20 });
+    for (let i = 0; i < 5; i++) await s.append(body(i), 1);
+    const entries = await drain(s);
+    for (const e of entries.slice(1)) s.ack(e);
+    await s.settled();
+    expect(segmentFiles(d).length).toBe(1); // one entry not acknowledged: it stays
+    s.ack(entries[0]!);
+    await waitFor(() => segmentFiles(d).length === 0, "the idle live segment rolled and deleted");
+    await waitFor(() => s.state().bytes === 0, "its bytes given back");
+    expect(await s.append(body(5), 1)).toBe(true); // a fresh segment
+    expect((await s.next())?.body).toEqual(body(5));
+    await s.close();
+  });
+
+  test("a budget below two segments is refused; segments are at most a quarter of the budget", async () => {
+    const d = dir();
+    for (const maxBytes of [0, 1000, 64 * 1024 - 1]) await expect(openSpool(d, { maxBytes })).rejects.toThrow(/maxBytes/);
+    const s = await openSpool(d, { maxBytes: 64 * 1024, segmentBytes: 16 * 1024 * 1024 });
+    for (let i = 0; i < 400; i++) expect(await s.append(body(i), 1)).toBe(true);
+    expect(segmentFiles(d).length).toBeGreaterThan(1);
+    for (const f of segmentFiles(d)) expect(statSync(join(d, f)).size).toBeLessThanOrEqual(16 * 1024);
+    await s.close();
+  });
+
+  test("a segment deleted before it is read is skipped, said once and counted", async () => {
+    const d = dir();
+    const metrics = newMetrics();
+    const { log, lines } = logCollector();
+    const s = await openSpool(d, { segmentBytes: 1024, metrics, log });
+    for (let i = 0; i < 40; i++) await s.append(body(i), 1);
+    const files = segmentFiles(d);
+    expect(files.length).toBeGreaterThan(3);
+    const victim = join(d, files[1]!);
+    const inVictim = new Set<number>();
+    for (let bytes = readFileSync(victim), at = 8; at < bytes.length; at += 16 + bytes.readUInt32BE(at)) {
+      inVictim.add(fromBinary(ReportBoundaryLogsRequestSchema, bytes.subarray(at + 16, at + 16 + bytes.readUInt32BE(at))).logs[0]!.sequenceNumber);
+    }
+    unlinkSync(victim);
+    const seqs = (await drain(s)).map((e) => fromBinary(ReportBoundaryLogsRequestSchema, e.body).logs[0]!.sequenceNumber);
+    expect(seqs).toEqual(Array.from({ length: 40 }, (_, i) => i).filter((i) => !inVictim.has(i)));
+    expect(await counterValue(metrics.logsDropped, { reason: "spool_missing" })).toBe(inVictim.size);
+    expect(await counterValue(metrics.spoolSegmentsMissing)).toBe(1);
+    expect(lines.filter((l) => l.includes(files[1]!)).length).toBe(1);
+    expect(s.state().bytes).toBe(dirBytes(d));
+    await s.close();
+  });
+
+  test("a segment that cannot be opened is skipped once and left in place; running out of descriptors is retried", async () => {
+    const d = dir();
+    const files = await closedSpool(d, 30);
+    // Armed once the spool is open: then files[0] never opens, files[1] fails once.
+    const refuse = new Map<string, string>();
+    const fs: SpoolFs = {
+      ...nodeFs,
+      open: async (path, flags) => {
+        const code = flags === "r" ? refuse.get(path) : undefined;
+        if (code === "EMFILE") refuse.delete(path);
+        if (code) throw Object.assign(new Error(`${code}: simulated`), { code });
+        return nodeFs.open(path, flags);
+      },
+    };
+    const metrics = newMetrics();
+    const { log, lines } = logCollector();
+    const b = await Spool.open({ ...spoolOptions(d, { segmentBytes: 1024, metrics, log }), fs });
+    refuse.set(join(d, files[0]!), "EACCES").set(join(d, files[1]!), "EMFILE");
+    const first = await b.next().catch((e) => e);
+    expect(errnoOf(first)).toBe("EMFILE"); // files[0] skipped, files[1] failed for now
+    const rest = await drain(b);
+    expect(rest.length).toBeGreaterThan(0);
+    expect(rest.every((e) => e.segment !== 1)).toBe(true);
+    expect(await counterValue(metrics.spoolSegmentsMissing)).toBe(1);
+    expect(lines.filter((l) => l.includes(files[0]!)).length).toBe(1);
+    expect(existsSync(join(d, files[0]!))).toBe(true);
+    await b.close();
+  });
+
+  test("the live segment deleted before it is read: its records are counted, appends go on in a new one", async () => {
+    const d = dir();
+    await closedSpool(d, 1);
+    const metrics = newMetrics();
+    const s = await openSpool(d, { metrics });
+    expect((await s.next())?.body).toEqual(body(0)); // the reader is on the replayed segment
+    await s.append(body(1), 3); // the live segment, not opened by the reader yet
+    unlinkSync(join(d, segmentFiles(d).at(-1)!));
+    expect(await s.next()).toBeNull();
+    expect(await counterValue(metrics.logsDropped, { reason: "spool_missing" })).toBe(3);
+    expect(await s.append(body(2), 1)).toBe(true);
+    expect((await s.next())?.body).toEqual(body(2));
+    await s.close();
+  });
+
+  test("odd files in the spool directory are left alone; a bad magic keeps the entries; numbers of any length replay", async () => {
+    const d = dir();
+    const files = await closedSpool(d, 30);
+    renameSync(join(d, files[1]!), join(d, "seg-1000000000000.spool"));
+    renameSync(join(d, files[2]!), join(d, "seg-99999999999999999999999.spool"));
+    const first = join(d, files[0]!);
+    const bytes = readFileSync(first);
+    bytes.set(new TextEncoder().encode("NOTSPOOL"), 0);
+    writeFileSync(first, bytes);
+    mkdirSync(join(d, "seg-000000000077.spool"));
+    mkdirSync(join(d, "quarantine"));
+    writeFileSync(join(d, "seg-000000000078.spool"), "");
+    writeFileSync(join(d, "README"), "mine");
+
+    const metrics = newMetrics();
+    const { log, lines } = logCollector();
+    const b = await openSpool(d, { segmentBytes: 1024, metrics, log });
+    const seqs = (await drain(b)).map((e) => fromBinary(ReportBoundaryLogsRequestSchema, e.body).logs[0]!.sequenceNumber);
+    expect(seqs.sort((x, y) => x - y)).toEqual(Array.from({ length: 30 }, (_, i) => i));
+    expect(await counterValue(metrics.spoolCorruptBytes)).toBe(8);
+    expect(lines.some((l) => l.includes("seg-000000000077.spool") && l.includes("not a regular file"))).toBe(true);
+    expect(lines.some((l) => l.includes("seg-000000000078.spool") && l.includes("0 bytes"))).toBe(true);
+    expect(existsSync(join(d, "seg-000000000077.spool"))).toBe(true);
+    expect(existsSync(join(d, "README"))).toBe(true);
+    // New segments are numbered past the longest name.
+    await b.append(body(99), 1);
+    expect(segmentFiles(d).some((f) => f === "seg-100000000000000000000000.spool")).toBe(true);
+    await b.close();
+  });
+
+  test("new segments are numbered past a directory named like the next segment", async () => {
+    const d = dir();
+    await closedSpool(d, 1);
+    mkdirSync(join(d, "seg-000000000002.spool"));
+    const b = await openSpool(d);
+    expect(await b.append(body(1), 1)).toBe(true);
+    expect(segmentFiles(d)).toEqual(["seg-000000000001.spool", "seg-000000000002.spool", "seg-000000000003.spool"]);
+    await b.close();
+  });
+
+  test("countRecords counts a request's records without decoding, and refuses bytes that do not walk", () => {
+    expect(countRecords(encodeRequest(makeRequest("s", 0, 7)))).toBe(7);
+    expect(countRecords(new Uint8Array())).toBe(0);
+    const bytes = encodeRequest(makeRequest("s", 0, 3));
+    expect(countRecords(bytes.subarray(0, bytes.length - 1))).toBeNull();
+    expect(countRecords(new Uint8Array([0x0f]))).toBeNull();
+  });
 });
