@@ -11,6 +11,7 @@ import { readFileSync } from "node:fs";
 import type { CoderdConfig } from "../config/coderd.ts";
 import { ConfigError, type ConfigIssue, flagOf } from "../config/load.ts";
 import { resolveSecret } from "../config/secrets.ts";
+import { AgentsFileError } from "./identities/schema.ts";
 import { IdentityTable } from "./identities/table.ts";
 import { StoreError } from "./store/errors.ts";
 import { checkStoreLocation } from "./store/open.ts";
@@ -33,7 +34,7 @@ export function resolveCoderdSettings(config: CoderdConfig): CoderdSettings {
     try {
       return step();
     } catch (err) {
-      if (!(err instanceof ConfigError)) throw err;
+      if (!(err instanceof ConfigError || err instanceof AgentsFileError)) throw err;
       issues.push(...err.issues);
       return undefined;
     }
