@@ -28,7 +28,7 @@ function role<T extends OptionTable>(options: (env: Env) => T, startupRules: (co
 
 const ROLES: Record<string, Role> = {
   agent: role(agentOptionTable, checkOutputConfig),
-  coderd: role(coderdOptionTable, resolveCoderdSettings),
+  coderd: role(coderdOptionTable, (config) => resolveCoderdSettings(config, { probeStore: true })),
 };
 
 const HELP = `usage: boundary-relay config check --role agent|coderd [the role's options]

@@ -1,6 +1,6 @@
 // Configuration faults an operator hit (issue #13), against the compiled binary.
 import { afterEach, describe, expect, test } from "bun:test";
-import { statSync, writeFileSync } from "node:fs";
+import { existsSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { until } from "../helpers/until.ts";
 import { runBinary, startBinaryChild, tempDir } from "./harness.ts";
@@ -78,6 +78,21 @@ describe("config check --role coderd applies coderd's start-up rules", () => {
     writeFileSync(join(dir, "cert.pem"), "-----BEGIN CERTIFICATE-----\n");
     const noKey = await check(dir, "--tls-cert-file", join(dir, "cert.pem"));
     expect([noKey.code, noKey.stderr]).toEqual([2, expect.stringContaining("tls_key_file (from --tls-key-file)")]);
+  });
+
+  test("a --db directory that cannot be made: config check and coderd both refuse it naming db (exit 2), leaving nothing behind", async () => {
+    const dir = workDir();
+    const unmakeable = "sqlite:/proc/x/y.db";
+    const checked = await check(dir, "--db", unmakeable);
+    const started = await runBinary(["coderd", "--db", unmakeable, "--http-listen", "127.0.0.1:0"], { HOME: dir });
+    for (const r of [checked, started]) {
+      expect([r.code, r.stderr]).toEqual([2, expect.stringContaining("db (from --db): cannot create the directory /proc/x for the database")]);
+    }
+    // The check tries what start-up does, and takes back what it made.
+    const fresh = join(dir, "new", "deeper");
+    const ok = await check(dir, "--db", `sqlite:${join(fresh, "c.db")}`);
+    expect(ok.code).toBe(0);
+    expect(existsSync(join(dir, "new"))).toBe(false);
   });
 
   test("a short admin token: config check and coderd itself both refuse it (exit 2)", async () => {
