@@ -8,7 +8,8 @@ import { checkOutputConfig } from "../agent/outputs/select.ts";
 import { coderdOptionTable } from "../config/coderd.ts";
 import { resolveCoderdSettings } from "../coderd/settings.ts";
 import { type ConfigOf, ConfigError, describeConfig, type Loaded, loadOptions, type OptionSpec, type OptionTable, optionList } from "../config/load.ts";
-import { type Env, EXIT_OK, EXIT_USAGE, wantsHelp } from "./exit.ts";
+import { usageError } from "./errors.ts";
+import { type Env, EXIT_OK, wantsHelp } from "./exit.ts";
 
 interface Role {
   /** Loads the role's options, then applies its start-up rules across fields. */
@@ -52,8 +53,7 @@ export async function main(argv: string[], env: Env): Promise<number> {
   if (wantsHelp(argv, HELP)) return EXIT_OK;
   const [sub, ...args] = argv;
   if (sub !== "check") {
-    process.stderr.write(`boundary-relay config: ${sub === undefined ? "missing subcommand" : `unknown subcommand ${JSON.stringify(sub)}`}: the only one is check\n\n${HELP}`);
-    return EXIT_USAGE;
+    throw usageError("subcommand", `${sub === undefined ? "missing" : `unknown subcommand ${JSON.stringify(sub)}`}: the only one is check (see --help)`);
   }
   const { role, rest } = splitRole(args);
   if (role === undefined || !ROLES[role]) {

@@ -64,3 +64,20 @@ test("an unknown flag with a value is one error, not a second one about its valu
   expect(r.stderr).toContain("--bogus (from command line): unknown flag");
   expect(r.stderr).not.toContain("unexpected argument");
 });
+
+test("every usage mistake is one line in one shape, FIELD (from WHERE): PROBLEM, and exit 2", async () => {
+  const cases: Array<[string[], string]> = [
+    [["version", "--bogus"], "--bogus (from command line): unknown flag (see --help)"],
+    [["version", "extra"], "extra (from command line): unexpected argument"],
+    [["config", "nope"], 'subcommand (from command line): unknown subcommand "nope": the only one is check (see --help)'],
+    [["config"], "subcommand (from command line): missing: the only one is check (see --help)"],
+    [["send", "--count", "abc"], "count (from --count): is not a whole number"],
+    [["send", "--sessions", "0"], "sessions (from --sessions): must be at least 1"],
+    [["dev", "--demo=maybe"], "demo (from --demo): is not true or false (1/0, yes/no also work)"],
+  ];
+  for (const [argv, line] of cases) {
+    const r = await runBinary(argv);
+    const command = argv[0]!;
+    expect([argv, r.code, r.stderr]).toEqual([argv, 2, `boundary-relay ${command}: invalid configuration:\n  ${line}\n`]);
+  }
+});
