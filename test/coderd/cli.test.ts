@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { createIngestClient } from "../../src/rpc/index.ts";
 import { createAgentIdentity, writeAgentsFile } from "../../src/dev/agents-file.ts";
 import { type Child, startCli } from "../helpers/cli.ts";
-import { AGENT_A, ADMIN, batch, log, tempDir, waitFor } from "./helpers.ts";
+import { AGENT_A, ADMIN, batch, log, tempDir } from "./helpers.ts";
+import { until } from "../helpers/until.ts";
 
 function run(args: string[], dir: string): Child {
   return startCli(["coderd", ...args], { HOME: dir, XDG_STATE_HOME: "" });
@@ -41,7 +42,7 @@ describe("coderd process", () => {
     const file = join(dir, "agents.yaml");
     writeAgentsFile(file, [AGENT_A.entry]);
     child = run(["--agents-file", file, "--db", `sqlite:${join(dir, "c.db")}`, "--http-listen", "127.0.0.1:0", "--admin-token", ADMIN], dir);
-    const url = (await waitFor(() => /listening on (http:\/\/\S+)/.exec(child!.stderr())?.[1], 30_000, "coderd to listen"))!;
+    const url = (await until(() => /listening on (http:\/\/\S+)/.exec(child!.stderr())?.[1], { what: "coderd to listen", timeoutMs: 30_000 }))!;
     const fresh = createAgentIdentity({ workspaceName: "new-ws" });
     const send = (token: string, seq: number) =>
       createIngestClient({ baseUrl: url, token }).reportBoundaryLogs(batch([log(seq, true, "https://hup.example/")], "30000000-0000-4000-8000-000000000001")).then(() => "ok", (e) => String(e.code));
@@ -49,12 +50,12 @@ describe("coderd process", () => {
     expect(await send(fresh.token, 0)).toBe("16"); // unauthenticated: not known yet
     writeAgentsFile(file, [AGENT_A.entry, fresh.entry]);
     child.proc.kill("SIGHUP");
-    await waitFor(() => child!.stderr().includes("2 agent identities"), 15_000, "the reload");
+    await until(() => child!.stderr().includes("2 agent identities"), { what: "the reload", timeoutMs: 15_000 });
     expect(await send(fresh.token, 0)).toBe("ok");
 
     writeFileSync(file, "agents:\n  - workspace_id: 0f4c5d2e-8a7b-4c1d-9e3f-5a6b7c8d9e0f\n");
     child.proc.kill("SIGHUP");
-    await waitFor(() => child!.stderr().includes("keeping the previous identities"), 15_000, "the failed reload");
+    await until(() => child!.stderr().includes("keeping the previous identities"), { what: "the failed reload", timeoutMs: 15_000 });
     expect(child.stderr()).toContain("agents[0].token");
     expect(await send(fresh.token, 1)).toBe("ok");
     expect(await send(AGENT_A.token, 2)).toBe("ok");

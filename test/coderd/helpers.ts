@@ -135,16 +135,6 @@ export function batch(logs: BoundaryLog[], sessionId = SESSION, confinedProcessN
 }
 
 /** Polls until `check` returns a truthy value (or throws after `timeoutMs`). */
-export async function waitFor<T>(check: () => T | Promise<T>, timeoutMs = 15_000, what = "condition"): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 /** A metric's value from Prometheus text (the first sample matching name and labels). */
 export async function metric(url: string, name: string, labels = ""): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();

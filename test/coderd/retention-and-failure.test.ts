@@ -7,9 +7,10 @@ import { openSqlite } from "../../src/runtime/adapter.ts";
 import { SqliteStore } from "../../src/coderd/store/sqlite.ts";
 import { createCoderdMetrics } from "../../src/coderd/metrics.ts";
 import { Retention } from "../../src/coderd/retention.ts";
-import { AGENT_A, TestClock, batch, log, metric, startTestServer, tempDir, waitFor, type TestServer } from "./helpers.ts";
+import { AGENT_A, TestClock, batch, log, metric, startTestServer, tempDir, type TestServer } from "./helpers.ts";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
+import { until } from "../helpers/until.ts";
 
 const T0 = Date.parse("2025-12-08T10:00:00.000Z");
 const S = "20000000-0000-4000-8000-000000000001";
@@ -28,7 +29,7 @@ describe("retention", () => {
     clock.advance(30 * 60_000);
     await t.client().reportBoundaryLogs(batch([log(2, true, "https://new.example/")], S));
     clock.advance(31 * 60_000); // old ones are 61 min old, the new one 31 min
-    await waitFor(async () => (await t!.adminJson("logs")).logs.length === 1, 15_000, "the purge");
+    await until(async () => (await t!.adminJson("logs")).logs.length === 1, { what: "the purge", timeoutMs: 15_000 });
     expect((await t.adminJson("logs")).logs[0].http_url).toBe("https://new.example/");
     expect(await metric(t.server.url, "coderd_boundary_records_purged_total")).toBe(2);
     // The session is kept while it has recent activity.

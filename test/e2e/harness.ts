@@ -12,8 +12,9 @@ import { create } from "@bufbuild/protobuf";
 import { BoundaryClient, type ClientRecord, demoRecords } from "../../src/client/index.ts";
 import { type BoundaryLog, BoundaryLogSchema, ReportBoundaryLogsRequestSchema } from "../../src/gen/coder/agent/v2/boundary_pb.ts";
 import { encodeLogsFrame } from "../../src/wire/encoder.ts";
-import { waitFor } from "../helpers/agent.ts";
+import {  } from "../helpers/agent.ts";
 import { type Child, startCli } from "../helpers/cli.ts";
+import { until } from "../helpers/until.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
 
@@ -92,7 +93,7 @@ export interface Proc {
 }
 
 async function started(child: Child, what: string, pattern: RegExp, timeoutMs = 30_000): Promise<number> {
-  await waitFor(`${what} to start`, () => pattern.test(child.stderr()) || child.proc.exitCode !== null, timeoutMs);
+  await until(() => pattern.test(child.stderr()) || child.proc.exitCode !== null, { what: `${what} to start`, timeoutMs });
   const port = Number(pattern.exec(child.stderr())?.[1]);
   if (!port) throw new Error(`${what} did not start (exit ${child.proc.exitCode}):\n${child.stderr()}`);
   return port;
@@ -151,19 +152,6 @@ export async function startAgent(paths: AgentPaths, coderdPort: number, extra: s
 }
 
 // ------------------------------------------------------------ metrics
-
-/**
- * Polls `check` every `intervalMs` until it holds; throws with `what` after
- * `timeoutMs`. For checks that scrape /metrics: scraping every few ms would
- * take a real share of a 2-core machine from the process being measured.
- */
-export async function poll(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number, intervalMs = 200): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}
 
 export type Metrics = Map<string, number>;
 

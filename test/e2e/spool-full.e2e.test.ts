@@ -7,9 +7,9 @@ import { afterAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import { BoundaryClient, demoRecords } from "../../src/client/index.ts";
 import {
-  A, poll, agentDrop, binary, coderdPaths, emittedCounts, freePort, Ledger, metric, type Metrics, type Proc, scrape,
-  startAgent, startCoderd, storedCounts, storedRows, tempDir,
+  A, agentDrop, binary, coderdPaths, emittedCounts, freePort, Ledger, metric, type Metrics, type Proc, scrape, startAgent, startCoderd, storedCounts, storedRows, tempDir,
 } from "./harness.ts";
+import { until } from "../helpers/until.ts";
 
 const RECORDS = 6000;
 const SESSIONS = 3;
@@ -49,10 +49,10 @@ test(
     for (const c of clients) expect(c.stats.droppedBatchFull + c.stats.droppedChannelFull).toBe(0);
 
     let before: Metrics = new Map();
-    await poll("the agent to receive every record", async () => {
+    await until(async () => {
       before = await scrape(agent.port);
       return metric(before, `${A}records_received_total`) >= RECORDS && metric(before, `${A}queue_records`) === 0;
-    }, 30_000).catch(() => {});
+    }, { what: "the agent to receive every record", timeoutMs: 30_000, intervalMs: 200 }).catch(() => {});
     expect(metric(before, `${A}records_received_total`)).toBe(RECORDS);
     expect(metric(before, `${A}queue_records`)).toBe(0);
     const spoolFull = metric(before, agentDrop("spool_full"));
@@ -65,10 +65,10 @@ test(
     procs.add(coderd);
     const want = RECORDS - spoolFull;
     let after: Metrics = new Map();
-    await poll("the agent to deliver its spool", async () => {
+    await until(async () => {
       after = await scrape(agent.port);
       return metric(after, `${A}records_forwarded_total`) >= want;
-    }, 60_000).catch(() => {});
+    }, { what: "the agent to deliver its spool", timeoutMs: 60_000, intervalMs: 200 }).catch(() => {});
     expect(metric(after, `${A}records_forwarded_total`)).toBe(want);
     expect(metric(after, agentDrop("spool_full"))).toBe(spoolFull);
     for (const reason of ["buffer_full", "forward_failed"]) expect({ reason, n: metric(after, agentDrop(reason)) }).toEqual({ reason, n: 0 });

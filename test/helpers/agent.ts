@@ -76,11 +76,6 @@ export async function metricValue(agent: AgentHandle, name: string, labels: Reco
     .reduce((a, v) => a + v.value, 0);
 }
 
-/** Kept for older callers: until(check, { what, timeoutMs }) from ./until.ts. */
-export async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  await until(check, { what, timeoutMs, intervalMs: 5 });
-}
-
 export function connect(path: string): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const s = createConnection({ path });

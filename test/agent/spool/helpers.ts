@@ -75,14 +75,6 @@ export function dirBytes(dir: string, pick: (name: string) => boolean = (n) => n
   return readdirSync(dir).filter(pick).reduce((n, f) => n + statSync(join(dir, f)).size, 0);
 }
 
-export async function waitFor(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 /**
  * The real filesystem behind a disk of `capacity` bytes: a write that would
  * take the spool directory's files past it fails with ENOSPC, as a full
