@@ -13,8 +13,8 @@ import { parseArgs } from "node:util";
 import { startCli } from "../test/helpers/cli.ts";
 import { settled, until } from "../test/helpers/until.ts";
 import {
-  A, binary, coderdPaths, freePort, metric, type Proc, scrape, startAgent, startCoderd, storedRows, tempDir,
-} from "../test/e2e/harness.ts";
+  A, binary, coderdPaths, freePort, metric, type Proc, scrape, startAgent, startCoderd, storedRows, } from "../test/e2e/harness.ts";
+import { tempDir } from "../test/helpers/temp.ts";
 
 const { values } = parseArgs({
   options: { throughput: { type: "string", default: "200000" }, backlog: { type: "string", default: "1000000" }, sessions: { type: "string", default: "8" } },

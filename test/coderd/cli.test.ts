@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { createIngestClient } from "../../src/rpc/index.ts";
 import { createAgentIdentity, writeAgentsFile } from "../../src/dev/agents-file.ts";
 import { type Child, startCli } from "../helpers/cli.ts";
-import { AGENT_A, ADMIN, batch, log, tempDir } from "./helpers.ts";
+import { AGENT_A, ADMIN, batch, log } from "./helpers.ts";
+import { tempDir } from "../helpers/temp.ts";
 import { until } from "../helpers/until.ts";
 
 function run(args: string[], dir: string): Child {
@@ -28,7 +29,7 @@ afterEach(async () => {
 
 describe("coderd process", () => {
   test("an invalid agents file at start is exit 2 naming the entry and field", async () => {
-    dir = tempDir();
+    dir = tempDir("coderd-cli-").dir;
     const file = join(dir, "agents.yaml");
     writeFileSync(file, `agents:\n  - token: "a-long-enough-token-1"\n    workspace_id: 0f4c5d2e-8a7b-4c1d-9e3f-5a6b7c8d9e0f\n    workspace_name: ok\n    owner_name: x\n  - token: "another-long-token-2"\n    workspace_id: not-a-uuid\n    workspace_name: w\n    owner_name: y\n`);
     child = run(["--agents-file", file, "--db", `sqlite:${join(dir, "c.db")}`, "--http-listen", "127.0.0.1:0"], dir);
@@ -38,7 +39,7 @@ describe("coderd process", () => {
   });
 
   test("SIGHUP reloads identities; a bad file at reload keeps the old ones and says why; SIGTERM stops", async () => {
-    dir = tempDir();
+    dir = tempDir("coderd-cli-").dir;
     const file = join(dir, "agents.yaml");
     writeAgentsFile(file, [AGENT_A.entry]);
     child = run(["--agents-file", file, "--db", `sqlite:${join(dir, "c.db")}`, "--http-listen", "127.0.0.1:0", "--admin-token", ADMIN], dir);

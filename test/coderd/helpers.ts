@@ -2,8 +2,7 @@
 // with two agents in different workspaces, and captures its stderr.
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { coderdOptions, type CoderdConfig } from "../../src/config/coderd.ts";
 import { loadConfig } from "../../src/config/load.ts";
@@ -15,6 +14,7 @@ import { type CoderdHandle, startCoderd } from "../../src/coderd/server.ts";
 import { SqliteStore } from "../../src/coderd/store/sqlite.ts";
 import type { NewRecord } from "../../src/coderd/store/store.ts";
 import type { AgentIdentity } from "../../src/record/identity.ts";
+import { tempDir } from "../helpers/temp.ts";
 import {
   type BoundaryLog, BoundaryLogSchema, type ReportBoundaryLogsRequest, ReportBoundaryLogsRequestSchema,
 } from "../../src/gen/coder/agent/v2/boundary_pb.ts";
@@ -69,15 +69,11 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), "coderd-test-"));
-}
-
 export async function startTestServer(
   extraArgv: string[] = [],
   opts: { now?: () => Date; busyTimeoutMs?: number; dir?: string } = {},
 ): Promise<TestServer> {
-  const dir = opts.dir ?? tempDir();
+  const dir = opts.dir ?? tempDir("coderd-test-").dir;
   const agentsFile = join(dir, "agents.yaml");
   const dbPath = join(dir, "coderd.db");
   writeAgentsFile(agentsFile, [AGENT_A.entry, AGENT_B.entry]);
@@ -159,7 +155,7 @@ export function newRecords(from: number, n: number, host = "s.example"): NewReco
 
 /** A SQLite store in its own temp dir; `close()` closes it and removes the dir. */
 export async function openTestStore(): Promise<{ store: SqliteStore; dir: string; close(): Promise<void> }> {
-  const dir = tempDir();
+  const { dir, cleanup } = tempDir("coderd-store-");
   const store = await SqliteStore.open(join(dir, "t.db"));
-  return { store, dir, close: async () => (await store.close(), rmSync(dir, { recursive: true, force: true })) };
+  return { store, dir, close: async () => (await store.close(), cleanup()) };
 }

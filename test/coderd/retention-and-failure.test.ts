@@ -7,8 +7,8 @@ import { openSqlite } from "../../src/runtime/adapter.ts";
 import { SqliteStore } from "../../src/coderd/store/sqlite.ts";
 import { createCoderdMetrics } from "../../src/coderd/metrics.ts";
 import { Retention } from "../../src/coderd/retention.ts";
-import { AGENT_A, TestClock, batch, log, metric, startTestServer, tempDir, type TestServer } from "./helpers.ts";
-import { rmSync } from "node:fs";
+import { AGENT_A, TestClock, batch, log, metric, startTestServer, type TestServer } from "./helpers.ts";
+import { tempDir } from "../helpers/temp.ts";
 import { join } from "node:path";
 import { until } from "../helpers/until.ts";
 
@@ -46,7 +46,7 @@ describe("retention", () => {
   });
 
   test("a purge deletes in bounded statements until nothing old is left", async () => {
-    const dir = tempDir();
+    const { dir, cleanup } = tempDir("coderd-retention-");
     const store = await SqliteStore.open(join(dir, "r.db"));
     try {
       const identity = { agentId: "", agentName: "", workspaceId: AGENT_A.entry.workspace_id, workspaceName: "w", ownerId: "", ownerName: "o", templateId: "", templateVersionId: "" };
@@ -69,7 +69,7 @@ describe("retention", () => {
       expect((await store.listLogs({ limit: 100 })).items.length).toBe(3);
     } finally {
       await store.close();
-      rmSync(dir, { recursive: true, force: true });
+      cleanup();
     }
   });
 });

@@ -9,7 +9,8 @@ import { StoreError } from "../../src/coderd/store/errors.ts";
 import { openStore } from "../../src/coderd/store/open.ts";
 import { SqliteStore } from "../../src/coderd/store/sqlite.ts";
 import { openSqlite } from "../../src/runtime/adapter.ts";
-import { STORE_IDENTITY, tempDir } from "./helpers.ts";
+import { STORE_IDENTITY } from "./helpers.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 let dir = "";
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
@@ -26,7 +27,7 @@ async function failureOf(open: () => Promise<unknown>): Promise<string> {
 
 describe("store failures", () => {
   test("each failure to open has its reason", async () => {
-    dir = tempDir();
+    dir = tempDir("coderd-store-").dir;
     writeFileSync(join(dir, "afile"), "");
     writeFileSync(join(dir, "garbage.db"), "this is not an SQLite database, not at all. ".repeat(200));
     expect(await failureOf(() => SqliteStore.open("/proc/x/y.db"))).toBe("bad_location");
@@ -41,7 +42,7 @@ describe("store failures", () => {
   });
 
   test("a new database and the directory made for it are the owner's only", async () => {
-    dir = tempDir();
+    dir = tempDir("coderd-store-").dir;
     const store = await SqliteStore.open(join(dir, "sub", "c.db"));
     await store.close();
     expect((statSync(join(dir, "sub", "c.db")).mode & 0o777).toString(8)).toBe("600");
@@ -49,7 +50,7 @@ describe("store failures", () => {
   });
 
   test("upgrading a database from before the cursors owes no line for the records it holds", async () => {
-    dir = tempDir();
+    dir = tempDir("coderd-store-").dir;
     const path = join(dir, "old.db");
     let store = await SqliteStore.open(path);
     const identity = STORE_IDENTITY;

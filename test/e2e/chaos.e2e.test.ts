@@ -26,9 +26,10 @@
 import { afterAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import {
-  A, agentDrop, binary, coderdPaths, emittedCounts, Ledger, metric, type Metrics, type Proc, scrape, spoolSegmentFiles, startAgent, startCoderd, startSessions, storedCounts, storedRows, tempDir, type WrittenRecord,
+  A, agentDrop, binary, coderdPaths, emittedCounts, Ledger, metric, type Metrics, type Proc, scrape, spoolSegmentFiles, startAgent, startCoderd, startSessions, storedCounts, storedRows, type WrittenRecord,
 } from "./harness.ts";
 import { until, settled } from "../helpers/until.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 const SESSIONS = 4;
 const RATE = Number(process.env.E2E_CHAOS_RATE ?? 2000); // records/s over all sessions

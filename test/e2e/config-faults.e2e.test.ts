@@ -3,8 +3,9 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { until } from "../helpers/until.ts";
-import { runBinary, startBinaryChild, tempDir } from "./harness.ts";
+import { runBinary, startBinaryChild } from "./harness.ts";
 import type { Child } from "../helpers/cli.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {

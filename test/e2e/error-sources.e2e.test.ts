@@ -3,7 +3,8 @@
 import { afterEach, expect, test } from "bun:test";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
-import { runBinary, tempDir } from "./harness.ts";
+import { runBinary } from "./harness.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {

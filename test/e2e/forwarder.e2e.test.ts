@@ -14,8 +14,9 @@ import { BoundaryClient } from "../../src/client/index.ts";
 import { BoundaryLogSchema } from "../../src/gen/coder/agent/v2/boundary_pb.ts";
 import { IngestServer } from "../agent/forwarder/ingest-server.ts";
 import { encodeRequest, makeRequest, openSpool } from "../agent/spool/helpers.ts";
-import { A, AGENT_TOKEN, type AgentPaths, agentDrop, binary, freePort, metric, type Proc, scrape, startAgent, tempDir } from "./harness.ts";
+import { A, AGENT_TOKEN, type AgentPaths, agentDrop, binary, freePort, metric, type Proc, scrape, startAgent } from "./harness.ts";
 import { until } from "../helpers/until.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 const procs = new Set<Proc>();
 const cleanups: Array<() => unknown> = [];

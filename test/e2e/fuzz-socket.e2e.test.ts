@@ -15,9 +15,10 @@ import { create } from "@bufbuild/protobuf";
 import { BoundaryLogSchema, ReportBoundaryLogsRequestSchema } from "../../src/gen/coder/agent/v2/boundary_pb.ts";
 import { BoundaryStatusSchema } from "../../src/gen/coder/boundarylogproxy/codec/v1/codec_pb.ts";
 import {
-  A, binary, closed, coderdPaths, connectUnix, keyOf, logsFrames, metric, type Proc, scrape, startAgent, startCoderd, storedCounts, tempDir, writeBytes,
+  A, binary, closed, coderdPaths, connectUnix, keyOf, logsFrames, metric, type Proc, scrape, startAgent, startCoderd, storedCounts, writeBytes,
 } from "./harness.ts";
 import { until } from "../helpers/until.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed);
 const FUZZ_FRAMES = 100_000;

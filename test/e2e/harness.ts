@@ -4,9 +4,8 @@
 // which records in-process boundary clients wrote to the agent's socket.
 import { Database } from "bun:sqlite";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createServer, type Socket } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
 import { BoundaryClient, type ClientRecord, demoRecords } from "../../src/client/index.ts";
@@ -61,11 +60,6 @@ function startBinary(args: string[], env: Record<string, string> = {}): Child {
 }
 
 // ------------------------------------------------------------ temp dirs, ports
-
-export function tempDir(prefix: string): { dir: string; cleanup: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
-}
 
 /** A loopback port nobody listens on right now. */
 export function freePort(): Promise<number> {

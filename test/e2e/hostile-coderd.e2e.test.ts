@@ -11,9 +11,9 @@ import {
 } from "../../src/gen/coder/agent/v2/boundary_pb.ts";
 import { FIELD_LIMITS } from "../../src/record/validity.ts";
 import {
-  AGENT_TOKEN, binary, coderdPaths, type CoderdPaths, emittedCounts, freePort, type Proc, runBinary, startCoderd, startCoderdWith, storedCounts, storedRows, tempDir,
-} from "./harness.ts";
+  AGENT_TOKEN, binary, coderdPaths, type CoderdPaths, emittedCounts, freePort, type Proc, runBinary, startCoderd, startCoderdWith, storedCounts, storedRows, } from "./harness.ts";
 import { until } from "../helpers/until.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 const RPC = "/boundaryrelay.v1.IngestService/ReportBoundaryLogs";
 const SESSION = "8f7c2a4e-3b1d-4c5e-9f60-1a2b3c4d5e6f";

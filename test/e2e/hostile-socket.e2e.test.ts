@@ -7,9 +7,10 @@ import { createConnection, type Socket } from "node:net";
 import { join } from "node:path";
 import { BoundaryClient, demoRecords } from "../../src/client/index.ts";
 import {
-  A, agentDrop, binary, closed, coderdPaths, connectUnix, logsFrames, metric, type Proc, readyz, rssMiB, scrape, startAgent, startAgentWith, startCoderd, storedRows, tempDir, writeBytes,
+  A, agentDrop, binary, closed, coderdPaths, connectUnix, logsFrames, metric, type Proc, readyz, rssMiB, scrape, startAgent, startAgentWith, startCoderd, storedRows, writeBytes,
 } from "./harness.ts";
 import { until } from "../helpers/until.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 const { dir, cleanup } = tempDir("br-hostile-socket-");
 const procs = new Set<Proc>();

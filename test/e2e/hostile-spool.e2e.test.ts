@@ -16,9 +16,9 @@ import { BoundaryClient, demoRecords } from "../../src/client/index.ts";
 import { ReportBoundaryLogsRequestSchema } from "../../src/gen/coder/agent/v2/boundary_pb.ts";
 import { startCli } from "../helpers/cli.ts";
 import {
-  A, agentDrop, binary, coderdPaths, freePort, Ledger, metric, type Metrics, type Proc, scrape, startAgent, startCoderd, storedCounts, storedRows, tempDir,
-} from "./harness.ts";
+  A, agentDrop, binary, coderdPaths, freePort, Ledger, metric, type Metrics, type Proc, scrape, startAgent, startCoderd, storedCounts, storedRows, } from "./harness.ts";
 import { until, settled } from "../helpers/until.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 const procs = new Set<Proc>();
 const cleanups: Array<() => void> = [];

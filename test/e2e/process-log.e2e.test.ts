@@ -7,8 +7,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync } from "node:fs";
 import { join } from "node:path";
-import { binary, freePort, metric, scrape, tempDir } from "./harness.ts";
+import { binary, freePort, metric, scrape } from "./harness.ts";
 import { until } from "../helpers/until.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 const { dir, cleanup } = tempDir("br-proclog-");
 chmodSync(dir, 0o777); // agents run as nobody put their socket here too

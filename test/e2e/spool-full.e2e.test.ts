@@ -7,9 +7,9 @@ import { afterAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import { BoundaryClient, demoRecords } from "../../src/client/index.ts";
 import {
-  A, agentDrop, binary, coderdPaths, emittedCounts, freePort, Ledger, metric, type Metrics, type Proc, scrape, startAgent, startCoderd, storedCounts, storedRows, tempDir,
-} from "./harness.ts";
+  A, agentDrop, binary, coderdPaths, emittedCounts, freePort, Ledger, metric, type Metrics, type Proc, scrape, startAgent, startCoderd, storedCounts, storedRows, } from "./harness.ts";
 import { until } from "../helpers/until.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 const RECORDS = 6000;
 const SESSIONS = 3;

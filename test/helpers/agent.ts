@@ -10,13 +10,8 @@ import { loadConfig } from "../../src/config/load.ts";
 import type { QueuedBatch } from "../../src/agent/output.ts";
 import type { ReportBoundaryLogsRequest } from "../../src/gen/coder/agent/v2/boundary_pb.ts";
 
-import { tempDir as freshDir, type TempDir } from "./temp.ts";
+import { tempDir } from "./temp.ts";
 import { until } from "./until.ts";
-
-/** Kept for older callers: tempDir from ./temp.ts with the agent's prefix. */
-export function tempDir(prefix = "br-agent-"): TempDir {
-  return freshDir(prefix);
-}
 
 export function agentConfig(dir: string, argv: string[] = []): AgentConfig {
   const env = { TMPDIR: dir, HOME: dir };
@@ -50,7 +45,7 @@ export interface TestAgent extends AgentHandle {
 }
 
 export async function startTestAgent(argv: string[] = [], deps: AgentDeps = {}): Promise<TestAgent> {
-  const { dir, cleanup } = tempDir();
+  const { dir, cleanup } = tempDir("br-agent-");
   const stdout = new CaptureStream();
   const warnings: string[] = [];
   const agent = await startAgent(agentConfig(dir, argv), { stdout, log: (l) => warnings.push(l), ...deps });

@@ -8,13 +8,14 @@ import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { CoderdOutput, type CoderdOutputConfig } from "../../../src/agent/outputs/coderd.ts";
 import type { AgentMetrics } from "../../../src/agent/metrics.ts";
 import { serveHttp } from "../../../src/runtime/adapter.ts";
-import { counterValue, encodeRequest, logCollector, makeRequest, newMetrics, openSpool, segmentFiles, tempDir } from "../spool/helpers.ts";
+import { counterValue, encodeRequest, logCollector, makeRequest, newMetrics, openSpool, segmentFiles } from "../spool/helpers.ts";
 import { IngestServer, TEST_TOKEN } from "./ingest-server.ts";
 import { queuedBatch } from "../../helpers/agent.ts";
 import { fromBinary } from "@bufbuild/protobuf";
 import { readdirSync } from "node:fs";
 import { BoundaryLogSchema, type BoundaryLog } from "../../../src/gen/coder/agent/v2/boundary_pb.ts";
 import { until } from "../../helpers/until.ts";
+import { tempDir } from "../../helpers/temp.ts";
 
 /** The lines of every quarantine file under the spool directory. */
 function readQuarantine(dir: string): Array<Record<string, unknown> & { record: string }> {
@@ -45,7 +46,7 @@ async function server(): Promise<IngestServer> {
 function spoolDir(): string {
   const d = tempDir("fwd-");
   cleanups.push(d.cleanup);
-  return d.path;
+  return d.dir;
 }
 
 export function outputConfig(dir: string, url: string, over: Partial<CoderdOutputConfig> = {}): CoderdOutputConfig {
@@ -375,7 +376,7 @@ describe("coderd output", () => {
     const made = spawnSync("openssl", [
       "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
       "-addext", "subjectAltName=IP:127.0.0.1",
-      "-keyout", join(tls.path, "key.pem"), "-out", join(tls.path, "cert.pem"),
+      "-keyout", join(tls.dir, "key.pem"), "-out", join(tls.dir, "cert.pem"),
     ]);
     expect(made.status).toBe(0);
     const srv = new IngestServer();
@@ -383,7 +384,7 @@ describe("coderd output", () => {
       hostname: "127.0.0.1",
       port: 0,
       fetch: srv.handle,
-      tls: { cert: readFileSync(join(tls.path, "cert.pem"), "utf8"), key: readFileSync(join(tls.path, "key.pem"), "utf8") },
+      tls: { cert: readFileSync(join(tls.dir, "cert.pem"), "utf8"), key: readFileSync(join(tls.dir, "key.pem"), "utf8") },
     });
     cleanups.push(() => https.stop(true));
     const url = `https://127.0.0.1:${https.port}`;
@@ -393,7 +394,7 @@ describe("coderd output", () => {
     await until(() => untrusted.notReadyReason()?.startsWith("coderd unreachable") ?? false, { what: "certificate refused" });
     expect(srv.received.size).toBe(0);
 
-    const trusted = await openOutput(outputConfig(spoolDir(), url, { ca_file: join(tls.path, "cert.pem") }));
+    const trusted = await openOutput(outputConfig(spoolDir(), url, { ca_file: join(tls.dir, "cert.pem") }));
     await writeSessions(trusted, ["t"], 1, 3);
     await until(() => srv.received.size === 3, { what: "delivered over https" });
   });

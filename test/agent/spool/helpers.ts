@@ -1,19 +1,13 @@
-// Shared by the spool and forwarder tests: temp dirs, metrics, a log
-// collector, spool options and encoded request bodies.
+// Shared by the spool and forwarder tests: metrics, a log collector,
+// spool options and encoded request bodies.
 import { create, toBinary } from "@bufbuild/protobuf";
-import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { Registry } from "prom-client";
 import { createAgentMetrics, type AgentMetrics } from "../../../src/agent/metrics.ts";
 import { nodeFs, type SpoolFs } from "../../../src/agent/spool/fs.ts";
 import { Spool, type SpoolOptions } from "../../../src/agent/spool/spool.ts";
 import { ReportBoundaryLogsRequestSchema, type ReportBoundaryLogsRequest } from "../../../src/gen/coder/agent/v2/boundary_pb.ts";
-
-export function tempDir(prefix = "spool-"): { path: string; cleanup: () => void } {
-  const path = mkdtempSync(join(tmpdir(), prefix));
-  return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
-}
 
 export function newMetrics(): AgentMetrics {
   return createAgentMetrics(new Registry());

@@ -14,9 +14,10 @@ import { errnoOf, nodeFs, type SpoolFs } from "../../../src/agent/spool/fs.ts";
 import { Spool, SpoolDirError, type SpoolEntry } from "../../../src/agent/spool/spool.ts";
 import { ReportBoundaryLogsRequestSchema } from "../../../src/gen/coder/agent/v2/boundary_pb.ts";
 import {
-  counterValue, dirBytes, encodeRequest, logCollector, makeRequest, newMetrics, openSpool, segmentFiles, smallDisk, spoolOptions, tempDir,
+  counterValue, dirBytes, encodeRequest, logCollector, makeRequest, newMetrics, openSpool, segmentFiles, smallDisk, spoolOptions,
 } from "./helpers.ts";
 import { until, settled } from "../../helpers/until.ts";
+import { tempDir } from "../../helpers/temp.ts";
 
 const cleanups: Array<() => void | Promise<void>> = [];
 afterEach(async () => {
@@ -24,9 +25,9 @@ afterEach(async () => {
 });
 
 function dir(): string {
-  const d = tempDir();
+  const d = tempDir("spool-");
   cleanups.push(d.cleanup);
-  return d.path;
+  return d.dir;
 }
 
 async function drain(spool: Spool): Promise<SpoolEntry[]> {
