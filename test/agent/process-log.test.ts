@@ -5,6 +5,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { startTestAgent, type TestAgent } from "../helpers/agent.ts";
 import { until } from "../helpers/until.ts";
+import { registryMetric } from "../helpers/metrics.ts";
 
 let agent: TestAgent | null = null;
 afterEach(async () => {
@@ -12,10 +13,7 @@ afterEach(async () => {
   agent = null;
 });
 
-async function value(a: TestAgent, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const m = await a.metrics.registry.getSingleMetric(name)!.get();
-  return m.values.filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x)).reduce((s, v) => s + v.value, 0);
-}
+const value = (a: TestAgent, name: string, labels: Record<string, string> = {}) => registryMetric(a.metrics.registry, name, labels);
 
 /** sh that stays sh (two commands: it forks for sleep) for 0.2 s: long enough to be read whole. */
 async function runSleep(...args: string[]): Promise<number> {

@@ -6,6 +6,7 @@ import { BatchQueue } from "../../src/agent/queue.ts";
 import { ReportBoundaryLogsRequestSchema } from "../../src/gen/coder/agent/v2/boundary_pb.ts";
 import { queuedBatch } from "../helpers/agent.ts";
 import { until } from "../helpers/until.ts";
+import { registryMetric } from "../helpers/metrics.ts";
 
 function batch(records: number, bytes: number, sessionId = "s"): QueuedBatch {
   const request = create(ReportBoundaryLogsRequestSchema, {
@@ -36,10 +37,8 @@ class GatedOutput implements RecordOutput {
   async close(): Promise<void> {}
 }
 
-async function value(m: ReturnType<typeof createAgentMetrics>, name: string, labels: Record<string, string> = {}) {
-  const { values } = await m.registry.getSingleMetric(`agent_boundary_log_proxy_${name}`)!.get();
-  return values.filter((v) => Object.entries(labels).every(([k, x]) => (v.labels as any)[k] === x)).reduce((a, v) => a + v.value, 0);
-}
+const value = (m: ReturnType<typeof createAgentMetrics>, name: string, labels: Record<string, string> = {}) =>
+  registryMetric(m.registry, `agent_boundary_log_proxy_${name}`, labels);
 
 test("at its record bound the queue says full instead of dropping; it keeps every batch, in order, and calls onRoom at half", async () => {
   const metrics = createAgentMetrics();

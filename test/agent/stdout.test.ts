@@ -5,6 +5,7 @@ import { StdoutOutput } from "../../src/agent/outputs/stdout.ts";
 import { FrameDecoder } from "../../src/wire/decoder.ts";
 import { CaptureStream, queuedBatch } from "../helpers/agent.ts";
 import { vector } from "../helpers/vectors.ts";
+import { registryMetric } from "../helpers/metrics.ts";
 
 const NOW = new Date("2025-12-08T20:58:50.123Z");
 
@@ -29,8 +30,7 @@ test("v2_logs becomes exactly the golden JSON lines; the forged line stays insid
   expect(stream.text.split("\n")).toHaveLength(4);
   expect(stream.chunks).toHaveLength(1); // one write per batch
   expect(JSON.parse(stream.lines[2]!).fields.http_url).toBe('https://例え.jp/path?q="x"\n[info] forged line');
-  const { values } = await metrics.registry.getSingleMetric("agent_boundary_log_proxy_records_written_total")!.get();
-  expect(values[0]!.value).toBe(3);
+  expect(await registryMetric(metrics.registry, "agent_boundary_log_proxy_records_written_total")).toBe(3);
 });
 
 test("a slow stdout holds the write until it drains", async () => {

@@ -131,15 +131,6 @@ export function batch(logs: BoundaryLog[], sessionId = SESSION, confinedProcessN
 }
 
 /** Polls until `check` returns a truthy value (or throws after `timeoutMs`). */
-/** A metric's value from Prometheus text (the first sample matching name and labels). */
-export async function metric(url: string, name: string, labels = ""): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const wanted = labels ? `${name}{${labels}}` : name;
-  const line = text.split("\n").find((l) => l.startsWith(`${wanted} `));
-  if (!line) throw new Error(`no metric ${wanted}`);
-  return Number(line.split(" ")[1]);
-}
-
 /** The identity of store-level tests: agent A's workspace. */
 export const STORE_IDENTITY: AgentIdentity = {
   agentId: "", agentName: "", workspaceId: AGENT_A.entry.workspace_id, workspaceName: "alice-dev", ownerId: "", ownerName: "alice", templateId: "t", templateVersionId: "v",

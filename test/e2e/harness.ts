@@ -13,6 +13,7 @@ import { type BoundaryLog, BoundaryLogSchema, ReportBoundaryLogsRequestSchema } 
 import { encodeLogsFrame } from "../../src/wire/encoder.ts";
 import {  } from "../helpers/agent.ts";
 import { type Child, startCli } from "../helpers/cli.ts";
+import { parseSeries, type Sample, scrapeMetrics, valueOf } from "../helpers/metrics.ts";
 import { until } from "../helpers/until.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
@@ -147,25 +148,20 @@ export async function startAgent(paths: AgentPaths, coderdPort: number, extra: s
 
 // ------------------------------------------------------------ metrics
 
-export type Metrics = Map<string, number>;
+// The readers of test/helpers/metrics.ts, bound to a loopback port and to
+// series written as Prometheus prints them (`name{label="v"}`).
 
-/** Scrapes /metrics into "name{labels}" → value (labels exactly as printed). */
-export async function scrape(port: number): Promise<Metrics> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const out: Metrics = new Map();
-  for (const line of text.split("\n")) {
-    if (line === "" || line.startsWith("#")) continue;
-    const at = line.lastIndexOf(" ");
-    out.set(line.slice(0, at), Number(line.slice(at + 1)));
-  }
-  return out;
+export type Metrics = Sample[];
+
+/** One scrape of http://127.0.0.1:PORT/metrics. */
+export function scrape(port: number): Promise<Metrics> {
+  return scrapeMetrics(`http://127.0.0.1:${port}`);
 }
 
-/** A metric's value; throws when the scrape does not have it (a renamed metric must fail loudly). */
-export function metric(m: Metrics, key: string): number {
-  const v = m.get(key);
-  if (v === undefined) throw new Error(`metric ${key} not exposed`);
-  return v;
+/** The value of `series` (summed over labels it leaves out); throws when the scrape does not have it (a renamed metric must fail loudly). */
+export function metric(m: Metrics, series: string): number {
+  const { name, labels } = parseSeries(series);
+  return valueOf(m, name, labels);
 }
 
 export const A = "agent_boundary_log_proxy_";

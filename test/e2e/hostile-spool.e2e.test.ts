@@ -129,7 +129,7 @@ function corruptFolderBytes(spoolDir: string): number {
 
 /** Records dropped for any reason. */
 function allDrops(m: Metrics): number {
-  return [...m].filter(([k]) => k.startsWith(`${A}logs_dropped_total{`)).reduce((n, [, v]) => n + v, 0);
+  return metric(m, `${A}logs_dropped_total`);
 }
 
 /** Sends `count` demo records over one client, recording them in `ledger`. */

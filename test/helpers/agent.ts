@@ -10,6 +10,7 @@ import { loadConfig } from "../../src/config/load.ts";
 import type { QueuedBatch } from "../../src/agent/output.ts";
 import type { ReportBoundaryLogsRequest } from "../../src/gen/coder/agent/v2/boundary_pb.ts";
 
+import { type Labels, type ReadOptions, registryMetric } from "./metrics.ts";
 import { tempDir } from "./temp.ts";
 import { until } from "./until.ts";
 
@@ -61,14 +62,9 @@ export async function startTestAgent(argv: string[] = [], deps: AgentDeps = {}):
   };
 }
 
-/** Sum of a metric's values whose labels include `labels`. */
-export async function metricValue(agent: AgentHandle, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const metric = agent.metrics.registry.getSingleMetric(`agent_boundary_log_proxy_${name}`);
-  if (!metric) throw new Error(`no metric ${name}`);
-  const { values } = await metric.get();
-  return values
-    .filter((v) => Object.entries(labels).every(([k, want]) => (v.labels as Record<string, unknown>)[k] === want))
-    .reduce((a, v) => a + v.value, 0);
+/** registryMetric over the agent's registry, `name` without the agent_boundary_log_proxy_ prefix. */
+export function metricValue(agent: AgentHandle, name: string, labels: Labels = {}, opts: ReadOptions = {}): Promise<number> {
+  return registryMetric(agent.metrics.registry, `agent_boundary_log_proxy_${name}`, labels, opts);
 }
 
 export function connect(path: string): Promise<Socket> {

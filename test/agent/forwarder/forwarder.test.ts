@@ -8,7 +8,7 @@ import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { CoderdOutput, type CoderdOutputConfig } from "../../../src/agent/outputs/coderd.ts";
 import type { AgentMetrics } from "../../../src/agent/metrics.ts";
 import { serveHttp } from "../../../src/runtime/adapter.ts";
-import { counterValue, encodeRequest, logCollector, makeRequest, newMetrics, openSpool, segmentFiles } from "../spool/helpers.ts";
+import { encodeRequest, logCollector, makeRequest, newMetrics, openSpool, segmentFiles } from "../spool/helpers.ts";
 import { IngestServer, TEST_TOKEN } from "./ingest-server.ts";
 import { queuedBatch } from "../../helpers/agent.ts";
 import { fromBinary } from "@bufbuild/protobuf";
@@ -16,6 +16,7 @@ import { readdirSync } from "node:fs";
 import { BoundaryLogSchema, type BoundaryLog } from "../../../src/gen/coder/agent/v2/boundary_pb.ts";
 import { until } from "../../helpers/until.ts";
 import { tempDir } from "../../helpers/temp.ts";
+import { counterValue } from "../../helpers/metrics.ts";
 
 /** The lines of every quarantine file under the spool directory. */
 function readQuarantine(dir: string): Array<Record<string, unknown> & { record: string }> {

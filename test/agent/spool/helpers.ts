@@ -13,13 +13,6 @@ export function newMetrics(): AgentMetrics {
   return createAgentMetrics(new Registry());
 }
 
-export async function counterValue(metric: { get(): Promise<{ values: Array<{ value: number; labels: Record<string, unknown> }> }> }, labels: Record<string, string> = {}): Promise<number> {
-  const { values } = await metric.get();
-  return values
-    .filter((v) => Object.entries(labels).every(([k, want]) => v.labels[k] === want))
-    .reduce((n, v) => n + v.value, 0);
-}
-
 export function logCollector(): { log: (m: string) => void; lines: string[] } {
   const lines: string[] = [];
   return { lines, log: (m) => lines.push(m) };

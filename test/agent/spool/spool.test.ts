@@ -14,10 +14,11 @@ import { errnoOf, nodeFs, type SpoolFs } from "../../../src/agent/spool/fs.ts";
 import { Spool, SpoolDirError, type SpoolEntry } from "../../../src/agent/spool/spool.ts";
 import { ReportBoundaryLogsRequestSchema } from "../../../src/gen/coder/agent/v2/boundary_pb.ts";
 import {
-  counterValue, dirBytes, encodeRequest, logCollector, makeRequest, newMetrics, openSpool, segmentFiles, smallDisk, spoolOptions,
+  dirBytes, encodeRequest, logCollector, makeRequest, newMetrics, openSpool, segmentFiles, smallDisk, spoolOptions,
 } from "./helpers.ts";
 import { until, settled } from "../../helpers/until.ts";
 import { tempDir } from "../../helpers/temp.ts";
+import { counterValue } from "../../helpers/metrics.ts";
 
 const cleanups: Array<() => void | Promise<void>> = [];
 afterEach(async () => {
