@@ -7,6 +7,7 @@ import { rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { StoreError } from "../../src/coderd/store/errors.ts";
 import { openStore } from "../../src/coderd/store/open.ts";
+import { openProcessLogStore } from "../../src/coderd/process/open.ts";
 import { SqliteStore } from "../../src/coderd/store/sqlite.ts";
 import { openSqlite } from "../../src/runtime/adapter.ts";
 import { STORE_IDENTITY } from "./helpers.ts";
@@ -35,6 +36,8 @@ describe("store failures", () => {
     expect(await failureOf(() => SqliteStore.open(dir))).toBe("bad_location");
     expect(await failureOf(() => SqliteStore.open(join(dir, "garbage.db")))).toBe("corrupt");
     expect(await failureOf(() => openStore("postgres://u@h/db"))).toBe("bad_location");
+    // The exec-record store refuses the same --db the same way (a StoreError, not the CLI's ConfigError).
+    expect(await failureOf(() => openProcessLogStore("postgres://u@h/db"))).toBe("bad_location");
     const newer = await openSqlite(join(dir, "newer.db"));
     newer.exec("PRAGMA user_version = 99");
     newer.close();
