@@ -61,6 +61,19 @@ describe("config check --role coderd applies coderd's start-up rules", () => {
     expect(r.stdout + r.stderr).not.toContain("hunter2-secret");
   });
 
+  test("coderd --help offers only the --db kinds start-up accepts", async () => {
+    const dir = workDir();
+    const help = (await runBinary(["coderd", "--help"])).stdout;
+    const dbHelp = help.slice(help.indexOf("--db VALUE"), help.indexOf("env: BOUNDARY_RELAY_DB"));
+    const offered: Record<string, string> = { "sqlite:PATH": `sqlite:${join(dir, "c.db")}`, "postgres://": "postgres://relay:pw@127.0.0.1/relay" };
+    for (const [kind, example] of Object.entries(offered)) {
+      const refused = (await check(dir, "--db", example)).code !== 0;
+      // Named as a choice in the help exactly when start-up accepts it (a refusal may be mentioned as one).
+      const offeredAsChoice = new RegExp(`(store: |or )${kind.replace(/[/:]/g, "\\$&")}`).test(dbHelp);
+      expect({ kind, offeredAsChoice }).toEqual({ kind, offeredAsChoice: !refused });
+    }
+  });
+
   test("a missing or invalid --agents-file is refused naming it", async () => {
     const dir = workDir();
     const missing = await check(dir, "--agents-file", join(dir, "nope.yaml"));
