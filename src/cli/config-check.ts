@@ -1,14 +1,18 @@
 // `boundary-relay config check --role agent|coderd [options]`: prints the
 // role's effective configuration with secrets redacted and each value's
 // source, or every error with its field and source (exit 2). It applies
-// exactly the role's start-up rules: the same function start-up runs
-// (checkOutputConfig for the agent, resolveCoderdSettings for coderd).
+// exactly the role's start-up rules: the same functions start-up runs
+// (checkOutputConfig for the agent, resolveCoderdSettings for coderd), and
+// what start-up does to the paths the options name (the socket's and the
+// spool's directories, the database's), tried and undone.
 import { agentOptionTable } from "../config/agent.ts";
-import { checkOutputConfig } from "../agent/outputs/select.ts";
+import { probeOutputConfig } from "../agent/outputs/select.ts";
+import { probeSocketPath } from "../agent/socket-file.ts";
 import { coderdOptionTable } from "../config/coderd.ts";
 import { resolveCoderdSettings } from "../coderd/settings.ts";
 import { type ConfigOf, ConfigError, describeConfig, type Loaded, loadOptions, type OptionSpec, type OptionTable, optionList } from "../config/load.ts";
 import { usageError } from "./errors.ts";
+import { usageErrorOf } from "./errors.ts";
 import { type Env, EXIT_OK, wantsHelp } from "./exit.ts";
 
 interface Role {
@@ -21,14 +25,21 @@ function role<T extends OptionTable>(options: (env: Env) => T, startupRules: (co
     check(argv, env) {
       const table = options(env);
       const loaded = loadOptions(table, { argv, env });
-      startupRules(loaded.config);
+      try {
+        startupRules(loaded.config);
+      } catch (err) {
+        throw usageErrorOf(err, loaded.sources);
+      }
       return { specs: optionList(table), loaded };
     },
   };
 }
 
 const ROLES: Record<string, Role> = {
-  agent: role(agentOptionTable, checkOutputConfig),
+  agent: role(agentOptionTable, (config) => {
+    probeSocketPath(config.socket);
+    probeOutputConfig(config);
+  }),
   coderd: role(coderdOptionTable, (config) => resolveCoderdSettings(config, { probeStore: true })),
 };
 

@@ -125,3 +125,42 @@ test("config check prints no password inside a URL (--coderd-url https://user:pw
   expect(r.stdout).toContain('coderd_url: "https://relay:[redacted]@coder.example"');
   expect(r.stdout).not.toContain("pa55w0rd-x");
 });
+
+describe("config check --role agent applies the agent's start-up rules to the paths it names", () => {
+  const agentFlags = (dir: string) => ["--coderd-url", "https://coderd.example", "--agent-token", "a-token-0123456789", "--spool-dir", join(dir, "spool"), "--socket", join(dir, "s.sock")];
+  const both = async (dir: string, ...flags: string[]) => {
+    const checked = await runBinary(["config", "check", "--role", "agent", ...agentFlags(dir), ...flags], { HOME: dir });
+    const started = await runBinary(["agent", ...agentFlags(dir), "--http-listen", "127.0.0.1:0", ...flags], { HOME: dir });
+    return [checked, started];
+  };
+
+  test("a --socket whose directory cannot be made, or that is a regular file: both exit 2 naming socket", async () => {
+    const dir = workDir();
+    for (const r of await both(dir, "--socket", "/proc/x/s.sock")) {
+      expect([r.code, r.stderr]).toEqual([2, expect.stringContaining("socket (from --socket): cannot create the directory /proc/x for the socket")]);
+    }
+    writeFileSync(join(dir, "plain-file"), "");
+    for (const r of await both(dir, "--socket", join(dir, "plain-file"))) {
+      expect([r.code, r.stderr]).toEqual([2, expect.stringContaining(`socket (from --socket): ${join(dir, "plain-file")} exists and is not a socket`)]);
+    }
+  });
+
+  test("a --spool-dir that cannot be made and an unreadable --ca-file: both exit 2 naming the field, and the check leaves nothing behind", async () => {
+    const dir = workDir();
+    for (const r of await both(dir, "--spool-dir", "/proc/x/spool")) {
+      expect([r.code, r.stderr]).toEqual([2, expect.stringContaining("spool_dir (from --spool-dir): spool directory /proc/x/spool is not usable")]);
+    }
+    for (const r of await both(dir, "--ca-file", join(dir, "absent.pem"))) {
+      expect([r.code, r.stderr]).toEqual([2, expect.stringContaining(`ca_file (from --ca-file): cannot read --ca-file ${join(dir, "absent.pem")}`)]);
+    }
+    const ok = await runBinary(["config", "check", "--role", "agent", ...agentFlags(join(dir, "fresh"))], { HOME: dir });
+    expect(ok.code).toBe(0);
+    expect(existsSync(join(dir, "fresh"))).toBe(false);
+  });
+});
+
+test("dev: a --state-dir that cannot be made exits 2 naming state_dir", async () => {
+  const dir = workDir();
+  const r = await runBinary(["dev", "--state-dir", "/proc/x/state", "--socket", join(dir, "s.sock"), "--coderd-listen", "127.0.0.1:0", "--agent-listen", "127.0.0.1:0"], { HOME: dir });
+  expect([r.code, r.stderr]).toEqual([2, expect.stringContaining("state_dir (from --state-dir): cannot create /proc/x/state")]);
+});
