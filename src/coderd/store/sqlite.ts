@@ -15,7 +15,7 @@
 // Files: a new database is created 0600 (owner only); SQLite gives its -wal
 // and -shm files the database file's mode. Driver errors become StoreError
 // here, by SQLite result code, never by message.
-import { closeSync, constants, existsSync, mkdirSync, openSync, rmSync } from "node:fs";
+import { closeSync, constants, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import { openSqlite, type SqliteDatabase, type SqliteStatement } from "../../runtime/adapter.ts";
 import { messageOf, StoreError, type StoreFailure } from "./errors.ts";
@@ -67,41 +67,19 @@ function storeErrorOf(err: unknown, doing: string, opening = false): StoreError 
   return new StoreError(failure, `${doing}: ${messageOf(err)}`, { cause: err });
 }
 
-/** What prepareLocation made: the first directory it created, and whether it created the file. */
-interface Made {
-  dir: string | undefined;
-  file: boolean;
-}
-
 /** Makes the database's directory and an empty 0600 file, unless they exist. */
-function prepareLocation(path: string): Made {
+function prepareLocation(path: string): void {
   const dir = dirname(path);
-  let madeDir: string | undefined;
   try {
-    madeDir = mkdirSync(dir, { recursive: true, mode: 0o700 });
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
   } catch (err) {
     throw new StoreError("bad_location", `cannot create the directory ${dir} for the database: ${messageOf(err)}`, { cause: err });
   }
-  const existed = existsSync(path);
   try {
     closeSync(openSync(path, constants.O_RDWR | constants.O_CREAT, 0o600));
   } catch (err) {
-    if (madeDir) rmSync(madeDir, { recursive: true, force: true });
     throw new StoreError("bad_location", `cannot create the database file ${path}: ${messageOf(err)}`, { cause: err });
   }
-  return { dir: madeDir, file: !existed };
-}
-
-/**
- * Throws StoreError("bad_location") unless start-up could make the database's
- * directory and file (`config check`): it makes them as start-up does, then
- * removes what it made, so the check and start-up cannot disagree.
- */
-export function probeLocation(path: string): void {
-  if (path === ":memory:") return;
-  const made = prepareLocation(path);
-  if (made.file) rmSync(path, { force: true });
-  if (made.dir) rmSync(made.dir, { recursive: true, force: true });
 }
 
 type Row = Record<string, unknown>;
