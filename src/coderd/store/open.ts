@@ -2,7 +2,7 @@
 // clear message until its Store implementation lands. Failures are
 // StoreErrors; a --db the CLI should name as bad usage is `bad_location`.
 import { StoreError } from "./errors.ts";
-import { accessSync, constants, statSync } from "node:fs";
+import { accessSync, constants, existsSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { probeDirectory } from "../../config/probe.ts";
 import { messageOf } from "./errors.ts";
@@ -29,7 +29,7 @@ export function probeStoreLocation(db: string): void {
     throw new StoreError("bad_location", `cannot create the directory ${dirname(path)} for the database: ${messageOf(err)}`, { cause: err });
   }
   try {
-    if (!statSync(path, { throwIfNoEntry: false })) return; // start-up creates it
+    if (!existsSync(path)) return; // start-up creates it
     if (!statSync(path).isFile()) throw new Error("it is not a file");
     accessSync(path, constants.R_OK | constants.W_OK);
   } catch (err) {
