@@ -45,6 +45,16 @@ test("dev: a port clash names --agent-listen or --coderd-listen, the flags dev h
   expect(coderdClash.stderr).toContain(`cannot listen on --coderd-listen 127.0.0.1:${port}: the address is in use`);
 });
 
+test("agent: a port clash is worded as coderd's, naming --http-listen once", async () => {
+  const dir = workDir();
+  const port = await heldPort();
+  const r = await runBinary(["agent", "--socket", join(dir, "s.sock"), "--http-listen", `127.0.0.1:${port}`], { HOME: dir });
+  expect(r.code).toBe(1);
+  expect(r.stderr).toBe(
+    `boundary-relay agent: cannot listen on --http-listen 127.0.0.1:${port}: the address is in use (another boundary-relay running? choose another with --http-listen)\n`,
+  );
+});
+
 test("coderd: a port clash names --http-listen", async () => {
   const dir = workDir();
   const port = await heldPort();
