@@ -33,12 +33,16 @@ export class SocketPathError extends Error {
 
 const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
+function noDirectory(path: string, err: unknown): SocketPathError {
+  return new SocketPathError("no_directory", `cannot create the directory ${dirname(path)} for the socket: ${messageOf(err)}`, { cause: err });
+}
+
 /** Makes the socket's directory (start-up). */
 export function makeSocketDirectory(path: string): void {
   try {
     mkdirSync(dirname(path), { recursive: true });
   } catch (err) {
-    throw new SocketPathError("no_directory", `cannot create the directory ${dirname(path)} for the socket: ${messageOf(err)}`, { cause: err });
+    throw noDirectory(path, err);
   }
 }
 
@@ -47,7 +51,7 @@ export function probeSocketPath(path: string): void {
   try {
     probeDirectory(dirname(path));
   } catch (err) {
-    throw new SocketPathError("no_directory", `cannot create the directory ${dirname(path)} for the socket: ${messageOf(err)}`, { cause: err });
+    throw noDirectory(path, err);
   }
   const stat = lstatOrNull(path);
   if (stat !== null && !stat.isSocket()) throw notASocket(path);

@@ -11,8 +11,7 @@ import { probeSocketPath } from "../agent/socket-file.ts";
 import { coderdOptionTable } from "../config/coderd.ts";
 import { resolveCoderdSettings } from "../coderd/settings.ts";
 import { type ConfigOf, ConfigError, describeConfig, type Loaded, loadOptions, type OptionSpec, type OptionTable, optionList } from "../config/load.ts";
-import { usageError } from "./errors.ts";
-import { usageErrorOf } from "./errors.ts";
+import { usageError, usageErrorOf } from "./errors.ts";
 import { type Env, EXIT_OK, wantsHelp } from "./exit.ts";
 
 interface Role {
