@@ -11,9 +11,10 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { startCli } from "../test/helpers/cli.ts";
+import { settled, until } from "../test/helpers/until.ts";
 import {
-  A, poll, binary, coderdPaths, freePort, metric, type Proc, scrape, startAgent, startCoderd, storedRows, tempDir,
-} from "../test/e2e/harness.ts";
+  A, binary, coderdPaths, freePort, metric, type Proc, scrape, startAgent, startCoderd, storedRows, } from "../test/e2e/harness.ts";
+import { tempDir } from "../test/helpers/temp.ts";
 
 const { values } = parseArgs({
   options: { throughput: { type: "string", default: "200000" }, backlog: { type: "string", default: "1000000" }, sessions: { type: "string", default: "8" } },
@@ -63,11 +64,7 @@ async function throughput(): Promise<void> {
   const t0 = performance.now();
   const sendMs = await send(agentPaths.socket, THROUGHPUT_N);
   // A saturating load may overflow the agent's queue (buffer_full): those are counted, not delivered.
-  let m = await scrape(agent.port);
-  await poll("the agent to read what send wrote", async () => {
-    m = await scrape(agent.port);
-    return metric(m, `${A}records_received_total`) >= THROUGHPUT_N;
-  }, 60_000).catch(() => {});
+  const m = await settled(() => scrape(agent.port), (m) => metric(m, `${A}records_received_total`) >= THROUGHPUT_N, { timeoutMs: 60_000, intervalMs: 200 });
   const dropped = metric(m, `${A}logs_dropped_total{reason="spool_full"}`) + metric(m, `${A}logs_dropped_total{reason="buffer_full"}`);
   const want = metric(m, `${A}records_received_total`) - dropped;
   await waitForStore(paths.db, want, 600_000);
@@ -88,10 +85,10 @@ async function backlog(): Promise<void> {
   procs.add(agent);
   const t0 = performance.now();
   await send(agentPaths.socket, BACKLOG_N);
-  await poll("the agent to spool the backlog", async () => {
+  await until(async () => {
     const m = await scrape(agent.port);
     return metric(m, `${A}records_received_total`) >= BACKLOG_N && metric(m, `${A}queue_records`) === 0;
-  }, 600_000);
+  }, { what: "the agent to spool the backlog", timeoutMs: 600_000, intervalMs: 200 });
   const spooled = performance.now() - t0;
   const m = await scrape(agent.port);
   const dropped = metric(m, `${A}logs_dropped_total{reason="spool_full"}`) + metric(m, `${A}logs_dropped_total{reason="buffer_full"}`);

@@ -89,7 +89,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     await processLog?.stop();
     await socket.stop();
     await output.close(Date.now());
-    throw new Error(`cannot serve HTTP on --http-listen ${config.http_listen.hostname}:${config.http_listen.port}: ${(err as Error).message}`, { cause: err });
+    throw new Error(`cannot serve HTTP on ${config.http_listen.hostname}:${config.http_listen.port}: ${(err as Error).message}`, { cause: err });
   }
 
   let stopping: Promise<void> | null = null;

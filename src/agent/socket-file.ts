@@ -1,8 +1,9 @@
-// The socket file on disk: clearing a stale one before listening, and
-// removing only our own at the end.
+// The socket file on disk: making its directory and clearing a stale one
+// before listening, and removing only our own at the end.
 // Guarantees:
 // - a path that is not a socket, or a socket another process listens on, is
-//   never removed (SocketPathError);
+//   never removed (SocketPathError "not_a_socket" / "in_use"); a directory
+//   that cannot be made is SocketPathError "no_directory";
 // - the agent removes the socket file only while it is still the very file
 //   it created (same device and inode): an agent stopping while a new agent
 //   already listens on the same path leaves the new agent's socket alone.
@@ -11,11 +12,53 @@
 // stops (Bun and libuv unlink its path blindly), another agent's file is
 // absent from the path for the moment between that unlink and our putting
 // it back.
-import { existsSync, linkSync, lstatSync, renameSync, unlinkSync } from "node:fs";
+import { existsSync, linkSync, lstatSync, mkdirSync, renameSync, unlinkSync } from "node:fs";
 import { createConnection } from "node:net";
+import { dirname } from "node:path";
+import { probeDirectory } from "../config/probe.ts";
+
+/** Why --socket cannot be listened on: "in_use" is another process (a runtime failure); the others are the path's fault. */
+export type SocketPathProblem = "not_a_socket" | "in_use" | "no_directory";
 
 export class SocketPathError extends Error {
   override name = "SocketPathError";
+  constructor(
+    readonly problem: SocketPathProblem,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+function noDirectory(path: string, err: unknown): SocketPathError {
+  return new SocketPathError("no_directory", `cannot create the directory ${dirname(path)} for the socket: ${messageOf(err)}`, { cause: err });
+}
+
+/** Makes the socket's directory (start-up). */
+export function makeSocketDirectory(path: string): void {
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+  } catch (err) {
+    throw noDirectory(path, err);
+  }
+}
+
+/** What start-up would refuse about `path` without a listener's help, tried and undone (`config check`). */
+export function probeSocketPath(path: string): void {
+  try {
+    probeDirectory(dirname(path));
+  } catch (err) {
+    throw noDirectory(path, err);
+  }
+  const stat = lstatOrNull(path);
+  if (stat !== null && !stat.isSocket()) throw notASocket(path);
+}
+
+function notASocket(path: string): SocketPathError {
+  return new SocketPathError("not_a_socket", `${path} exists and is not a socket; refusing to remove it (choose another --socket or remove it yourself)`);
 }
 
 /** Which file a path named when we created it. */
@@ -28,11 +71,9 @@ export interface SocketFileIdentity {
 export async function clearStaleSocket(path: string): Promise<void> {
   const stat = lstatOrNull(path);
   if (stat === null) return;
-  if (!stat.isSocket()) {
-    throw new SocketPathError(`${path} exists and is not a socket; refusing to remove it (choose another --socket or remove it yourself)`);
-  }
+  if (!stat.isSocket()) throw notASocket(path);
   if (await socketAnswers(path)) {
-    throw new SocketPathError(`${path} is in use: another process is listening on it`);
+    throw new SocketPathError("in_use", `${path} is in use: another process is listening on it`);
   }
   unlinkSync(path);
 }

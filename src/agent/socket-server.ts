@@ -21,8 +21,6 @@
 //   process created (src/agent/socket-file.ts).
 // Memory: one partial frame (≤ 32 KiB + header) per connection, plus, while
 // reading is paused, what was already read (one read per connection).
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
 import { listenUnix, type StreamConnection, type UnixListener } from "../runtime/adapter.ts";
 import type { DecodedFrame } from "../wire/decoder.ts";
 import { FrameDecoder } from "../wire/decoder.ts";
@@ -32,6 +30,7 @@ import type { QueuedBatch } from "./output.ts";
 import {
   clearStaleSocket,
   isOurSocketFile,
+  makeSocketDirectory,
   removeOurSocketFile,
   type SocketFileIdentity,
   socketFileIdentity,
@@ -132,7 +131,7 @@ export class SocketServer {
 
   async start(): Promise<void> {
     const { path, mode } = this.opts;
-    mkdirSync(dirname(path), { recursive: true });
+    makeSocketDirectory(path);
     await clearStaleSocket(path);
     this.listener = await listenUnix(path, mode, {
       open: (conn) => this.onOpen(conn),

@@ -8,6 +8,7 @@ import { helpText, loadOptions, optionList } from "../config/load.ts";
 import { startAgent } from "../agent/agent.ts";
 import { resolveOutputKind } from "../agent/outputs/select.ts";
 import { onSignal } from "../runtime/adapter.ts";
+import { namingListenFlag, usageErrorOf } from "./errors.ts";
 import { type Env, EXIT_FAILURE, EXIT_OK, wantsHelp } from "./exit.ts";
 
 const USAGE = "boundary-relay agent [options]";
@@ -18,8 +19,10 @@ its audit records, and delivers them (--output). Serves /healthz, /readyz and
 export async function main(argv: string[], env: Env): Promise<number> {
   const table = agentOptionTable(env);
   if (wantsHelp(argv, helpText(USAGE, SUMMARY, optionList(table)))) return EXIT_OK;
-  const { config } = loadOptions(table, { argv, env });
-  const agent = await startAgent(config);
+  const { config, sources } = loadOptions(table, { argv, env });
+  const agent = await namingListenFlag("--http-listen", formatListen(config.http_listen), () => startAgent(config)).catch((err: unknown) => {
+    throw usageErrorOf(err, sources);
+  });
   const mode = `0${config.socket_mode.toString(8)}`;
   process.stderr.write(
     `boundary-relay agent: listening on socket ${config.socket} (mode ${mode}), http http://${formatListen(agent.http)}, output ${resolveOutputKind(config)}\n`,

@@ -1,14 +1,12 @@
 // `boundary-relay coderd`: the central server. SIGHUP reloads
 // --agents-file; SIGTERM/SIGINT stop after in-flight requests finish.
 import { coderdOptionTable } from "../config/coderd.ts";
-import { ConfigError, helpText, loadOptions, optionList, type Sourced } from "../config/load.ts";
+import { helpText, loadOptions, optionList } from "../config/load.ts";
 import { redactUrlPasswords } from "../config/redact.ts";
-import { AgentsFileError } from "../coderd/identities/schema.ts";
-import { StoreError } from "../coderd/store/errors.ts";
 import { onSignal } from "../runtime/adapter.ts";
 import { startCoderd } from "../coderd/server.ts";
 import { formatListen } from "../config/kinds.ts";
-import { namingListenFlag } from "./errors.ts";
+import { namingListenFlag, usageErrorOf } from "./errors.ts";
 import { type Env, EXIT_OK, wantsHelp } from "./exit.ts";
 
 const USAGE = "boundary-relay coderd [options]";
@@ -32,17 +30,4 @@ export async function main(argv: string[], env: Env): Promise<number> {
   await server.stop();
   process.stderr.write("boundary-relay coderd: stopped\n");
   return EXIT_OK;
-}
-
-/**
- * Start-up failures that are the user's configuration become ConfigError
- * (exit 2, naming the field): a --db location that cannot hold a store, an
- * invalid agents file. Anything else stays as it is (exit 1).
- */
-export function usageErrorOf(err: unknown, sources: Record<string, Sourced>): unknown {
-  if (err instanceof StoreError && err.failure === "bad_location") {
-    return new ConfigError([{ field: "db", where: sources.db?.where ?? "--db", message: err.message }]);
-  }
-  if (err instanceof AgentsFileError) return new ConfigError(err.issues);
-  return err;
 }

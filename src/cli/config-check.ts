@@ -1,14 +1,18 @@
 // `boundary-relay config check --role agent|coderd [options]`: prints the
 // role's effective configuration with secrets redacted and each value's
 // source, or every error with its field and source (exit 2). It applies
-// exactly the role's start-up rules: the same function start-up runs
-// (checkOutputConfig for the agent, resolveCoderdSettings for coderd).
+// exactly the role's start-up rules: the same functions start-up runs
+// (checkOutputConfig for the agent, resolveCoderdSettings for coderd), and
+// what start-up does to the paths the options name (the socket's and the
+// spool's directories, the database's), tried and undone.
 import { agentOptionTable } from "../config/agent.ts";
-import { checkOutputConfig } from "../agent/outputs/select.ts";
+import { probeOutputConfig } from "../agent/outputs/select.ts";
+import { probeSocketPath } from "../agent/socket-file.ts";
 import { coderdOptionTable } from "../config/coderd.ts";
 import { resolveCoderdSettings } from "../coderd/settings.ts";
 import { type ConfigOf, ConfigError, describeConfig, type Loaded, loadOptions, type OptionSpec, type OptionTable, optionList } from "../config/load.ts";
-import { type Env, EXIT_OK, EXIT_USAGE, wantsHelp } from "./exit.ts";
+import { usageError, usageErrorOf } from "./errors.ts";
+import { type Env, EXIT_OK, wantsHelp } from "./exit.ts";
 
 interface Role {
   /** Loads the role's options, then applies its start-up rules across fields. */
@@ -20,15 +24,22 @@ function role<T extends OptionTable>(options: (env: Env) => T, startupRules: (co
     check(argv, env) {
       const table = options(env);
       const loaded = loadOptions(table, { argv, env });
-      startupRules(loaded.config);
+      try {
+        startupRules(loaded.config);
+      } catch (err) {
+        throw usageErrorOf(err, loaded.sources);
+      }
       return { specs: optionList(table), loaded };
     },
   };
 }
 
 const ROLES: Record<string, Role> = {
-  agent: role(agentOptionTable, checkOutputConfig),
-  coderd: role(coderdOptionTable, resolveCoderdSettings),
+  agent: role(agentOptionTable, (config) => {
+    probeSocketPath(config.socket);
+    probeOutputConfig(config);
+  }),
+  coderd: role(coderdOptionTable, (config) => resolveCoderdSettings(config, { probeStore: true })),
 };
 
 const HELP = `usage: boundary-relay config check --role agent|coderd [the role's options]
@@ -52,8 +63,7 @@ export async function main(argv: string[], env: Env): Promise<number> {
   if (wantsHelp(argv, HELP)) return EXIT_OK;
   const [sub, ...args] = argv;
   if (sub !== "check") {
-    process.stderr.write(`boundary-relay config: ${sub === undefined ? "missing subcommand" : `unknown subcommand ${JSON.stringify(sub)}`}: the only one is check\n\n${HELP}`);
-    return EXIT_USAGE;
+    throw usageError("subcommand", `${sub === undefined ? "missing" : `unknown subcommand ${JSON.stringify(sub)}`}: the only one is check (see --help)`);
   }
   const { role, rest } = splitRole(args);
   if (role === undefined || !ROLES[role]) {

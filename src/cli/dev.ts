@@ -11,11 +11,11 @@ import { type DevState, openDevState } from "../dev/state.ts";
 import { agentOptionTable, type AgentConfig } from "../config/agent.ts";
 import { coderdOptionTable, type CoderdConfig, LOG_FORMATS } from "../config/coderd.ts";
 import { formatListen as addr, kinds } from "../config/kinds.ts";
-import { type ConfigOf, helpText, loadOptions, type OptionTable, optionList } from "../config/load.ts";
+import { type ConfigOf, ConfigError, helpText, loadOptions, type OptionTable, optionList, type Sourced } from "../config/load.ts";
 import { defaultSocketPath, stateDir } from "../config/paths.ts";
 import { startCoderd } from "../coderd/server.ts";
 import { onSignal } from "../runtime/adapter.ts";
-import { namingListenFlag } from "./errors.ts";
+import { namingListenFlag, usageErrorOf } from "./errors.ts";
 import { type Env, EXIT_OK, wantsHelp } from "./exit.ts";
 
 export function devOptionTable(env: Env) {
@@ -96,11 +96,21 @@ async function earlierRecordsDelivered(files: string[], maxMs: number): Promise<
   while (files.some((f) => existsSync(f)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
 }
 
+/** The state folder, or a ConfigError naming --state-dir when it cannot be made. */
+function openedState(dir: string, sources: Record<string, Sourced>): DevState {
+  try {
+    return openDevState(dir);
+  } catch (err) {
+    const where = sources.state_dir?.where ?? "--state-dir";
+    throw new ConfigError([{ field: "state_dir", where, message: `cannot create ${dir}: ${err instanceof Error ? err.message : String(err)}` }]);
+  }
+}
+
 export async function main(argv: string[], env: Env): Promise<number> {
   const table = devOptionTable(env);
   if (wantsHelp(argv, helpText(USAGE, SUMMARY, optionList(table)))) return EXIT_OK;
-  const dev = loadOptions(table, { argv, env }).config;
-  const state = openDevState(dev.state_dir);
+  const { config: dev, sources } = loadOptions(table, { argv, env });
+  const state = openedState(dev.state_dir, sources);
   const earlier = spoolFiles(state.spoolDir);
   const coderd = await namingListenFlag("--coderd-listen", addr(dev.coderd_listen), () => startCoderd({ config: coderdConfig(dev, state, env) }));
   let agent;
@@ -108,7 +118,7 @@ export async function main(argv: string[], env: Env): Promise<number> {
     agent = await namingListenFlag("--agent-listen", addr(dev.agent_listen), () => startAgent(agentConfig(dev, state, coderd.url, env)));
   } catch (err) {
     await coderd.stop();
-    throw err;
+    throw usageErrorOf(err, sources);
   }
   // Records left in the spool by an earlier run are delivered (and printed) first,
   // so the banner comes last and stays in view.

@@ -6,7 +6,8 @@ import { type LoadOptions, runLoad } from "../client/load.ts";
 import { DEMO_PROCESS_NAME, demoRecords, parseRecord, RecordSyntaxError } from "../client/records.ts";
 import { defaultSocketPath } from "../config/paths.ts";
 import { kinds } from "../config/kinds.ts";
-import { type ConfigOf, ConfigError, helpText, loadOptions, type OptionTable, optionList } from "../config/load.ts";
+import { type ConfigOf, helpText, loadOptions, type OptionTable, optionList } from "../config/load.ts";
+import { usageError } from "./errors.ts";
 import { type Env, EXIT_FAILURE, EXIT_OK, wantsHelp } from "./exit.ts";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -145,8 +146,4 @@ function parseAll(texts: string[]): ClientRecord[] {
     if (err instanceof RecordSyntaxError) throw usageError("records", err.message);
     throw err;
   }
-}
-
-function usageError(field: string, message: string): ConfigError {
-  return new ConfigError([{ field, where: "command line", message }]);
 }

@@ -1,7 +1,8 @@
 // coderd's start-up rules beyond each option's own schema, in one function
 // that both `boundary-relay coderd` (through startCoderd) and `config check
 // --role coderd` run, so the check accepts exactly what start-up accepts:
-// - --db names a store this build supports (store/open.ts);
+// - --db names a store this build supports (store/open.ts); `config check`
+//   also makes and removes its directory and file, as start-up would make them;
 // - the admin token, from --admin-token or a readable --admin-token-file, is
 //   empty (query API off) or at least ADMIN_TOKEN_MIN_LENGTH characters;
 // - --tls-cert-file and --tls-key-file come together and are readable;
@@ -14,7 +15,7 @@ import { resolveSecret } from "../config/secrets.ts";
 import { AgentsFileError } from "./identities/schema.ts";
 import { IdentityTable } from "./identities/table.ts";
 import { StoreError } from "./store/errors.ts";
-import { checkStoreLocation } from "./store/open.ts";
+import { checkStoreLocation, probeStoreLocation } from "./store/open.ts";
 
 /** Shorter admin tokens are refused: the query API reads every workspace's records. */
 export const ADMIN_TOKEN_MIN_LENGTH = 16;
@@ -27,8 +28,13 @@ export interface CoderdSettings {
   identities: IdentityTable | undefined;
 }
 
+export interface ResolveOptions {
+  /** Also try to make the --db directory and file, then remove them (config check; start-up makes them for real). */
+  probeStore?: boolean;
+}
+
 /** Applies every start-up rule; throws one ConfigError listing every problem found. */
-export function resolveCoderdSettings(config: CoderdConfig): CoderdSettings {
+export function resolveCoderdSettings(config: CoderdConfig, opts: ResolveOptions = {}): CoderdSettings {
   const issues: ConfigIssue[] = [];
   const attempt = <T>(step: () => T): T | undefined => {
     try {
@@ -39,7 +45,7 @@ export function resolveCoderdSettings(config: CoderdConfig): CoderdSettings {
       return undefined;
     }
   };
-  attempt(() => checkedStoreLocation(config.db));
+  attempt(() => checkedStoreLocation(config.db, opts.probeStore ?? false));
   const adminToken = attempt(() => checkedAdminToken(config)) ?? "";
   const tls = attempt(() => readTls(config));
   const identities = config.agents_file ? attempt(() => IdentityTable.fromFile(config.agents_file)) : undefined;
@@ -48,9 +54,10 @@ export function resolveCoderdSettings(config: CoderdConfig): CoderdSettings {
 }
 
 /** The store's own refusal of a --db location, as the configuration error it is. */
-function checkedStoreLocation(db: string): void {
+function checkedStoreLocation(db: string, probe: boolean): void {
   try {
-    checkStoreLocation(db);
+    if (probe) probeStoreLocation(db);
+    else checkStoreLocation(db);
   } catch (err) {
     if (!(err instanceof StoreError && err.failure === "bad_location")) throw err;
     throw new ConfigError([{ field: "db", where: flagOf("db"), message: err.message }]);

@@ -54,12 +54,20 @@ export const kinds = {
   string: () => z.string(),
   url: () =>
     z.string().refine((s) => s === "" || URL.canParse(s), { message: "is not a URL (e.g. https://coder.example.com)" }),
-  int: (min: number, max: number) => z.coerce.number().int().min(min).max(max),
+  int: (min: number, max: number) =>
+    z.coerce
+      .number({ error: "is not a whole number" })
+      .int({ error: "is not a whole number" })
+      .min(min, { error: `must be at least ${min}` })
+      .max(max, { error: `must be at most ${max}` }),
   bool: () =>
-    z.union([
-      z.boolean(),
-      z.enum(["true", "false", "1", "0", "yes", "no"]).transform((s) => s === "true" || s === "1" || s === "yes"),
-    ]),
+    z.union(
+      [
+        z.boolean(),
+        z.enum(["true", "false", "1", "0", "yes", "no"]).transform((s) => s === "true" || s === "1" || s === "yes"),
+      ],
+      { error: "is not true or false (1/0, yes/no also work)" },
+    ),
   enumOf: <const T extends readonly [string, ...string[]]>(values: T) => z.enum(values),
   /** Bytes, in milliseconds-free units: "64MiB", "1GB" or a plain number. */
   bytes: () => z.union([z.number(), z.string()]).transform(fromText(parseBytes, "a size such as 64MiB or 1GB")),

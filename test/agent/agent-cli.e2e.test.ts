@@ -3,6 +3,7 @@ import { afterEach, expect, test } from "bun:test";
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { connect, endAndWait, write } from "../helpers/agent.ts";
+import { readMetric } from "../helpers/metrics.ts";
 import { until } from "../helpers/until.ts";
 import { tempDir } from "../helpers/temp.ts";
 import { type Child, runCli, startCli } from "../helpers/cli.ts";
@@ -45,13 +46,11 @@ test("agent CLI: v2_logs then v2_status become three JSON lines and boundary's d
     ["WARN", "deny", 2],
   ]);
   expect(lines[2].fields.http_url).toBe('https://例え.jp/path?q="x"\n[info] forged line');
-  let metrics = "";
-  await until(async () => {
-    metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    return metrics.includes('agent_boundary_log_proxy_logs_dropped_total{reason="boundary_channel_full"} 5');
-  }, { what: "status counted" });
-  expect(metrics).toContain('agent_boundary_log_proxy_logs_dropped_total{reason="boundary_batch_full"} 2');
-  expect(metrics).toContain("agent_boundary_log_proxy_records_received_total 3");
+  const url = `http://127.0.0.1:${port}`;
+  const dropped = (reason: string) => readMetric(url, "agent_boundary_log_proxy_logs_dropped_total", { reason });
+  await until(async () => (await dropped("boundary_channel_full")) === 5, { what: "status counted" });
+  expect(await dropped("boundary_batch_full")).toBe(2);
+  expect(await readMetric(url, "agent_boundary_log_proxy_records_received_total")).toBe(3);
   expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
   child.kill("SIGTERM");
   expect(await child.exited).toBe(0);
@@ -80,8 +79,8 @@ test("agent CLI: a second SIGTERM during the drain exits 1 at once", async () =>
   const s = await connect(socket);
   await write(s, vector("v2_logs").bytes);
   await endAndWait(s);
-  const received = async () => (await fetch(`http://127.0.0.1:${port(child)}/metrics`)).text();
-  await until(async () => /records_received_total 3/.test(await received()), { what: "records spooled" });
+  const received = () => readMetric(`http://127.0.0.1:${port(child)}`, "agent_boundary_log_proxy_records_received_total");
+  await until(async () => (await received()) === 3, { what: "records spooled" });
   child.kill("SIGTERM");
   await until(() => child.stderr().includes("SIGTERM: draining and stopping"), { what: "the drain began" });
   const sentAt = Date.now();

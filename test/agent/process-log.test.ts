@@ -3,7 +3,9 @@
 // not_forwarded count on --output coderd, and the metrics present at 0.
 import { afterEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { startTestAgent, type TestAgent, waitFor } from "../helpers/agent.ts";
+import { startTestAgent, type TestAgent } from "../helpers/agent.ts";
+import { until } from "../helpers/until.ts";
+import { registryMetric } from "../helpers/metrics.ts";
 
 let agent: TestAgent | null = null;
 afterEach(async () => {
@@ -11,10 +13,7 @@ afterEach(async () => {
   agent = null;
 });
 
-async function value(a: TestAgent, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const m = await a.metrics.registry.getSingleMetric(name)!.get();
-  return m.values.filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x)).reduce((s, v) => s + v.value, 0);
-}
+const value = (a: TestAgent, name: string, labels: Record<string, string> = {}) => registryMetric(a.metrics.registry, name, labels);
 
 /** sh that stays sh (two commands: it forks for sleep) for 0.2 s: long enough to be read whole. */
 async function runSleep(...args: string[]): Promise<number> {
@@ -39,7 +38,7 @@ describe("agent --process-log", () => {
     agent = await startTestAgent(["--process-log", "on"]);
     expect(agent.warnings.join("\n")).toContain("process logging on: the agent's PID namespace");
     const pid = await runSleep("marker-arg");
-    await waitFor("the exec line", () => agent!.stdout.lines.some((l) => l.includes(`"pid":${pid},`)));
+    await until(() => agent!.stdout.lines.some((l) => l.includes(`"pid":${pid},`)), { what: "the exec line" });
     const line = JSON.parse(agent.stdout.lines.find((l) => l.includes(`"pid":${pid},`))!);
     expect(Object.keys(line)).toEqual(["ts", "level", "msg", "fields"]);
     expect(Object.keys(line.fields)).toEqual(["labels", "cmdline", "event"]);
@@ -56,7 +55,7 @@ describe("agent --process-log", () => {
     ]);
     expect(agent.warnings.join("\n")).toContain('not forwarded to coderd in this release: each is counted in agent_process_events_dropped_total{reason="not_forwarded"}');
     await runSleep("coderd-output");
-    await waitFor("not_forwarded to count it", async () => (await value(agent!, "agent_process_events_dropped_total", { reason: "not_forwarded" })) >= 1);
+    await until(async () => (await value(agent!, "agent_process_events_dropped_total", { reason: "not_forwarded" })) >= 1, { what: "not_forwarded to count it" });
     const taken = (await value(agent, "agent_process_events_total"));
     expect(await value(agent, "agent_process_events_dropped_total", { reason: "not_forwarded" })).toBe(taken);
   });
@@ -83,7 +82,7 @@ describe("agent --process-log-cgroup", () => {
     const inside = await startTestAgent(["--process-log", "on", "--process-log-cgroup", own]);
     try {
       const pid = await runSleep("inside-the-cgroup");
-      await waitFor("the in-scope agent to record it", () => inside.stdout.lines.some((l) => l.includes(`"pid":${pid},`)));
+      await until(() => inside.stdout.lines.some((l) => l.includes(`"pid":${pid},`)), { what: "the in-scope agent to record it" });
       await Bun.sleep(300); // an absence: both agents got the same kernel events; this bound can only make the test pass wrongly, never fail wrongly
       expect(agent.stdout.lines.filter((l) => l.includes("-the-cgroup"))).toEqual([]);
     } finally {

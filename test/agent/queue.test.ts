@@ -5,6 +5,8 @@ import type { QueuedBatch, RecordOutput } from "../../src/agent/output.ts";
 import { BatchQueue } from "../../src/agent/queue.ts";
 import { ReportBoundaryLogsRequestSchema } from "../../src/gen/coder/agent/v2/boundary_pb.ts";
 import { queuedBatch } from "../helpers/agent.ts";
+import { until } from "../helpers/until.ts";
+import { registryMetric } from "../helpers/metrics.ts";
 
 function batch(records: number, bytes: number, sessionId = "s"): QueuedBatch {
   const request = create(ReportBoundaryLogsRequestSchema, {
@@ -35,10 +37,8 @@ class GatedOutput implements RecordOutput {
   async close(): Promise<void> {}
 }
 
-async function value(m: ReturnType<typeof createAgentMetrics>, name: string, labels: Record<string, string> = {}) {
-  const { values } = await m.registry.getSingleMetric(`agent_boundary_log_proxy_${name}`)!.get();
-  return values.filter((v) => Object.entries(labels).every(([k, x]) => (v.labels as any)[k] === x)).reduce((a, v) => a + v.value, 0);
-}
+const value = (m: ReturnType<typeof createAgentMetrics>, name: string, labels: Record<string, string> = {}) =>
+  registryMetric(m.registry, `agent_boundary_log_proxy_${name}`, labels);
 
 test("at its record bound the queue says full instead of dropping; it keeps every batch, in order, and calls onRoom at half", async () => {
   const metrics = createAgentMetrics();
@@ -159,7 +159,7 @@ test("the queue pipelines writes in order, up to maxPendingWrites, and a batch l
   expect(q.records).toBe(10);
   expect(out.calls).toHaveLength(3);
   out.calls[0]!.done(); // a, then b and c (already done) leave; d and e are handed out
-  await waitUntil(() => out.calls.length === 5);
+  await until(() => out.calls.length === 5, { what: "d and e handed out" });
   expect(q.records).toBe(4);
   expect(out.calls.map((c) => c.batch.request!.sessionId)).toEqual(["a", "b", "c", "d", "e"]);
   out.calls[3]!.done();
@@ -168,7 +168,3 @@ test("the queue pipelines writes in order, up to maxPendingWrites, and a batch l
   expect(q.records).toBe(0);
 });
 
-async function waitUntil(check: () => boolean): Promise<void> {
-  for (let i = 0; i < 1000 && !check(); i++) await Bun.sleep(1);
-  expect(check()).toBe(true);
-}

@@ -8,7 +8,7 @@ import { startAgent } from "../../src/agent/agent.ts";
 import { createAgentMetrics } from "../../src/agent/metrics.ts";
 import type { QueuedBatch, RecordOutput } from "../../src/agent/output.ts";
 import { SocketPathError } from "../../src/agent/socket-server.ts";
-import { agentConfig, connect, endAndWait, metricValue, sendBytes, startTestAgent, type TestAgent, waitFor, write } from "../helpers/agent.ts";
+import { agentConfig, connect, endAndWait, metricValue, sendBytes, startTestAgent, type TestAgent, write } from "../helpers/agent.ts";
 import { until } from "../helpers/until.ts";
 import { tempDir } from "../helpers/temp.ts";
 import { ReportBoundaryLogsRequestSchema } from "../../src/gen/coder/agent/v2/boundary_pb.ts";
@@ -204,14 +204,14 @@ describe("backpressure", () => {
     const stream = new Uint8Array(single.length * frames);
     for (let i = 0; i < frames; i++) stream.set(single, i * single.length);
     const written = write(s, stream);
-    await waitFor("reading paused", () => a.socket.readingPaused);
+    await until(() => a.socket.readingPaused, { what: "reading paused" });
     expect(await metricValue(a, "socket_reads_paused_total")).toBe(1);
     const heldBack = await received(a);
     expect(heldBack).toBeLessThan(frames); // the rest waits in the kernel and the writer
     out.release();
     await written;
-    await waitFor("every record", async () => (await received(a)) === frames, 20_000);
-    await waitFor("written", () => out.records === frames, 20_000);
+    await until(async () => (await received(a)) === frames, { what: "every record", timeoutMs: 20_000 });
+    await until(() => out.records === frames, { what: "written", timeoutMs: 20_000 });
     expect(await metricValue(a, "logs_dropped_total", { reason: "buffer_full" })).toBe(0);
     expect(a.socket.readingPaused).toBe(false);
     await endAndWait(s);
@@ -223,14 +223,14 @@ describe("connection limits", () => {
     agent = await startTestAgent(["--max-connections", "3"]);
     const a = agent;
     const held = await Promise.all([1, 2, 3].map(() => connect(a.config.socket)));
-    await waitFor("3 open", () => a.socket.openConnections === 3);
+    await until(() => a.socket.openConnections === 3, { what: "3 open" });
     const extra = createConnection({ path: a.config.socket });
     extra.on("error", () => {});
     await new Promise((r) => extra.once("close", r));
     expect(await metricValue(a, "connections_rejected_total", { reason: "too_many" })).toBe(1);
     expect(a.warnings.some((w) => w.includes("--max-connections"))).toBe(true);
     await Promise.all(held.map((s) => write(s, vector("v1_single").bytes)));
-    await waitFor("3 records", async () => (await received(a)) === 3);
+    await until(async () => (await received(a)) === 3, { what: "3 records" });
     await Promise.all(held.map(endAndWait));
   });
 
@@ -241,7 +241,7 @@ describe("connection limits", () => {
     await write(between, vector("v1_single").bytes);
     const midFrame = await connect(a.config.socket);
     await write(midFrame, vector("v2_logs").bytes.subarray(0, 9));
-    await waitFor("partial frame held", async () => (await metricValue(a, "partial_frame_bytes")) > 0);
+    await until(async () => (await metricValue(a, "partial_frame_bytes")) > 0, { what: "partial frame held" });
     await new Promise((r) => midFrame.once("close", r));
     expect(await metricValue(a, "connections_rejected_total", { reason: "idle_timeout" })).toBe(1);
     expect(await metricValue(a, "partial_frame_bytes")).toBe(0);
@@ -313,7 +313,7 @@ describe("records coderd would refuse are refused at the socket", () => {
     await write(s, encodeLogsFrame(badNanos));
     await write(s, encodeLogsFrameV1(badNanos));
     await write(s, vector("v2_logs").bytes);
-    await waitFor("the good frame after the bad ones", async () => (await received(a)) === 3);
+    await until(async () => (await received(a)) === 3, { what: "the good frame after the bad ones" });
     expect(await rejected(a, "malformed_protobuf")).toBe(2);
     expect(await rejected(a, "invalid_record")).toBe(2);
     expect(a.socket.openConnections).toBe(1);

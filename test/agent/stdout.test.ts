@@ -5,6 +5,8 @@ import { StdoutOutput } from "../../src/agent/outputs/stdout.ts";
 import { FrameDecoder } from "../../src/wire/decoder.ts";
 import { CaptureStream, queuedBatch } from "../helpers/agent.ts";
 import { vector } from "../helpers/vectors.ts";
+import { registryMetric } from "../helpers/metrics.ts";
+import { until } from "../helpers/until.ts";
 
 const NOW = new Date("2025-12-08T20:58:50.123Z");
 
@@ -29,8 +31,7 @@ test("v2_logs becomes exactly the golden JSON lines; the forged line stays insid
   expect(stream.text.split("\n")).toHaveLength(4);
   expect(stream.chunks).toHaveLength(1); // one write per batch
   expect(JSON.parse(stream.lines[2]!).fields.http_url).toBe('https://例え.jp/path?q="x"\n[info] forged line');
-  const { values } = await metrics.registry.getSingleMetric("agent_boundary_log_proxy_records_written_total")!.get();
-  expect(values[0]!.value).toBe(3);
+  expect(await registryMetric(metrics.registry, "agent_boundary_log_proxy_records_written_total")).toBe(3);
 });
 
 test("a slow stdout holds the write until it drains", async () => {
@@ -44,7 +45,8 @@ test("a slow stdout holds the write until it drains", async () => {
   const out = new StdoutOutput({ metrics: createAgentMetrics(), stream: slow, now: () => NOW });
   let done = false;
   const writing = out.write(v2LogsBatch()).then(() => (done = true));
-  await new Promise((r) => setTimeout(r, 20));
+  await until(() => finish !== null, { what: "the chunk handed to the stream" });
+  await new Promise((r) => setImmediate(r)); // every microtask has run: a write that did not wait for the stream would have settled
   expect(done).toBe(false);
   finish!();
   await writing;
@@ -59,7 +61,6 @@ test("a failed stdout makes the output not ready and its writes reject", async (
   });
   const out = new StdoutOutput({ metrics: createAgentMetrics(), stream: broken, now: () => NOW });
   await out.write(v2LogsBatch()).catch(() => {});
-  await new Promise((r) => setTimeout(r, 10));
-  expect(out.notReadyReason()).toContain("EPIPE");
+  expect(await until(() => out.notReadyReason(), { what: "the output to say it is not ready" })).toContain("EPIPE");
   await expect(out.write(v2LogsBatch())).rejects.toThrow("EPIPE");
 });

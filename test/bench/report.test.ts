@@ -1,16 +1,16 @@
 // bench/lib/report.ts: the table shows a target column only when a figure
 // has a target, and thresholds compare medians in the figure's direction.
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { checkThresholds, table } from "../../bench/lib/report.ts";
 import { type Figure, summarize } from "../../bench/lib/stats.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 const rate = summarize("vs_go.frame_10.ratio", "× Go", "higher", [0.4, 0.5, 0.6]);
 const rss = summarize("vs_go.agent_idle_rss", "MiB", "lower", [50, 55, 60]);
-const dir = mkdtempSync(join(tmpdir(), "bench-report-test-"));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const { dir, cleanup } = tempDir("bench-report-test-");
+afterAll(cleanup);
 
 describe("table", () => {
   test("has no target column when no figure has a target", () => {

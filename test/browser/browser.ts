@@ -2,13 +2,12 @@
 // Debian's /usr/bin/chromium (or CHROMIUM_PATH) driven by playwright-core,
 // each launch with a fresh profile, no network services, no sandbox (CI
 // runs as root). Also: a compiled coderd with records to look at.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Browser, type BrowserContext, chromium } from "playwright-core";
 import { createIngestClient } from "../../src/rpc/index.ts";
 import { ADMIN_TOKEN, AGENT_TOKEN, coderdPaths, type Proc, startCoderd } from "../e2e/harness.ts";
 import { batch, log } from "../coderd/helpers.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
@@ -19,8 +18,8 @@ export interface Chrome {
 }
 
 export async function launchChromium(opts: { width?: number; height?: number } = {}): Promise<Chrome> {
-  const profile = mkdtempSync(join(tmpdir(), "console-chromium-"));
-  const context = await chromium.launchPersistentContext(profile, {
+  const profile = tempDir("console-chromium-");
+  const context = await chromium.launchPersistentContext(profile.dir, {
     executablePath: CHROMIUM,
     headless: true,
     acceptDownloads: true,
@@ -37,7 +36,7 @@ export async function launchChromium(opts: { width?: number; height?: number } =
     context,
     async close() {
       await context.close();
-      rmSync(profile, { recursive: true, force: true });
+      profile.cleanup();
     },
   };
 }
@@ -51,7 +50,7 @@ export interface ConsoleServer {
 
 /** The compiled binary as coderd in a temp dir, with an ingest client holding the agent token. */
 export async function startConsoleServer(): Promise<ConsoleServer> {
-  const dir = mkdtempSync(join(tmpdir(), "console-browser-"));
+  const { dir, cleanup } = tempDir("console-browser-");
   const coderd = await startCoderd(coderdPaths(dir));
   const url = `http://127.0.0.1:${coderd.port}`;
   return {
@@ -60,7 +59,7 @@ export async function startConsoleServer(): Promise<ConsoleServer> {
     ingest: createIngestClient({ baseUrl: url, token: AGENT_TOKEN, binary: true }),
     async stop() {
       await coderd.stop();
-      rmSync(dir, { recursive: true, force: true });
+      cleanup();
     },
   };
 }

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import type { Page } from "playwright-core";
 import { ADMIN_TOKEN, batch, type Chrome, type ConsoleServer, launchChromium, log, startConsoleServer } from "./browser.ts";
+import { until } from "../helpers/until.ts";
 
 const GAPPY = "40000000-0000-4000-8000-000000000001";
 const HOSTILE_SESSION = "40000000-0000-4000-8000-000000000002";
@@ -17,15 +18,6 @@ let server: ConsoleServer;
 let chrome: Chrome;
 let page: Page;
 const dialogs: string[] = [];
-
-/** Waits for `check` to hold, polling; fails with `what` after the deadline. */
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** Signs in through the form unless the context already holds the console cookie (tests also run alone with -t). */
 async function ensureSignedIn(): Promise<void> {
@@ -92,10 +84,10 @@ describe("console in Chromium", () => {
   test("a record sent after /live loaded appears without a reload", async () => {
     await ensureSignedIn();
     await page.goto(`${server.url}/live`);
-    await until("the live tail to connect", async () => (await page.textContent("#live-status")) === "following new records");
+    await until(async () => (await page.textContent("#live-status")) === "following new records", { what: "the live tail to connect", intervalMs: 100 });
     const url = `https://late.example/arrived-${Date.now()}`;
     await server.ingest.reportBoundaryLogs(batch([log(0, false, url)], LIVE_SESSION));
-    await until("the new record in /live", async () => (await page.locator("#live-rows code", { hasText: url }).count()) === 1);
+    await until(async () => (await page.locator("#live-rows code", { hasText: url }).count()) === 1, { what: "the new record in /live", intervalMs: 100 });
     expect(await page.locator("#live-rows tr").first().locator("code").textContent()).toBe(url);
   }, TIMEOUT);
 

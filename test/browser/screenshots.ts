@@ -3,8 +3,6 @@
 // Seeds a day of plausible records through the Store, starts the compiled
 // binary on that database, signs in and photographs the overview, a
 // filtered records page, a session with a gap and the live tail.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createIngestClient } from "../../src/rpc/index.ts";
 import { SqliteStore } from "../../src/coderd/store/sqlite.ts";
@@ -12,9 +10,10 @@ import { seedConsoleData } from "../../bench/lib/console-data.ts";
 import { ADMIN_TOKEN, AGENT_TOKEN, coderdPaths, startCoderd } from "../e2e/harness.ts";
 import { batch, log } from "../coderd/helpers.ts";
 import { launchChromium } from "./browser.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 const DOCS = join(import.meta.dir, "..", "..", "docs");
-const dir = mkdtempSync(join(tmpdir(), "console-shots-"));
+const { dir, cleanup } = tempDir("console-shots-");
 const paths = coderdPaths(dir);
 const store = await SqliteStore.open(paths.db);
 const sessions = await seedConsoleData(store, { records: 40_000, spanMs: 24 * 3_600_000, now: Date.now(), recordsPerSession: 300, gapEvery: 7 });
@@ -46,5 +45,5 @@ try {
 } finally {
   await chrome.close();
   await coderd.stop();
-  rmSync(dir, { recursive: true, force: true });
+  cleanup();
 }

@@ -2,8 +2,7 @@
 // with two agents in different workspaces, and captures its stderr.
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { coderdOptions, type CoderdConfig } from "../../src/config/coderd.ts";
 import { loadConfig } from "../../src/config/load.ts";
@@ -15,6 +14,7 @@ import { type CoderdHandle, startCoderd } from "../../src/coderd/server.ts";
 import { SqliteStore } from "../../src/coderd/store/sqlite.ts";
 import type { NewRecord } from "../../src/coderd/store/store.ts";
 import type { AgentIdentity } from "../../src/record/identity.ts";
+import { tempDir } from "../helpers/temp.ts";
 import {
   type BoundaryLog, BoundaryLogSchema, type ReportBoundaryLogsRequest, ReportBoundaryLogsRequestSchema,
 } from "../../src/gen/coder/agent/v2/boundary_pb.ts";
@@ -69,15 +69,11 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), "coderd-test-"));
-}
-
 export async function startTestServer(
   extraArgv: string[] = [],
   opts: { now?: () => Date; busyTimeoutMs?: number; dir?: string } = {},
 ): Promise<TestServer> {
-  const dir = opts.dir ?? tempDir();
+  const dir = opts.dir ?? tempDir("coderd-test-").dir;
   const agentsFile = join(dir, "agents.yaml");
   const dbPath = join(dir, "coderd.db");
   writeAgentsFile(agentsFile, [AGENT_A.entry, AGENT_B.entry]);
@@ -135,25 +131,6 @@ export function batch(logs: BoundaryLog[], sessionId = SESSION, confinedProcessN
 }
 
 /** Polls until `check` returns a truthy value (or throws after `timeoutMs`). */
-export async function waitFor<T>(check: () => T | Promise<T>, timeoutMs = 15_000, what = "condition"): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-/** A metric's value from Prometheus text (the first sample matching name and labels). */
-export async function metric(url: string, name: string, labels = ""): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const wanted = labels ? `${name}{${labels}}` : name;
-  const line = text.split("\n").find((l) => l.startsWith(`${wanted} `));
-  if (!line) throw new Error(`no metric ${wanted}`);
-  return Number(line.split(" ")[1]);
-}
-
 /** The identity of store-level tests: agent A's workspace. */
 export const STORE_IDENTITY: AgentIdentity = {
   agentId: "", agentName: "", workspaceId: AGENT_A.entry.workspace_id, workspaceName: "alice-dev", ownerId: "", ownerName: "alice", templateId: "t", templateVersionId: "v",
@@ -169,7 +146,7 @@ export function newRecords(from: number, n: number, host = "s.example"): NewReco
 
 /** A SQLite store in its own temp dir; `close()` closes it and removes the dir. */
 export async function openTestStore(): Promise<{ store: SqliteStore; dir: string; close(): Promise<void> }> {
-  const dir = tempDir();
+  const { dir, cleanup } = tempDir("coderd-store-");
   const store = await SqliteStore.open(join(dir, "t.db"));
-  return { store, dir, close: async () => (await store.close(), rmSync(dir, { recursive: true, force: true })) };
+  return { store, dir, close: async () => (await store.close(), cleanup()) };
 }

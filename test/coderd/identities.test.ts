@@ -1,7 +1,7 @@
 // The agents file: both token forms, errors naming entry and field,
 // lookups that only ever find the token's own identity, and the warning for
 // plain tokens others can read.
-import { describe, expect, test } from "bun:test";
+import { afterEach, describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { chmodSync } from "node:fs";
 import { join } from "node:path";
@@ -9,7 +9,13 @@ import { IdentityRegistry } from "../../src/coderd/identities/registry.ts";
 import { AgentsFileError } from "../../src/coderd/identities/schema.ts";
 import { IdentityTable, sha256Hex } from "../../src/coderd/identities/table.ts";
 import { createAgentIdentity, writeAgentsFile } from "../../src/dev/agents-file.ts";
-import { AGENT_A, AGENT_B, tempDir } from "./helpers.ts";
+import { AGENT_A, AGENT_B } from "./helpers.ts";
+import { tempDir } from "../helpers/temp.ts";
+
+const cleanups: Array<() => void> = [];
+afterEach(() => {
+  for (const c of cleanups.splice(0)) c();
+});
 
 function issuesOf(doc: unknown): string[] {
   try {
@@ -76,7 +82,8 @@ describe("agents file", () => {
 
 describe("plain tokens readable by others", () => {
   test("a file with plain tokens that group or others can read gets a warning naming it; 0600 or digests only do not", () => {
-    const dir = tempDir();
+    const { dir, cleanup } = tempDir("coderd-identities-");
+    cleanups.push(cleanup);
     const file = join(dir, "agents.yaml");
     writeAgentsFile(file, [AGENT_A.entry, AGENT_B.entry]);
     chmodSync(file, 0o640);

@@ -6,7 +6,8 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { toBinary } from "@bufbuild/protobuf";
 import { ReportBoundaryLogsRequestSchema } from "../../src/gen/coder/agent/v2/boundary_pb.ts";
-import { AGENT_A, AGENT_B, SESSION, batch, log, metric, startTestServer, type TestServer } from "./helpers.ts";
+import { AGENT_A, AGENT_B, SESSION, batch, log, startTestServer, type TestServer } from "./helpers.ts";
+import { readMetric } from "../helpers/metrics.ts";
 
 const RPC = "/boundaryrelay.v1.IngestService/ReportBoundaryLogs";
 
@@ -47,7 +48,7 @@ describe("authentication", () => {
     expect(await codeOf(t.client("admin-token-for-tests-0001").reportBoundaryLogs(req))).toBe(Code.Unauthenticated);
     expect(await count("&workspace_id=" + AGENT_A.entry.workspace_id + "&domain=evil.example")).toBe(0);
     expect(t.lines().filter((l) => l.includes("evil.example"))).toEqual([]);
-    expect(await metric(t.server.url, "coderd_boundary_rpcs_total", 'code="unauthenticated"')).toBe(4);
+    expect(await readMetric(t.server.url, "coderd_boundary_rpcs_total", { code: "unauthenticated" })).toBe(4);
   });
 
   test("Coder-Session-Token is accepted like a bearer token, JSON and proto alike", async () => {
@@ -117,7 +118,7 @@ describe("exactly once", () => {
   test("a replayed batch stores and emits nothing twice; duplicates are counted", async () => {
     const session = "55555555-5555-4555-8555-555555555555";
     const req = batch([log(0, true, "https://dedup.example/0"), log(1, false, "https://dedup.example/1")], session);
-    const dupBefore = await metric(t.server.url, "coderd_boundary_records_duplicate_total");
+    const dupBefore = await readMetric(t.server.url, "coderd_boundary_records_duplicate_total");
     await t.client().reportBoundaryLogs(req);
     await t.client(AGENT_A.token, false).reportBoundaryLogs(req); // the same batch again, as JSON
     // A retry that overlaps: seq 1 again plus a new seq 2.
@@ -125,11 +126,11 @@ describe("exactly once", () => {
     const stored = (await t.adminJson(`sessions/${session}/logs`)).logs;
     expect(stored.map((r: any) => r.sequence_number)).toEqual([0, 1, 2]);
     expect(t.lines().filter((l) => l.includes("dedup.example")).length).toBe(3);
-    expect(await metric(t.server.url, "coderd_boundary_records_duplicate_total")).toBe(dupBefore + 3);
+    expect(await readMetric(t.server.url, "coderd_boundary_records_duplicate_total")).toBe(dupBefore + 3);
   });
 
   test("a batch without a valid UUID session_id is stored and emitted every time, and counted", async () => {
-    const before = await metric(t.server.url, "coderd_boundary_batches_without_session_id_total");
+    const before = await readMetric(t.server.url, "coderd_boundary_batches_without_session_id_total");
     for (const sessionId of ["", "not-a-uuid"]) {
       const req = batch([log(0, false, "https://nosession.example/")], sessionId);
       await t.client().reportBoundaryLogs(req);
@@ -137,7 +138,7 @@ describe("exactly once", () => {
     }
     expect(await count("&domain=nosession.example")).toBe(4);
     expect(t.lines().filter((l) => l.includes("nosession.example")).length).toBe(4);
-    expect(await metric(t.server.url, "coderd_boundary_batches_without_session_id_total")).toBe(before + 4);
+    expect(await readMetric(t.server.url, "coderd_boundary_batches_without_session_id_total")).toBe(before + 4);
     // Stored, but not a session: the session routes take UUIDs only and say so (issue #11).
     const bySession = await t.admin("sessions/not-a-uuid/logs");
     expect(bySession.status).toBe(400);

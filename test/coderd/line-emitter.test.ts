@@ -6,7 +6,8 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { LineEmitter, type Writer } from "../../src/coderd/line-emitter.ts";
 import { createCoderdMetrics } from "../../src/coderd/metrics.ts";
 import type { SqliteStore } from "../../src/coderd/store/sqlite.ts";
-import { AGENT_A, newRecords, openTestStore, STORE_IDENTITY, waitFor } from "./helpers.ts";
+import { AGENT_A, newRecords, openTestStore, STORE_IDENTITY } from "./helpers.ts";
+import { until } from "../helpers/until.ts";
 
 const NOW = new Date("2025-12-08T20:58:50.250Z");
 const SESSION = "40000000-0000-4000-8000-000000000001";
@@ -77,7 +78,7 @@ describe("line emitter", () => {
     expect((await metrics.lineWriteFailures.get()).values[0]!.value).toBe(1);
     expect(seqsOf((await store!.unconsumed("stderr", 10)).map((r) => ` sequence_number=${r.sequence_number} `).join(""))).toEqual([0, 1]);
     fail = false;
-    await waitFor(() => attempts.length === 2, 10_000, "the retry");
+    await until(() => attempts.length === 2, { what: "the retry", timeoutMs: 10_000 });
     await lines.settled();
     expect(attempts[1]).toBe(attempts[0]);
     expect(await store!.unconsumed("stderr", 10)).toEqual([]);

@@ -7,9 +7,11 @@ import { openSqlite } from "../../src/runtime/adapter.ts";
 import { SqliteStore } from "../../src/coderd/store/sqlite.ts";
 import { createCoderdMetrics } from "../../src/coderd/metrics.ts";
 import { Retention } from "../../src/coderd/retention.ts";
-import { AGENT_A, TestClock, batch, log, metric, startTestServer, tempDir, waitFor, type TestServer } from "./helpers.ts";
-import { rmSync } from "node:fs";
+import { AGENT_A, TestClock, batch, log, startTestServer, type TestServer } from "./helpers.ts";
+import { tempDir } from "../helpers/temp.ts";
 import { join } from "node:path";
+import { until } from "../helpers/until.ts";
+import { readMetric } from "../helpers/metrics.ts";
 
 const T0 = Date.parse("2025-12-08T10:00:00.000Z");
 const S = "20000000-0000-4000-8000-000000000001";
@@ -28,9 +30,9 @@ describe("retention", () => {
     clock.advance(30 * 60_000);
     await t.client().reportBoundaryLogs(batch([log(2, true, "https://new.example/")], S));
     clock.advance(31 * 60_000); // old ones are 61 min old, the new one 31 min
-    await waitFor(async () => (await t!.adminJson("logs")).logs.length === 1, 15_000, "the purge");
+    await until(async () => (await t!.adminJson("logs")).logs.length === 1, { what: "the purge", timeoutMs: 15_000 });
     expect((await t.adminJson("logs")).logs[0].http_url).toBe("https://new.example/");
-    expect(await metric(t.server.url, "coderd_boundary_records_purged_total")).toBe(2);
+    expect(await readMetric(t.server.url, "coderd_boundary_records_purged_total")).toBe(2);
     // The session is kept while it has recent activity.
     expect((await t.adminJson("sessions")).sessions.length).toBe(1);
   });
@@ -45,7 +47,7 @@ describe("retention", () => {
   });
 
   test("a purge deletes in bounded statements until nothing old is left", async () => {
-    const dir = tempDir();
+    const { dir, cleanup } = tempDir("coderd-retention-");
     const store = await SqliteStore.open(join(dir, "r.db"));
     try {
       const identity = { agentId: "", agentName: "", workspaceId: AGENT_A.entry.workspace_id, workspaceName: "w", ownerId: "", ownerName: "o", templateId: "", templateVersionId: "" };
@@ -68,7 +70,7 @@ describe("retention", () => {
       expect((await store.listLogs({ limit: 100 })).items.length).toBe(3);
     } finally {
       await store.close();
-      rmSync(dir, { recursive: true, force: true });
+      cleanup();
     }
   });
 });
@@ -94,7 +96,7 @@ describe("store failure", () => {
     await t.client().reportBoundaryLogs(req);
     expect(t.lines().filter((l) => l.includes("locked.example")).length).toBe(1);
     expect((await t.adminJson("logs?domain=locked.example")).logs.length).toBe(1);
-    expect(await metric(t.server.url, "coderd_boundary_rpcs_total", 'code="unavailable"')).toBe(1);
+    expect(await readMetric(t.server.url, "coderd_boundary_rpcs_total", { code: "unavailable" })).toBe(1);
   });
 
   test("a dropped table: /readyz is 503 with the reason and ingest is unavailable", async () => {

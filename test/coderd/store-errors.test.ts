@@ -7,9 +7,11 @@ import { rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { StoreError } from "../../src/coderd/store/errors.ts";
 import { openStore } from "../../src/coderd/store/open.ts";
+import { openProcessLogStore } from "../../src/coderd/process/open.ts";
 import { SqliteStore } from "../../src/coderd/store/sqlite.ts";
 import { openSqlite } from "../../src/runtime/adapter.ts";
-import { STORE_IDENTITY, tempDir } from "./helpers.ts";
+import { STORE_IDENTITY } from "./helpers.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 let dir = "";
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
@@ -26,7 +28,7 @@ async function failureOf(open: () => Promise<unknown>): Promise<string> {
 
 describe("store failures", () => {
   test("each failure to open has its reason", async () => {
-    dir = tempDir();
+    dir = tempDir("coderd-store-").dir;
     writeFileSync(join(dir, "afile"), "");
     writeFileSync(join(dir, "garbage.db"), "this is not an SQLite database, not at all. ".repeat(200));
     expect(await failureOf(() => SqliteStore.open("/proc/x/y.db"))).toBe("bad_location");
@@ -34,6 +36,8 @@ describe("store failures", () => {
     expect(await failureOf(() => SqliteStore.open(dir))).toBe("bad_location");
     expect(await failureOf(() => SqliteStore.open(join(dir, "garbage.db")))).toBe("corrupt");
     expect(await failureOf(() => openStore("postgres://u@h/db"))).toBe("bad_location");
+    // The exec-record store refuses the same --db the same way (a StoreError, not the CLI's ConfigError).
+    expect(await failureOf(() => openProcessLogStore("postgres://u@h/db"))).toBe("bad_location");
     const newer = await openSqlite(join(dir, "newer.db"));
     newer.exec("PRAGMA user_version = 99");
     newer.close();
@@ -41,7 +45,7 @@ describe("store failures", () => {
   });
 
   test("a new database and the directory made for it are the owner's only", async () => {
-    dir = tempDir();
+    dir = tempDir("coderd-store-").dir;
     const store = await SqliteStore.open(join(dir, "sub", "c.db"));
     await store.close();
     expect((statSync(join(dir, "sub", "c.db")).mode & 0o777).toString(8)).toBe("600");
@@ -49,7 +53,7 @@ describe("store failures", () => {
   });
 
   test("upgrading a database from before the cursors owes no line for the records it holds", async () => {
-    dir = tempDir();
+    dir = tempDir("coderd-store-").dir;
     const path = join(dir, "old.db");
     let store = await SqliteStore.open(path);
     const identity = STORE_IDENTITY;

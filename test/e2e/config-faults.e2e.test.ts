@@ -1,10 +1,11 @@
 // Configuration faults an operator hit (issue #13), against the compiled binary.
 import { afterEach, describe, expect, test } from "bun:test";
-import { statSync, writeFileSync } from "node:fs";
+import { existsSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { until } from "../helpers/until.ts";
-import { runBinary, startBinaryChild, tempDir } from "./harness.ts";
+import { runBinary, startBinaryChild } from "./harness.ts";
 import type { Child } from "../helpers/cli.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -60,6 +61,19 @@ describe("config check --role coderd applies coderd's start-up rules", () => {
     expect(r.stdout + r.stderr).not.toContain("hunter2-secret");
   });
 
+  test("coderd --help offers only the --db kinds start-up accepts", async () => {
+    const dir = workDir();
+    const help = (await runBinary(["coderd", "--help"])).stdout;
+    const dbHelp = help.slice(help.indexOf("--db VALUE"), help.indexOf("env: BOUNDARY_RELAY_DB"));
+    const offered: Record<string, string> = { "sqlite:PATH": `sqlite:${join(dir, "c.db")}`, "postgres://": "postgres://relay:pw@127.0.0.1/relay" };
+    for (const [kind, example] of Object.entries(offered)) {
+      const refused = (await check(dir, "--db", example)).code !== 0;
+      // Named as a choice in the help exactly when start-up accepts it (a refusal may be mentioned as one).
+      const offeredAsChoice = new RegExp(`(store: |or )${kind.replace(/[/:]/g, "\\$&")}`).test(dbHelp);
+      expect({ kind, offeredAsChoice }).toEqual({ kind, offeredAsChoice: !refused });
+    }
+  });
+
   test("a missing or invalid --agents-file is refused naming it", async () => {
     const dir = workDir();
     const missing = await check(dir, "--agents-file", join(dir, "nope.yaml"));
@@ -80,6 +94,21 @@ describe("config check --role coderd applies coderd's start-up rules", () => {
     expect([noKey.code, noKey.stderr]).toEqual([2, expect.stringContaining("tls_key_file (from --tls-key-file)")]);
   });
 
+  test("a --db directory that cannot be made: config check and coderd both refuse it naming db (exit 2), leaving nothing behind", async () => {
+    const dir = workDir();
+    const unmakeable = "sqlite:/proc/x/y.db";
+    const checked = await check(dir, "--db", unmakeable);
+    const started = await runBinary(["coderd", "--db", unmakeable, "--http-listen", "127.0.0.1:0"], { HOME: dir });
+    for (const r of [checked, started]) {
+      expect([r.code, r.stderr]).toEqual([2, expect.stringContaining("db (from --db): cannot create the directory /proc/x for the database")]);
+    }
+    // The check tries what start-up does, and takes back what it made.
+    const fresh = join(dir, "new", "deeper");
+    const ok = await check(dir, "--db", `sqlite:${join(fresh, "c.db")}`);
+    expect(ok.code).toBe(0);
+    expect(existsSync(join(dir, "new"))).toBe(false);
+  });
+
   test("a short admin token: config check and coderd itself both refuse it (exit 2)", async () => {
     const dir = workDir();
     const flags = ["--admin-token", "short", "--http-listen", "127.0.0.1:0"];
@@ -95,4 +124,43 @@ test("config check prints no password inside a URL (--coderd-url https://user:pw
   expect(r.code).toBe(0);
   expect(r.stdout).toContain('coderd_url: "https://relay:[redacted]@coder.example"');
   expect(r.stdout).not.toContain("pa55w0rd-x");
+});
+
+describe("config check --role agent applies the agent's start-up rules to the paths it names", () => {
+  const agentFlags = (dir: string) => ["--coderd-url", "https://coderd.example", "--agent-token", "a-token-0123456789", "--spool-dir", join(dir, "spool"), "--socket", join(dir, "s.sock")];
+  const both = async (dir: string, ...flags: string[]) => {
+    const checked = await runBinary(["config", "check", "--role", "agent", ...agentFlags(dir), ...flags], { HOME: dir });
+    const started = await runBinary(["agent", ...agentFlags(dir), "--http-listen", "127.0.0.1:0", ...flags], { HOME: dir });
+    return [checked, started];
+  };
+
+  test("a --socket whose directory cannot be made, or that is a regular file: both exit 2 naming socket", async () => {
+    const dir = workDir();
+    for (const r of await both(dir, "--socket", "/proc/x/s.sock")) {
+      expect([r.code, r.stderr]).toEqual([2, expect.stringContaining("socket (from --socket): cannot create the directory /proc/x for the socket")]);
+    }
+    writeFileSync(join(dir, "plain-file"), "");
+    for (const r of await both(dir, "--socket", join(dir, "plain-file"))) {
+      expect([r.code, r.stderr]).toEqual([2, expect.stringContaining(`socket (from --socket): ${join(dir, "plain-file")} exists and is not a socket`)]);
+    }
+  });
+
+  test("a --spool-dir that cannot be made and an unreadable --ca-file: both exit 2 naming the field, and the check leaves nothing behind", async () => {
+    const dir = workDir();
+    for (const r of await both(dir, "--spool-dir", "/proc/x/spool")) {
+      expect([r.code, r.stderr]).toEqual([2, expect.stringContaining("spool_dir (from --spool-dir): spool directory /proc/x/spool is not usable")]);
+    }
+    for (const r of await both(dir, "--ca-file", join(dir, "absent.pem"))) {
+      expect([r.code, r.stderr]).toEqual([2, expect.stringContaining(`ca_file (from --ca-file): cannot read --ca-file ${join(dir, "absent.pem")}`)]);
+    }
+    const ok = await runBinary(["config", "check", "--role", "agent", ...agentFlags(join(dir, "fresh"))], { HOME: dir });
+    expect(ok.code).toBe(0);
+    expect(existsSync(join(dir, "fresh"))).toBe(false);
+  });
+});
+
+test("dev: a --state-dir that cannot be made exits 2 naming state_dir", async () => {
+  const dir = workDir();
+  const r = await runBinary(["dev", "--state-dir", "/proc/x/state", "--socket", join(dir, "s.sock"), "--coderd-listen", "127.0.0.1:0", "--agent-listen", "127.0.0.1:0"], { HOME: dir });
+  expect([r.code, r.stderr]).toEqual([2, expect.stringContaining("state_dir (from --state-dir): cannot create /proc/x/state")]);
 });

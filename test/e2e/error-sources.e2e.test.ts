@@ -3,7 +3,8 @@
 import { afterEach, expect, test } from "bun:test";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
-import { runBinary, tempDir } from "./harness.ts";
+import { runBinary } from "./harness.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -44,6 +45,16 @@ test("dev: a port clash names --agent-listen or --coderd-listen, the flags dev h
   expect(coderdClash.stderr).toContain(`cannot listen on --coderd-listen 127.0.0.1:${port}: the address is in use`);
 });
 
+test("agent: a port clash is worded as coderd's, naming --http-listen once", async () => {
+  const dir = workDir();
+  const port = await heldPort();
+  const r = await runBinary(["agent", "--socket", join(dir, "s.sock"), "--http-listen", `127.0.0.1:${port}`], { HOME: dir });
+  expect(r.code).toBe(1);
+  expect(r.stderr).toBe(
+    `boundary-relay agent: cannot listen on --http-listen 127.0.0.1:${port}: the address is in use (another boundary-relay running? choose another with --http-listen)\n`,
+  );
+});
+
 test("coderd: a port clash names --http-listen", async () => {
   const dir = workDir();
   const port = await heldPort();
@@ -63,4 +74,21 @@ test("an unknown flag with a value is one error, not a second one about its valu
   expect(r.code).toBe(2);
   expect(r.stderr).toContain("--bogus (from command line): unknown flag");
   expect(r.stderr).not.toContain("unexpected argument");
+});
+
+test("every usage mistake is one line in one shape, FIELD (from WHERE): PROBLEM, and exit 2", async () => {
+  const cases: Array<[string[], string]> = [
+    [["version", "--bogus"], "--bogus (from command line): unknown flag (see --help)"],
+    [["version", "extra"], "extra (from command line): unexpected argument"],
+    [["config", "nope"], 'subcommand (from command line): unknown subcommand "nope": the only one is check (see --help)'],
+    [["config"], "subcommand (from command line): missing: the only one is check (see --help)"],
+    [["send", "--count", "abc"], "count (from --count): is not a whole number"],
+    [["send", "--sessions", "0"], "sessions (from --sessions): must be at least 1"],
+    [["dev", "--demo=maybe"], "demo (from --demo): is not true or false (1/0, yes/no also work)"],
+  ];
+  for (const [argv, line] of cases) {
+    const r = await runBinary(argv);
+    const command = argv[0]!;
+    expect([argv, r.code, r.stderr]).toEqual([argv, 2, `boundary-relay ${command}: invalid configuration:\n  ${line}\n`]);
+  }
 });

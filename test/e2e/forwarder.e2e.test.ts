@@ -14,7 +14,9 @@ import { BoundaryClient } from "../../src/client/index.ts";
 import { BoundaryLogSchema } from "../../src/gen/coder/agent/v2/boundary_pb.ts";
 import { IngestServer } from "../agent/forwarder/ingest-server.ts";
 import { encodeRequest, makeRequest, openSpool } from "../agent/spool/helpers.ts";
-import { A, AGENT_TOKEN, type AgentPaths, agentDrop, binary, freePort, metric, poll, type Proc, scrape, startAgent, tempDir } from "./harness.ts";
+import { A, AGENT_TOKEN, type AgentPaths, agentDrop, binary, freePort, metric, type Proc, scrape, startAgent } from "./harness.ts";
+import { settled, until } from "../helpers/until.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 const procs = new Set<Proc>();
 const cleanups: Array<() => unknown> = [];
@@ -87,15 +89,15 @@ test(
     const agent = await startAgent(paths, srv.port, PRODUCTION_RETRY);
     procs.add(agent);
 
-    await poll("the good records", () => srv.received.size === 3, 20_000, 100).catch(() => {});
+    await until(() => srv.received.size === 3, { what: "the good records", timeoutMs: 20_000, intervalMs: 100 }).catch(() => {});
     expect(srv.sequences("11111111-2222-4333-8444-555555555555")).toEqual([0, 1, 2]);
-    await poll("both set aside", async () => metric(await scrape(agent.port), agentDrop("invalid")) === 2, 10_000).catch(() => {});
+    await until(async () => metric(await scrape(agent.port), agentDrop("invalid")) === 2, { what: "both set aside", timeoutMs: 10_000, intervalMs: 200 }).catch(() => {});
     expect(metric(await scrape(agent.port), agentDrop("invalid"))).toBe(2);
     const reasons = quarantined(paths.spoolDir).map((l) => l.reason).sort();
     expect(reasons).toHaveLength(2);
     expect(reasons.every((r) => r.startsWith("invalid record"))).toBe(true);
     expect(reasons.some((r) => r.includes("time.nanos"))).toBe(true);
-    await poll("/readyz 200", async () => (await readyz(agent.port)).status === 200, 10_000).catch(() => {});
+    await until(async () => (await readyz(agent.port)).status === 200, { what: "/readyz 200", timeoutMs: 10_000, intervalMs: 200 }).catch(() => {});
     expect(await readyz(agent.port)).toMatchObject({ status: 200 });
   },
   60_000,
@@ -135,13 +137,13 @@ test(
 
     const started = Date.now();
     const delivered = () => healthy.every((s) => srv.sequences(s).length === 250) && mixed.every((s) => srv.sequences(s).length === 48);
-    await poll("every healthy record delivered", delivered, 20_000, 100).catch(() => {});
+    await until(delivered, { what: "every healthy record delivered", timeoutMs: 20_000, intervalMs: 100 }).catch(() => {});
     const took = Date.now() - started;
     for (const s of healthy) expect(srv.sequences(s)).toHaveLength(250);
     for (const s of mixed) expect(srv.sequences(s)).toEqual(Array.from({ length: 50 }, (_, i) => i).filter((i) => i !== 10 && i !== 37));
     expect(took).toBeLessThan(20_000);
 
-    await poll("the poison counted as invalid", async () => metric(await scrape(agent.port), agentDrop("invalid")) === POISONED, 10_000).catch(() => {});
+    await until(async () => metric(await scrape(agent.port), agentDrop("invalid")) === POISONED, { what: "the poison counted as invalid", timeoutMs: 10_000, intervalMs: 200 }).catch(() => {});
     const m = await scrape(agent.port);
     expect(metric(m, agentDrop("invalid"))).toBe(POISONED);
     expect(metric(m, `${A}records_forwarded_total`)).toBe(4 * 250 + 2 * 48);
@@ -159,7 +161,7 @@ test(
     }
     for (const key of srv.received.keys()) expect(key.includes(POISON)).toBe(false);
 
-    await poll("/readyz 200", async () => (await readyz(agent.port)).status === 200, 10_000).catch(() => {});
+    await until(async () => (await readyz(agent.port)).status === 200, { what: "/readyz 200", timeoutMs: 10_000, intervalMs: 200 }).catch(() => {});
     expect(await readyz(agent.port)).toMatchObject({ status: 200 });
 
     // Acknowledged in the spool: a restart does not send them again.
@@ -169,7 +171,7 @@ test(
     const again = await startAgent(paths, srv.port, PRODUCTION_RETRY);
     procs.add(again);
     await session(paths.socket, 1);
-    await poll("the restarted agent forwards", async () => metric(await scrape(again.port), `${A}records_forwarded_total`) === 1, 10_000);
+    await until(async () => metric(await scrape(again.port), `${A}records_forwarded_total`) === 1, { what: "the restarted agent forwards", timeoutMs: 10_000, intervalMs: 200 });
     expect(srv.attempts - attempts).toBe(1);
     expect(quarantined(paths.spoolDir)).toHaveLength(POISONED);
   },
@@ -182,10 +184,9 @@ test(
     const { paths, agent } = await agentWithoutCoderd("br-nocoderd-", ["--retry-initial", "50ms", "--retry-max", "200ms"]);
 
     await session(paths.socket, 5);
-    await poll("retries counted", async () => (await scrape(agent.port)).get(`${A}forward_retries_total{code="unavailable"}`)! >= 2, 15_000).catch(() => {});
-    const m = await scrape(agent.port);
-    expect(m.get(`${A}forward_retries_total{code="unavailable"}`) ?? 0).toBeGreaterThanOrEqual(2);
-    expect(m.get(`${A}forward_retries_total{code="unknown"}`) ?? 0).toBe(0);
+    const m = await settled(() => scrape(agent.port), (m) => metric(m, `${A}forward_retries_total{code="unavailable"}`) >= 2, { timeoutMs: 15_000, intervalMs: 200 });
+    expect(metric(m, `${A}forward_retries_total{code="unavailable"}`)).toBeGreaterThanOrEqual(2);
+    expect(metric(m, `${A}forward_retries_total{code="unknown"}`)).toBe(0);
     const ready = await readyz(agent.port);
     expect(ready.status).toBe(503);
     expect(ready.body).toContain("coderd unreachable: unavailable");

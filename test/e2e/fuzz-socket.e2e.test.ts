@@ -15,9 +15,10 @@ import { create } from "@bufbuild/protobuf";
 import { BoundaryLogSchema, ReportBoundaryLogsRequestSchema } from "../../src/gen/coder/agent/v2/boundary_pb.ts";
 import { BoundaryStatusSchema } from "../../src/gen/coder/boundarylogproxy/codec/v1/codec_pb.ts";
 import {
-  A, binary, closed, coderdPaths, connectUnix, keyOf, logsFrames, metric, poll, type Proc, scrape, startAgent, startCoderd, storedCounts, tempDir,
-  writeBytes,
+  A, binary, closed, coderdPaths, connectUnix, keyOf, logsFrames, metric, type Proc, scrape, startAgent, startCoderd, storedCounts, writeBytes,
 } from "./harness.ts";
+import { until } from "../helpers/until.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed);
 const FUZZ_FRAMES = 100_000;
@@ -167,14 +168,13 @@ test(
       return n;
     };
     let stored = 0;
-    await poll("every record of the valid stream in coderd's store", () => (stored = storedValid()) >= wanted, 60_000, 500).catch(() => {});
+    await until(() => (stored = storedValid()) >= wanted, { what: "every record of the valid stream in coderd's store", timeoutMs: 60_000, intervalMs: 500 }).catch(() => {});
     expect(agent.child.proc.exitCode).toBeNull();
     expect((await fetch(`http://127.0.0.1:${agent.port}/healthz`)).status).toBe(200);
     expect(stored).toBe(wanted);
     const m = await scrape(agent.port);
-    const sum = (prefix: string) => [...m].filter(([k]) => k.startsWith(prefix)).reduce((a, [, v]) => a + v, 0);
-    const rejected = sum(`${A}frames_rejected_total`);
-    const decoded = sum(`${A}frames_received_total`) - VALID_FRAMES;
+    const rejected = metric(m, `${A}frames_rejected_total`);
+    const decoded = metric(m, `${A}frames_received_total`) - VALID_FRAMES;
     expect(rejected).toBeGreaterThan(5000);
     expect(rejected + decoded).toBeGreaterThan(FUZZ_FRAMES / 2); // most of the fuzz reached the decoder
     console.log(`fuzz (seed ${SEED}): ${FUZZ_FRAMES} mutated frames, ${connections} connections, ${decoded} decoded, ${rejected} rejected, ${metric(m, `${A}records_received_total`)} records received; all ${wanted} valid records stored once`);

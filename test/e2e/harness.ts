@@ -4,16 +4,17 @@
 // which records in-process boundary clients wrote to the agent's socket.
 import { Database } from "bun:sqlite";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createServer, type Socket } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
 import { BoundaryClient, type ClientRecord, demoRecords } from "../../src/client/index.ts";
 import { type BoundaryLog, BoundaryLogSchema, ReportBoundaryLogsRequestSchema } from "../../src/gen/coder/agent/v2/boundary_pb.ts";
 import { encodeLogsFrame } from "../../src/wire/encoder.ts";
-import { waitFor } from "../helpers/agent.ts";
+import {  } from "../helpers/agent.ts";
 import { type Child, startCli } from "../helpers/cli.ts";
+import { parseSeries, type Sample, scrapeMetrics, valueOf } from "../helpers/metrics.ts";
+import { until } from "../helpers/until.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
 
@@ -61,11 +62,6 @@ function startBinary(args: string[], env: Record<string, string> = {}): Child {
 
 // ------------------------------------------------------------ temp dirs, ports
 
-export function tempDir(prefix: string): { dir: string; cleanup: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
-}
-
 /** A loopback port nobody listens on right now. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -92,7 +88,7 @@ export interface Proc {
 }
 
 async function started(child: Child, what: string, pattern: RegExp, timeoutMs = 30_000): Promise<number> {
-  await waitFor(`${what} to start`, () => pattern.test(child.stderr()) || child.proc.exitCode !== null, timeoutMs);
+  await until(() => pattern.test(child.stderr()) || child.proc.exitCode !== null, { what: `${what} to start`, timeoutMs });
   const port = Number(pattern.exec(child.stderr())?.[1]);
   if (!port) throw new Error(`${what} did not start (exit ${child.proc.exitCode}):\n${child.stderr()}`);
   return port;
@@ -152,38 +148,20 @@ export async function startAgent(paths: AgentPaths, coderdPort: number, extra: s
 
 // ------------------------------------------------------------ metrics
 
-/**
- * Polls `check` every `intervalMs` until it holds; throws with `what` after
- * `timeoutMs`. For checks that scrape /metrics: scraping every few ms would
- * take a real share of a 2-core machine from the process being measured.
- */
-export async function poll(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number, intervalMs = 200): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
+// The readers of test/helpers/metrics.ts, bound to a loopback port and to
+// series written as Prometheus prints them (`name{label="v"}`).
+
+export type Metrics = Sample[];
+
+/** One scrape of http://127.0.0.1:PORT/metrics. */
+export function scrape(port: number): Promise<Metrics> {
+  return scrapeMetrics(`http://127.0.0.1:${port}`);
 }
 
-export type Metrics = Map<string, number>;
-
-/** Scrapes /metrics into "name{labels}" → value (labels exactly as printed). */
-export async function scrape(port: number): Promise<Metrics> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const out: Metrics = new Map();
-  for (const line of text.split("\n")) {
-    if (line === "" || line.startsWith("#")) continue;
-    const at = line.lastIndexOf(" ");
-    out.set(line.slice(0, at), Number(line.slice(at + 1)));
-  }
-  return out;
-}
-
-/** A metric's value; throws when the scrape does not have it (a renamed metric must fail loudly). */
-export function metric(m: Metrics, key: string): number {
-  const v = m.get(key);
-  if (v === undefined) throw new Error(`metric ${key} not exposed`);
-  return v;
+/** The value of `series` (summed over labels it leaves out); throws when the scrape does not have it (a renamed metric must fail loudly). */
+export function metric(m: Metrics, series: string): number {
+  const { name, labels } = parseSeries(series);
+  return valueOf(m, name, labels);
 }
 
 export const A = "agent_boundary_log_proxy_";

@@ -11,9 +11,9 @@ import {
 } from "../../src/gen/coder/agent/v2/boundary_pb.ts";
 import { FIELD_LIMITS } from "../../src/record/validity.ts";
 import {
-  AGENT_TOKEN, binary, coderdPaths, type CoderdPaths, emittedCounts, freePort, poll, type Proc, runBinary, startCoderd,
-  startCoderdWith, storedCounts, storedRows, tempDir,
-} from "./harness.ts";
+  AGENT_TOKEN, binary, coderdPaths, type CoderdPaths, emittedCounts, freePort, type Proc, runBinary, startCoderd, startCoderdWith, storedCounts, storedRows, } from "./harness.ts";
+import { until } from "../helpers/until.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 const RPC = "/boundaryrelay.v1.IngestService/ReportBoundaryLogs";
 const SESSION = "8f7c2a4e-3b1d-4c5e-9f60-1a2b3c4d5e6f";
@@ -87,7 +87,7 @@ describe("hostile coderd", () => {
     ], { stdio: ["ignore", "ignore", "pipe"] });
     cleanups.push(() => void first.kill("SIGKILL"));
     const firstExit = new Promise((resolve) => first.once("exit", resolve));
-    await poll("coderd to answer /healthz", async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null))?.ok === true, 30_000, 50);
+    await until(async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null))?.ok === true, { what: "coderd to answer /healthz", timeoutMs: 30_000, intervalMs: 50 });
 
     const BATCHES = 20;
     const PER_BATCH = 200;
@@ -112,7 +112,7 @@ describe("hostile coderd", () => {
       const printed = new Set([...firstLines.keys(), ...emittedCounts(second.child.stderr()).keys()]);
       return [...storedCounts(paths.db).keys()].filter((k) => !printed.has(k));
     };
-    await poll("every stored record to have its line", () => missing().length === 0, 30_000).catch(() => {});
+    await until(() => missing().length === 0, { what: "every stored record to have its line", timeoutMs: 30_000, intervalMs: 200 }).catch(() => {});
     expect({ missing: missing().length, of: stored }).toEqual({ missing: 0, of: stored });
     // Lines are at least once: a repeat is allowed, a line for a record never stored is not.
     const everyKey = new Set(storedCounts(paths.db).keys());
@@ -169,7 +169,7 @@ describe("hostile coderd", () => {
     const year1 = -62135596800n; // 0001-01-01T00:00:00Z
     const year999 = -30641760000n; // 0999-01-01T00:00:00Z
     expect((await post(p.port, body([log(0, { seconds: year1, nanos: 0 }), log(1, { seconds: year999, nanos: 5 })]))).code).toBe("ok");
-    await poll("two lines", () => emittedCounts(p.child.stderr()).size === 2, 15_000, 50);
+    await until(() => emittedCounts(p.child.stderr()).size === 2, { what: "two lines", timeoutMs: 15_000, intervalMs: 50 });
     expect(p.child.stderr()).toContain(" event_time=0001-01-01T00:00:00Z\n");
     expect(p.child.stderr()).toContain(" event_time=0999-01-01T00:00:00.000000005Z\n");
   });
@@ -199,8 +199,8 @@ describe("hostile coderd", () => {
     const p = await coderd(paths, ["--log-format", "json"]);
     const nasty = "a\u0085b\u007fc\u009b[31md\u2028e\u2029f\u001cg\u000bh\u000ci\re";
     expect((await post(p.port, body([log(0, { url: `https://sep.example/${nasty}`, method: nasty })]))).code).toBe("ok");
-    await poll("the line", () => p.child.stderr().includes('"msg":"boundary_request"'), 15_000, 50);
-    await poll("the whole line", () => p.child.stderr().split("\n").some((l) => l.includes('"msg":"boundary_request"') && l.endsWith("}}")), 15_000, 50);
+    await until(() => p.child.stderr().includes('"msg":"boundary_request"'), { what: "the line", timeoutMs: 15_000, intervalMs: 50 });
+    await until(() => p.child.stderr().split("\n").some((l) => l.includes('"msg":"boundary_request"') && l.endsWith("}}")), { what: "the whole line", timeoutMs: 15_000, intervalMs: 50 });
     const line = p.child.stderr().split("\n").find((l) => l.includes('"msg":"boundary_request"'))!;
     // What Python's str.splitlines() splits on, besides \n.
     expect(line).not.toMatch(/[\r\u000b\u000c\u001c-\u001e\u0085\u2028\u2029]/);
@@ -215,7 +215,7 @@ describe("hostile coderd", () => {
     const p = await coderd(paths);
     const nasty = "a\u0085b\u007fc\u009b[31md\u2028e\u2029f";
     expect((await post(p.port, body([log(0, { url: `https://sep.example/${nasty}` })]))).code).toBe("ok");
-    await poll("the line", () => emittedCounts(p.child.stderr()).size === 1, 15_000, 50);
+    await until(() => emittedCounts(p.child.stderr()).size === 1, { what: "the line", timeoutMs: 15_000, intervalMs: 50 });
     const line = p.child.stderr().split("\n").find((l) => l.includes(" boundary_request "))!;
     expect(line).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/);
     expect(line).toContain('http_url="https://sep.example/a\\u0085b\\x7fc\\u009b[31md\\u2028e\\u2029f"');
@@ -236,17 +236,17 @@ describe("hostile coderd", () => {
     chmodSync(paths.agentsFile, 0o644);
     const p = await coderd(paths);
     const warnings = () => p.child.stderr().split("\n").filter((l) => l.includes("readable by group or others"));
-    await poll("the start-up warning", () => warnings().length === 1, 15_000, 50).catch(() => {});
+    await until(() => warnings().length === 1, { what: "the start-up warning", timeoutMs: 15_000, intervalMs: 50 }).catch(() => {});
     expect(warnings()).toHaveLength(1);
     expect(warnings()[0]).toContain(paths.agentsFile);
     expect(warnings()[0]).toContain("token_sha256");
     // At reload, again; a file only its owner can read is quiet.
     p.child.kill("SIGHUP");
-    await poll("the reload", () => /reloaded .*agents\.yaml/.test(p.child.stderr()), 15_000, 50);
+    await until(() => /reloaded .*agents\.yaml/.test(p.child.stderr()), { what: "the reload", timeoutMs: 15_000, intervalMs: 50 });
     expect(warnings()).toHaveLength(2);
     chmodSync(paths.agentsFile, 0o600);
     p.child.kill("SIGHUP");
-    await poll("the second reload", () => p.child.stderr().match(/reloaded .*agents\.yaml/g)?.length === 2, 15_000, 50);
+    await until(() => p.child.stderr().match(/reloaded .*agents\.yaml/g)?.length === 2, { what: "the second reload", timeoutMs: 15_000, intervalMs: 50 });
     expect(warnings()).toHaveLength(2);
    }, 60_000);
 

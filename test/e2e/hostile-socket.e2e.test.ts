@@ -7,9 +7,10 @@ import { createConnection, type Socket } from "node:net";
 import { join } from "node:path";
 import { BoundaryClient, demoRecords } from "../../src/client/index.ts";
 import {
-  A, agentDrop, binary, closed, coderdPaths, connectUnix, logsFrames, metric, poll, type Proc, readyz, rssMiB, scrape,
-  startAgent, startAgentWith, startCoderd, storedRows, tempDir, writeBytes,
+  A, agentDrop, binary, closed, coderdPaths, connectUnix, logsFrames, metric, type Proc, readyz, rssMiB, scrape, startAgent, startAgentWith, startCoderd, storedRows, writeBytes,
 } from "./harness.ts";
+import { until } from "../helpers/until.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 const { dir, cleanup } = tempDir("br-hostile-socket-");
 const procs = new Set<Proc>();
@@ -67,9 +68,9 @@ test(
         expect(await c.close(30_000)).toBe(0);
       }),
     );
-    await poll("all 2,000 good records in coderd's store", () => storedRows(paths.db) >= 2000, 20_000, 100);
+    await until(() => storedRows(paths.db) >= 2000, { what: "all 2,000 good records in coderd's store", timeoutMs: 20_000, intervalMs: 100 });
     expect(storedRows(paths.db)).toBe(2000);
-    await poll("agent /readyz 200", async () => (await readyz(agent.port)).status === 200, 10_000);
+    await until(async () => (await readyz(agent.port)).status === 200, { what: "agent /readyz 200", timeoutMs: 10_000, intervalMs: 200 });
     const m = await scrape(agent.port);
     expect(metric(m, rejected("malformed_protobuf"))).toBe(4); // a nested length past its record: not a well-formed message
     expect(bad.destroyed).toBe(false); // an invalid record costs its frame, not the connection
@@ -98,10 +99,10 @@ test(
     // Unpaced: each connection writes its whole stream at once; the kernel
     // buffer and the agent's pausing are all that hold it back.
     await Promise.all(sockets.map((s, i) => writeBytes(s, streams[i]!).then(() => s.end())));
-    await poll("the agent to read every record", async () => metric(await scrape(agent.port), `${A}records_received_total`) >= RECORDS, 60_000, 250).catch(() => {});
+    await until(async () => metric(await scrape(agent.port), `${A}records_received_total`) >= RECORDS, { what: "the agent to read every record", timeoutMs: 60_000, intervalMs: 250 }).catch(() => {});
     const m = await scrape(agent.port);
     expect({ buffer_full: metric(m, agentDrop("buffer_full")), received: metric(m, `${A}records_received_total`) }).toEqual({ buffer_full: 0, received: RECORDS });
-    await poll("all 200,000 records in coderd's store", () => storedRows(paths.db) >= RECORDS, 120_000, 500);
+    await until(() => storedRows(paths.db) >= RECORDS, { what: "all 200,000 records in coderd's store", timeoutMs: 120_000, intervalMs: 500 });
     expect(storedRows(paths.db)).toBe(RECORDS);
     const after = await scrape(agent.port);
     for (const reason of ["buffer_full", "spool_full", "forward_failed"]) expect({ reason, n: metric(after, agentDrop(reason)) }).toEqual({ reason, n: 0 });
@@ -131,7 +132,7 @@ test(
       }
     })();
     first.child.kill("SIGTERM");
-    await poll("the first agent to stop listening", () => !existsSync(socket), 5_000, 5).catch((e) => {
+    await until(() => !existsSync(socket), { what: "the first agent to stop listening", timeoutMs: 5_000, intervalMs: 5 }).catch((e) => {
       throw new Error(`${e.message}; first agent: exit ${first.child.proc.exitCode}, stderr:\n${first.child.stderr()}`);
     });
     const second = track(await startAgentWith(args, env));
@@ -148,7 +149,7 @@ test(
     const client = await connectUnix(socket);
     await writeBytes(client, logsFrames("bbbbbbbb-2222-4333-8444-555555555555", 0, 1, 3));
     client.end();
-    await poll("the second agent to print the 3 records", () => second.child.stdout().split("bbbbbbbb-").length - 1 >= 3, 10_000, 50);
+    await until(() => second.child.stdout().split("bbbbbbbb-").length - 1 >= 3, { what: "the second agent to print the 3 records", timeoutMs: 10_000, intervalMs: 50 });
     expect(await second.stop("SIGTERM")).toBe(0);
     procs.delete(second);
     expect(existsSync(socket)).toBe(false); // its own socket it does remove
@@ -169,14 +170,14 @@ test(
     expect(metric(fresh, connectionsRejected("too_many"))).toBe(0);
     expect(metric(fresh, connectionsRejected("idle_timeout"))).toBe(0);
     const held = await Promise.all(Array.from({ length: 8 }, () => connectUnix(socket)));
-    await poll("8 connections open", async () => metric(await scrape(agent.port), `${A}connections_open`) === 8, 10_000, 50);
+    await until(async () => metric(await scrape(agent.port), `${A}connections_open`) === 8, { what: "8 connections open", timeoutMs: 10_000, intervalMs: 50 });
     const extra = createConnection({ path: socket });
     await closed(extra); // the agent closes it at once (the client may see the close, or ECONNRESET)
     const m = await scrape(agent.port);
     expect(metric(m, connectionsRejected("too_many"))).toBe(1);
     expect(metric(m, `${A}connections_open`)).toBe(8);
     await Promise.all(held.map((s, i) => writeBytes(s, logsFrames(`cccccccc-2222-4333-8444-55555555555${i}`, 0, 1, 2))));
-    await poll("16 records from the 8 held connections", () => agent.child.stdout().split("cccccccc-").length - 1 >= 16, 10_000, 50);
+    await until(() => agent.child.stdout().split("cccccccc-").length - 1 >= 16, { what: "16 records from the 8 held connections", timeoutMs: 10_000, intervalMs: 50 });
     for (const s of held) s.destroy();
   },
   60_000,
@@ -209,7 +210,7 @@ test(
       sockets.push(...batch);
       await Promise.all(batch.map((s) => writeBytes(s, partial)));
     }
-    await poll("the agent to hold every partial frame", async () => metric(await scrape(agent.port), `${A}partial_frame_bytes`) >= CONNS * 32768, 30_000, 200);
+    await until(async () => metric(await scrape(agent.port), `${A}partial_frame_bytes`) >= CONNS * 32768, { what: "the agent to hold every partial frame", timeoutMs: 30_000, intervalMs: 200 });
     const rssHeld = rssMiB(agent.child.proc.pid!);
     await Promise.all(sockets.map(closed));
     const m = await scrape(agent.port);
@@ -218,12 +219,12 @@ test(
     expect(metric(m, `${A}connections_open`)).toBe(1);
     expect(quiet.destroyed).toBe(false);
     let rssAfter = rssHeld;
-    await poll("RSS to fall back", () => (rssAfter = rssMiB(agent.child.proc.pid!)) < rssHeld - (rssHeld - rssBefore) / 2, 30_000, 500).catch(() => {});
+    await until(() => (rssAfter = rssMiB(agent.child.proc.pid!)) < rssHeld - (rssHeld - rssBefore) / 2, { what: "RSS to fall back", timeoutMs: 30_000, intervalMs: 500 }).catch(() => {});
     console.log(`idle: RSS ${rssBefore.toFixed(0)} MiB → ${rssHeld.toFixed(0)} MiB holding ${CONNS} partial frames → ${rssAfter.toFixed(0)} MiB`);
     expect(rssHeld - rssBefore).toBeGreaterThan(30); // the load did pin memory …
     expect(rssAfter).toBeLessThan(rssHeld - (rssHeld - rssBefore) / 2); // … and closing released at least half of it
     await writeBytes(quiet, logsFrames("eeeeeeee-2222-4333-8444-555555555555", 0, 1, 1));
-    await poll("the quiet connection still delivers", () => agent.child.stdout().includes("eeeeeeee-"), 10_000, 50);
+    await until(() => agent.child.stdout().includes("eeeeeeee-"), { what: "the quiet connection still delivers", timeoutMs: 10_000, intervalMs: 50 });
     quiet.destroy();
   },
   120_000,

@@ -16,9 +16,9 @@ import { BoundaryClient, demoRecords } from "../../src/client/index.ts";
 import { ReportBoundaryLogsRequestSchema } from "../../src/gen/coder/agent/v2/boundary_pb.ts";
 import { startCli } from "../helpers/cli.ts";
 import {
-  A, agentDrop, binary, coderdPaths, freePort, Ledger, metric, type Metrics, poll, type Proc, scrape, startAgent, startCoderd,
-  storedCounts, storedRows, tempDir,
-} from "./harness.ts";
+  A, agentDrop, binary, coderdPaths, freePort, Ledger, metric, type Metrics, type Proc, scrape, startAgent, startCoderd, storedCounts, storedRows, } from "./harness.ts";
+import { until, settled } from "../helpers/until.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 const procs = new Set<Proc>();
 const cleanups: Array<() => void> = [];
@@ -66,17 +66,11 @@ async function startOnForgedSpool(prefix: string, forge: (spoolDir: string) => v
   return { spoolDir, coderd, agent };
 }
 
-async function waitStored(db: string, want: number, timeoutMs = 30_000): Promise<number> {
-  let n = 0;
-  await poll(`${want} rows stored`, () => (n = storedRows(db)) >= want, timeoutMs).catch(() => {});
-  return n;
-}
+/** The stored row count once it reaches `want` (or the last count seen, for the assertion to show). */
+const waitStored = (db: string, want: number) => settled(() => storedRows(db), (n) => n >= want, { timeoutMs: 30_000, intervalMs: 200 });
 
-async function metricsWhen(port: number, what: string, check: (m: Metrics) => boolean, timeoutMs = 30_000): Promise<Metrics> {
-  let m: Metrics = new Map();
-  await poll(what, async () => check((m = await scrape(port))), timeoutMs).catch(() => {});
-  return m;
-}
+/** A scrape of the agent once `check` holds on it (or the last scrape, for the assertions to show). */
+const metricsWhen = (port: number, check: (m: Metrics) => boolean) => settled(() => scrape(port), check, { timeoutMs: 30_000, intervalMs: 200 });
 
 // ------------------------------------------------------------ forged segments
 
@@ -135,7 +129,7 @@ function corruptFolderBytes(spoolDir: string): number {
 
 /** Records dropped for any reason. */
 function allDrops(m: Metrics): number {
-  return [...m].filter(([k]) => k.startsWith(`${A}logs_dropped_total{`)).reduce((n, [, v]) => n + v, 0);
+  return metric(m, `${A}logs_dropped_total`);
 }
 
 /** Sends `count` demo records over one client, recording them in `ledger`. */
@@ -157,7 +151,10 @@ test(
     const agent = await agentIn(dir, coderdPort, ["--spool-segment-bytes", "8KiB", "--max-in-flight", "1", "--batch-max-records", "20"]);
     const ledger = new Ledger();
     await sendRecords(agent.socket, 2000, ledger);
-    await metricsWhen(agent.proc.port, "2000 records spooled", (m) => metric(m, `${A}records_received_total`) === 2000 && metric(m, `${A}queue_records`) === 0);
+    await until(async () => {
+      const m = await scrape(agent.proc.port);
+      return metric(m, `${A}records_received_total`) === 2000 && metric(m, `${A}queue_records`) === 0;
+    }, { what: "2000 records spooled", timeoutMs: 30_000, intervalMs: 200 });
 
     const segments = readdirSync(agent.spoolDir).filter((n) => n.endsWith(".spool")).sort();
     expect(segments.length).toBeGreaterThan(10);
@@ -168,7 +165,7 @@ test(
 
     const coderd = await coderdIn(dir, coderdPort);
     expect(await waitStored(coderd.db, 2000 - lost)).toBe(2000 - lost);
-    const m = await metricsWhen(agent.proc.port, "the missing records counted", (m) => metric(m, agentDrop("spool_missing")) === lost);
+    const m = await metricsWhen(agent.proc.port, (m) => metric(m, agentDrop("spool_missing")) === lost);
     expect(metric(m, agentDrop("spool_missing"))).toBe(lost);
     expect(metric(m, `${A}spool_segments_missing_total`)).toBe(1);
 
@@ -194,7 +191,7 @@ test(
     // the budget holds one round, never two, so every round needs the last one's bytes back.
     for (let round = 1; round <= 20; round++) {
       await sendRecords(agent.socket, 250, ledger);
-      const m = await metricsWhen(agent.proc.port, `round ${round} forwarded`, (m) =>
+      const m = await metricsWhen(agent.proc.port, (m) =>
         metric(m, `${A}records_forwarded_total`) + metric(m, agentDrop("spool_full")) >= round * 250);
       expect({ round, spool_full: metric(m, agentDrop("spool_full")) }).toEqual({ round, spool_full: 0 });
       expect(metric(m, `${A}spool_bytes`)).toBeLessThanOrEqual(64 * 1024);
@@ -214,7 +211,7 @@ test("a spool budget that cannot hold two segments is refused naming the field",
       "--output", "coderd", "--coderd-url", "http://127.0.0.1:9", "--agent-token", "t", "--spool-max-bytes", budget,
     ]);
     child.proc.stdin.end();
-    const started = poll("the agent to exit or start", () => child.proc.exitCode !== null || /http http:/.test(child.stderr()), 30_000, 50);
+    const started = until(() => child.proc.exitCode !== null || /http http:/.test(child.stderr()), { what: "the agent to exit or start", timeoutMs: 30_000, intervalMs: 50 });
     await started;
     child.kill("SIGKILL");
     const code = await child.exited;
@@ -239,7 +236,7 @@ test(
     const stored = storedCounts(coderd.db);
     const missing = Array.from({ length: 150 }, (_, i) => i).filter((i) => !stored.has(`${SESSION}/${i}`));
     expect(missing).toEqual([35, 36, 37, 38, 39]);
-    const m = await metricsWhen(agent.proc.port, "the corruption counted", (m) => metric(m, `${A}spool_corrupt_bytes_total`) > 0);
+    const m = await metricsWhen(agent.proc.port, (m) => metric(m, `${A}spool_corrupt_bytes_total`) > 0);
     expect(metric(m, `${A}spool_corrupt_bytes_total`)).toBe(victim.size);
     expect(metric(m, agentDrop("spool_corrupt"))).toBe(5);
     expect(corruptFolderBytes(spoolDir)).toBe(victim.size);
@@ -259,7 +256,7 @@ test(
       writeFileSync(path, bytes);
     });
     expect(await waitStored(coderd.db, 100)).toBe(100);
-    const m = await metricsWhen(agent.proc.port, "the bad magic counted", (m) => metric(m, `${A}spool_corrupt_bytes_total`) > 0);
+    const m = await metricsWhen(agent.proc.port, (m) => metric(m, `${A}spool_corrupt_bytes_total`) > 0);
     expect(metric(m, `${A}spool_corrupt_bytes_total`)).toBe(SEGMENT_MAGIC.length);
     expect(metric(m, agentDrop("spool_corrupt"))).toBe(0);
     await stop(agent.proc, coderd.proc);
@@ -338,7 +335,7 @@ test.skipIf(!tmpfsProbe)(
     const agent = await agentIn(dir, coderdPort);
     const ledger = new Ledger();
     await sendRecords(agent.socket, 12_000, ledger); // about 2 MB: twice the disk
-    const full = await metricsWhen(agent.proc.port, "every record received", (m) => metric(m, `${A}records_received_total`) === 12_000 && metric(m, `${A}queue_records`) === 0);
+    const full = await metricsWhen(agent.proc.port, (m) => metric(m, `${A}records_received_total`) === 12_000 && metric(m, `${A}queue_records`) === 0);
     const dropped = allDrops(full);
     expect(dropped).toBeGreaterThan(0); // the disk did fill up
     const readyz = await fetch(`http://127.0.0.1:${agent.proc.port}/readyz`);

@@ -7,7 +7,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync } from "node:fs";
 import { join } from "node:path";
-import { binary, freePort, metric, poll, scrape, tempDir } from "./harness.ts";
+import { binary, freePort, metric, scrape } from "./harness.ts";
+import { until } from "../helpers/until.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 const { dir, cleanup } = tempDir("br-proclog-");
 chmodSync(dir, 0o777); // agents run as nobody put their socket here too
@@ -63,7 +65,7 @@ describe("process log (compiled agent, root)", () => {
   beforeAll(async () => {
     requireRoot();
     agent = startAgent(["--process-log", "on", "--output", "stdout"]);
-    await poll("the agent to start", () => /http http:\/\/127\.0\.0\.1:(\d+)/.test(agent.stderr()) || agent.proc.exitCode !== null, 30_000, 50);
+    await until(() => /http http:\/\/127\.0\.0\.1:(\d+)/.test(agent.stderr()) || agent.proc.exitCode !== null, { what: "the agent to start", timeoutMs: 30_000, intervalMs: 50 });
     httpPort = Number(/http http:\/\/127\.0\.0\.1:(\d+)/.exec(agent.stderr())?.[1]);
     if (!httpPort) throw new Error(`agent did not start (exit ${agent.proc.exitCode}):\n${agent.stderr()}`);
     expect(agent.stderr()).toContain("process logging on: the agent's PID namespace, kernel proc connector");
@@ -77,7 +79,7 @@ describe("process log (compiled agent, root)", () => {
     const sh = await runShell("uname -a; /bin/true x y z");
     // sh execs its last command in place: /bin/true runs as sh's own pid.
     const ofShell = (l: ExecLine) => l.fields.event.ppid === sh || (l.fields.event.pid === sh && l.fields.event.argv[0] !== "sh");
-    await poll("both execs on stdout", () => execLines(agent.stdout()).filter(ofShell).length >= 2, 10_000, 50);
+    await until(() => execLines(agent.stdout()).filter(ofShell).length >= 2, { what: "both execs on stdout", timeoutMs: 10_000, intervalMs: 50 });
     const ours = execLines(agent.stdout()).filter(ofShell);
     const uname = ours.find((l) => l.fields.event.argv[0] === "uname");
     const tru = ours.find((l) => l.fields.event.argv[0] === "/bin/true");
@@ -93,7 +95,7 @@ describe("process log (compiled agent, root)", () => {
     const sh = await runShell("for i in $(seq 2000); do /bin/true $i; done");
     // Events arrive in order: once an exec started after the burst is on stdout, every burst exec was handled.
     const marker = Bun.spawn(["sleep", "0.5"]);
-    await poll("the marker exec after the burst", () => execLines(agent.stdout()).some((l) => l.fields.event.pid === marker.pid), 60_000, 100);
+    await until(() => execLines(agent.stdout()).some((l) => l.fields.event.pid === marker.pid), { what: "the marker exec after the burst", timeoutMs: 60_000, intervalMs: 100 });
     await marker.exited;
     const lines = execLines(agent.stdout()).slice(before);
     const found = new Set<number>();
@@ -131,7 +133,7 @@ describe("process log without privilege (compiled agent, root drops it with setp
     requireRoot();
     const agent = startAgent(["--process-log", "on", "--output", "stdout"], asNobody);
     expect(await agent.proc.exited).toBe(2);
-    await poll("stderr", () => agent.stderr().includes("process_log"), 5_000, 20);
+    await until(() => agent.stderr().includes("process_log"), { what: "stderr", timeoutMs: 5_000, intervalMs: 20 });
     expect(agent.stderr()).toContain("process_log (from --process-log on): process logging is unavailable (permission)");
     expect(agent.stderr()).toContain("needs CAP_NET_ADMIN and CAP_SYS_PTRACE");
   }, 30_000);
@@ -140,7 +142,7 @@ describe("process log without privilege (compiled agent, root drops it with setp
     requireRoot();
     const agent = startAgent(["--process-log", "on", "--output", "stdout"], ["setpriv", "--inh-caps=-all", "--bounding-set=-net_admin"]);
     expect(await agent.proc.exited).toBe(2);
-    await poll("stderr", () => agent.stderr().includes("process_log"), 5_000, 20);
+    await until(() => agent.stderr().includes("process_log"), { what: "stderr", timeoutMs: 5_000, intervalMs: 20 });
     expect(agent.stderr()).toContain("process logging needs CAP_NET_ADMIN (");
     expect(agent.stderr()).not.toContain("CAP_SYS_PTRACE to read");
   }, 30_000);
@@ -149,7 +151,7 @@ describe("process log without privilege (compiled agent, root drops it with setp
     requireRoot();
     const agent = startAgent(["--process-log", "optional", "--output", "stdout", "--http-listen", `127.0.0.1:${await freePort()}`], asNobody);
     try {
-      await poll("the agent to start", () => /http http:\/\/127\.0\.0\.1:(\d+)/.test(agent.stderr()) || agent.proc.exitCode !== null, 30_000, 50);
+      await until(() => /http http:\/\/127\.0\.0\.1:(\d+)/.test(agent.stderr()) || agent.proc.exitCode !== null, { what: "the agent to start", timeoutMs: 30_000, intervalMs: 50 });
       expect(agent.proc.exitCode).toBeNull();
       expect(agent.stderr()).toContain("--process-log optional: running without process logging (permission)");
     } finally {

@@ -10,13 +10,9 @@ import { loadConfig } from "../../src/config/load.ts";
 import type { QueuedBatch } from "../../src/agent/output.ts";
 import type { ReportBoundaryLogsRequest } from "../../src/gen/coder/agent/v2/boundary_pb.ts";
 
-import { tempDir as freshDir, type TempDir } from "./temp.ts";
+import { type Labels, type ReadOptions, registryMetric } from "./metrics.ts";
+import { tempDir } from "./temp.ts";
 import { until } from "./until.ts";
-
-/** Kept for older callers: tempDir from ./temp.ts with the agent's prefix. */
-export function tempDir(prefix = "br-agent-"): TempDir {
-  return freshDir(prefix);
-}
 
 export function agentConfig(dir: string, argv: string[] = []): AgentConfig {
   const env = { TMPDIR: dir, HOME: dir };
@@ -50,7 +46,7 @@ export interface TestAgent extends AgentHandle {
 }
 
 export async function startTestAgent(argv: string[] = [], deps: AgentDeps = {}): Promise<TestAgent> {
-  const { dir, cleanup } = tempDir();
+  const { dir, cleanup } = tempDir("br-agent-");
   const stdout = new CaptureStream();
   const warnings: string[] = [];
   const agent = await startAgent(agentConfig(dir, argv), { stdout, log: (l) => warnings.push(l), ...deps });
@@ -66,19 +62,9 @@ export async function startTestAgent(argv: string[] = [], deps: AgentDeps = {}):
   };
 }
 
-/** Sum of a metric's values whose labels include `labels`. */
-export async function metricValue(agent: AgentHandle, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const metric = agent.metrics.registry.getSingleMetric(`agent_boundary_log_proxy_${name}`);
-  if (!metric) throw new Error(`no metric ${name}`);
-  const { values } = await metric.get();
-  return values
-    .filter((v) => Object.entries(labels).every(([k, want]) => (v.labels as Record<string, unknown>)[k] === want))
-    .reduce((a, v) => a + v.value, 0);
-}
-
-/** Kept for older callers: until(check, { what, timeoutMs }) from ./until.ts. */
-export async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  await until(check, { what, timeoutMs, intervalMs: 5 });
+/** registryMetric over the agent's registry, `name` without the agent_boundary_log_proxy_ prefix. */
+export function metricValue(agent: AgentHandle, name: string, labels: Labels = {}, opts: ReadOptions = {}): Promise<number> {
+  return registryMetric(agent.metrics.registry, `agent_boundary_log_proxy_${name}`, labels, opts);
 }
 
 export function connect(path: string): Promise<Socket> {

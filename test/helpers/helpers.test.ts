@@ -1,8 +1,9 @@
 import { expect, test } from "bun:test";
 import { existsSync } from "node:fs";
-import { metricIn } from "./metrics.ts";
+import { Counter, Registry } from "prom-client";
+import { counterValue, metricIn, parseSeries, registryMetric } from "./metrics.ts";
 import { tempDir } from "./temp.ts";
-import { until } from "./until.ts";
+import { settled, until } from "./until.ts";
 
 const TEXT = `# HELP x_total a counter
 # TYPE x_total counter
@@ -33,4 +34,26 @@ test("tempDir makes a fresh directory and cleanup removes it", () => {
   a.cleanup();
   b.cleanup();
   expect(existsSync(a.dir)).toBe(false);
+});
+
+test("an absent series is 0 only when the caller says so; registries and counters read by the same rule", async () => {
+  expect(metricIn(TEXT, "x_total", { code: "internal" }, { absentIsZero: true })).toBe(0);
+  const registry = new Registry();
+  const c = new Counter({ name: "y_total", help: "y", labelNames: ["reason"], registers: [registry] });
+  await expect(counterValue(c, { reason: "full" })).rejects.toThrow("no metric y_total");
+  expect(await counterValue(c, { reason: "full" }, { absentIsZero: true })).toBe(0);
+  c.inc({ reason: "full" }, 2);
+  c.inc({ reason: "other" });
+  expect(await counterValue(c, { reason: "full" })).toBe(2);
+  expect(await counterValue(c)).toBe(3);
+  expect(await registryMetric(registry, "y_total", { reason: "other" })).toBe(1);
+  await expect(registryMetric(registry, "renamed_total")).rejects.toThrow("no metric renamed_total");
+  expect(parseSeries('a_total{code="x",role="y"}')).toEqual({ name: "a_total", labels: { code: "x", role: "y" } });
+});
+
+test("settled returns the value once done, or the last value read at the deadline", async () => {
+  let n = 0;
+  expect(await settled(() => ++n, (v) => v >= 3)).toBe(3);
+  const last = await settled(() => 7, (v) => v > 10, { timeoutMs: 30 });
+  expect(last).toBe(7);
 });

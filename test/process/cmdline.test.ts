@@ -5,6 +5,7 @@ import { cmdlineOf, inCgroup, MAX_ARGV_BYTES, parseCmdline, parseStatus } from "
 import { readExec } from "../../src/process/enrich.ts";
 import { checkPrivileges } from "../../src/process/privilege.ts";
 import { ProcConnectorError } from "../../src/runtime/proc-connector.ts";
+import { settled } from "../helpers/until.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
@@ -52,12 +53,9 @@ describe("enrich: readExec", () => {
     const child = Bun.spawn(["sh", "-c", "read line", "sh", "x y"], { stdin: "pipe" });
     try {
       // Wait until the child has exec'd (its cmdline is sh's, not ours).
-      const deadline = Date.now() + 10_000;
-      let out = readExec(child.pid, scope);
-      while (Date.now() < deadline && (out.kind !== "in_scope" || out.facts.argv[2] !== "read line")) {
-        await Bun.sleep(5);
-        out = readExec(child.pid, scope);
-      }
+      const out = await settled(() => readExec(child.pid, scope), (o) => o.kind === "in_scope" && o.facts.argv[2] === "read line", {
+        timeoutMs: 10_000, intervalMs: 5,
+      });
       expect(out.kind).toBe("in_scope");
       if (out.kind !== "in_scope") return;
       expect(out.facts).toMatchObject({ pid: child.pid, ppid: process.pid, argv: ["sh", "-c", "read line", "sh", "x y"], comm: "sh", truncated: false });

@@ -10,8 +10,9 @@ import { classifySendFailure, createIngestClient, type SendFailure } from "../..
 import { platformCode } from "../../src/rpc/failure.ts";
 import { serveHttp } from "../../src/runtime/adapter.ts";
 import { IngestServer, TEST_TOKEN, type FailureMode } from "../agent/forwarder/ingest-server.ts";
-import { freePort, tempDir } from "../e2e/harness.ts";
+import { freePort } from "../e2e/harness.ts";
 import { makeRequest } from "../agent/spool/helpers.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {

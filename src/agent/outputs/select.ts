@@ -3,9 +3,11 @@
 // coderd when a coderd URL is configured, else stdout. Problems that are
 // really configuration (no token, unusable spool directory) become
 // ConfigErrors, so the CLI exits 2 naming the field.
+import { readFileSync } from "node:fs";
 import type { Writable } from "node:stream";
 import type { AgentConfig } from "../../config/agent.ts";
 import { ConfigError } from "../../config/load.ts";
+import { probeDirectory } from "../../config/probe.ts";
 import { resolveSecret } from "../../config/secrets.ts";
 import type { AgentMetrics } from "../metrics.ts";
 import type { RecordOutput } from "../output.ts";
@@ -45,6 +47,27 @@ export function checkOutputConfig(config: AgentConfig): { token: string } {
   const budget = spoolBudgetProblem(config.spool_max_bytes);
   if (budget) throw configError("spool_max_bytes", "--spool-max-bytes", budget);
   return { token };
+}
+
+/**
+ * checkOutputConfig, plus what opening the coderd output would refuse,
+ * tried without starting it (`config check`): a --spool-dir that cannot be
+ * made or written (made and removed again), an unreadable --ca-file.
+ */
+export function probeOutputConfig(config: AgentConfig): void {
+  checkOutputConfig(config);
+  if (resolveOutputKind(config) !== "coderd") return;
+  try {
+    probeDirectory(config.spool_dir);
+  } catch (err) {
+    throw configError("spool_dir", "--spool-dir", new SpoolDirError(config.spool_dir, err).message);
+  }
+  if (!config.ca_file) return;
+  try {
+    readFileSync(config.ca_file);
+  } catch (err) {
+    throw configError("ca_file", "--ca-file", new CaFileError(config.ca_file, err).message);
+  }
 }
 
 async function openCoderdOutput(config: AgentConfig, deps: OutputDeps): Promise<CoderdOutput> {

@@ -8,12 +8,15 @@ import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { CoderdOutput, type CoderdOutputConfig } from "../../../src/agent/outputs/coderd.ts";
 import type { AgentMetrics } from "../../../src/agent/metrics.ts";
 import { serveHttp } from "../../../src/runtime/adapter.ts";
-import { counterValue, encodeRequest, logCollector, makeRequest, newMetrics, openSpool, segmentFiles, tempDir, waitFor } from "../spool/helpers.ts";
+import { encodeRequest, logCollector, makeRequest, newMetrics, openSpool, segmentFiles } from "../spool/helpers.ts";
 import { IngestServer, TEST_TOKEN } from "./ingest-server.ts";
 import { queuedBatch } from "../../helpers/agent.ts";
 import { fromBinary } from "@bufbuild/protobuf";
 import { readdirSync } from "node:fs";
 import { BoundaryLogSchema, type BoundaryLog } from "../../../src/gen/coder/agent/v2/boundary_pb.ts";
+import { until } from "../../helpers/until.ts";
+import { tempDir } from "../../helpers/temp.ts";
+import { counterValue } from "../../helpers/metrics.ts";
 
 /** The lines of every quarantine file under the spool directory. */
 function readQuarantine(dir: string): Array<Record<string, unknown> & { record: string }> {
@@ -44,7 +47,7 @@ async function server(): Promise<IngestServer> {
 function spoolDir(): string {
   const d = tempDir("fwd-");
   cleanups.push(d.cleanup);
-  return d.path;
+  return d.dir;
 }
 
 export function outputConfig(dir: string, url: string, over: Partial<CoderdOutputConfig> = {}): CoderdOutputConfig {
@@ -96,14 +99,14 @@ describe("coderd output", () => {
     const out = await openOutput(outputConfig(dir, srv.url, { batch_delay: 600_000 }), metrics);
     const sessions = ["a", "b", "c"];
     await writeSessions(out, sessions, 100, 10);
-    await waitFor(() => srv.received.size === 3000, "3000 records");
+    await until(() => srv.received.size === 3000, { what: "3000 records" });
     for (const s of sessions) expect(srv.sequences(s)).toEqual(range(1000));
     expect([...srv.received.values()].every((n) => n === 1)).toBe(true);
     expect(srv.requestSizes).toEqual([1000, 1000, 1000]); // from 300 session batches
-    await waitFor(async () => (await counterValue(metrics.recordsForwarded)) === 3000, "records_forwarded_total");
+    await until(async () => (await counterValue(metrics.recordsForwarded)) === 3000, { what: "records_forwarded_total" });
     expect(await counterValue(metrics.batchesForwarded)).toBe(srv.requestSizes.length);
     expect(out.notReadyReason()).toBeNull();
-    await waitFor(() => segmentFiles(dir).length <= 1, "acked segments deleted");
+    await until(() => segmentFiles(dir).length <= 1, { what: "acked segments deleted" });
     await out.close(Date.now() + 5000);
     expect(segmentFiles(dir)).toEqual([]);
   });
@@ -116,7 +119,7 @@ describe("coderd output", () => {
     const out = await openOutput(outputConfig(dir, srv.url, { batch_max_records: 3, max_in_flight: 2 }));
     await writeSessions(out, ["w1", "w2"], 6, 10);
     await srv.start();
-    await waitFor(() => srv.received.size === 120, "all records");
+    await until(() => srv.received.size === 120, { what: "all records" });
     expect(srv.sequences("w1")).toEqual(range(60));
     expect(srv.requestSizes.every((n) => n <= 3)).toBe(true);
     expect(srv.maxConcurrent).toBeLessThanOrEqual(2);
@@ -131,17 +134,17 @@ describe("coderd output", () => {
     const metrics = newMetrics();
     const out = await openOutput(outputConfig(spoolDir(), srv.url), metrics);
     await writeSessions(out, ["x", "y"], 50, 10);
-    await waitFor(async () => (await counterValue(metrics.batchesDropped, { reason: "forward_failed" })) >= 3, "failed attempts");
+    await until(async () => (await counterValue(metrics.batchesDropped, { reason: "forward_failed" })) >= 3, { what: "failed attempts" });
     expect(out.notReadyReason()).toMatch(/^coderd unreachable/);
     expect(out.state().spool.bytes).toBeGreaterThan(0);
     expect(await counterValue(metrics.logsDropped)).toBe(0);
     await srv.start(); // same port
     await writeSessions(out, ["z"], 5, 10);
-    await waitFor(() => srv.received.size === 1050, "all records after recovery");
+    await until(() => srv.received.size === 1050, { what: "all records after recovery" });
     expect(srv.sequences("x")).toEqual(range(500));
     expect(srv.sequences("y")).toEqual(range(500));
     expect(srv.sequences("z")).toEqual(range(50));
-    await waitFor(() => out.notReadyReason() === null, "ready again");
+    await until(() => out.notReadyReason() === null, { what: "ready again" });
     expect(await counterValue(metrics.forwardRetries)).toBeGreaterThan(0);
   });
 
@@ -152,21 +155,21 @@ describe("coderd output", () => {
     const { log, lines } = logCollector();
     const out = await openOutput(outputConfig(spoolDir(), srv.url), metrics, log);
     await writeSessions(out, ["s"], 5, 10);
-    await waitFor(() => out.notReadyReason() === "coderd rejected the agent token (unauthenticated)", "unauthenticated reason");
+    await until(() => out.notReadyReason() === "coderd rejected the agent token (unauthenticated)", { what: "unauthenticated reason" });
     expect(lines.some((l) => l.includes("rejected the agent token"))).toBe(true);
     expect(await counterValue(metrics.forwardRetries, { code: "unauthenticated" })).toBeGreaterThan(0);
     expect(srv.received.size).toBe(0);
     expect(out.state().spool.bytes).toBeGreaterThan(0);
     srv.failure = "none";
-    await waitFor(() => srv.received.size === 50, "delivery after the token is accepted");
-    await waitFor(() => out.notReadyReason() === null, "ready again");
+    await until(() => srv.received.size === 50, { what: "delivery after the token is accepted" });
+    await until(() => out.notReadyReason() === null, { what: "ready again" });
   });
 
   test("a wrong token is refused by the real server check", async () => {
     const srv = await server();
     const out = await openOutput({ ...outputConfig(spoolDir(), srv.url), agent_token: "wrong" });
     await writeSessions(out, ["s"], 1, 3);
-    await waitFor(() => out.notReadyReason()?.includes("unauthenticated") ?? false, "unauthenticated");
+    await until(() => out.notReadyReason()?.includes("unauthenticated") ?? false, { what: "unauthenticated" });
     expect(srv.received.size).toBe(0);
   });
 
@@ -176,11 +179,11 @@ describe("coderd output", () => {
     const metrics = newMetrics();
     const out = await openOutput(outputConfig(spoolDir(), srv.url, { batch_delay: 100 }), metrics);
     await writeSessions(out, ["big"], 10, 10);
-    await waitFor(() => srv.received.size === 100, "all 100 records");
+    await until(() => srv.received.size === 100, { what: "all 100 records" });
     expect(srv.sequences("big")).toEqual(range(100));
     expect(srv.requestSizes.every((n) => n <= 7)).toBe(true);
     expect(await counterValue(metrics.forwardRetries, { code: "invalid_argument" })).toBeGreaterThan(0);
-    await waitFor(() => out.notReadyReason() === null, "ready");
+    await until(() => out.notReadyReason() === null, { what: "ready" });
   });
 
   test("a record coderd refuses is isolated, quarantined, counted and acknowledged, never retried; the rest flows", async () => {
@@ -191,8 +194,8 @@ describe("coderd output", () => {
     const dir = spoolDir();
     const out = await openOutput(outputConfig(dir, srv.url), metrics, log);
     await writeSessions(out, ["p"], 3, 10);
-    await waitFor(() => srv.received.size === 29, "all but the refused record");
-    await waitFor(async () => (await counterValue(metrics.logsDropped, { reason: "invalid" })) === 1, "logs_dropped_total{reason=invalid}");
+    await until(() => srv.received.size === 29, { what: "all but the refused record" });
+    await until(async () => (await counterValue(metrics.logsDropped, { reason: "invalid" })) === 1, { what: "logs_dropped_total{reason=invalid}" });
     const quarantined = readQuarantine(dir);
     expect(quarantined).toHaveLength(1);
     expect(quarantined[0]).toMatchObject({ session_id: "p", sequence_number: 13, reason: "invalid_argument: bad record" });
@@ -214,8 +217,8 @@ describe("coderd output", () => {
     const metrics = newMetrics();
     const out = await openOutput(outputConfig(dir, srv.url), metrics, log);
     await writeSessions(out, ["q"], 1, 5);
-    await waitFor(() => srv.received.size === 4, "the other records");
-    await waitFor(() => lines.some((l) => l.includes("cannot write refused record session_id=q sequence_number=2")), "the loud line");
+    await until(() => srv.received.size === 4, { what: "the other records" });
+    await until(() => lines.some((l) => l.includes("cannot write refused record session_id=q sequence_number=2")), { what: "the loud line" });
     expect(await counterValue(metrics.logsDropped, { reason: "invalid" })).toBe(0);
     const started = Date.now();
     await out.close(started + 300); // stops retrying the write at the deadline
@@ -225,7 +228,7 @@ describe("coderd output", () => {
     rmSync(join(dir, "quarantine"));
     const again = newMetrics();
     const next = await openOutput(outputConfig(dir, srv.url), again);
-    await waitFor(async () => (await counterValue(again.logsDropped, { reason: "invalid" })) === 1, "quarantined once it can be");
+    await until(async () => (await counterValue(again.logsDropped, { reason: "invalid" })) === 1, { what: "quarantined once it can be" });
     expect(readQuarantine(dir)).toHaveLength(1);
     await next.close(Date.now() + 5000);
     expect(segmentFiles(dir)).toEqual([]);
@@ -240,8 +243,8 @@ describe("coderd output", () => {
     await first.close(Date.now());
     const metrics = newMetrics();
     const out = await openOutput(outputConfig(dir, srv.url), metrics);
-    await waitFor(() => srv.received.size === 9, "the other records");
-    await waitFor(async () => (await counterValue(metrics.logsDropped, { reason: "invalid" })) === 1, "counted");
+    await until(() => srv.received.size === 9, { what: "the other records" });
+    await until(async () => (await counterValue(metrics.logsDropped, { reason: "invalid" })) === 1, { what: "counted" });
     await out.close(Date.now() + 5000);
     const again = await openOutput(outputConfig(dir, srv.url));
     await again.close(Date.now() + 5000);
@@ -261,13 +264,13 @@ describe("coderd output", () => {
     await old.append(encodeRequest(makeRequest("old", 4, 1)), 1);
     await old.close();
     const appended = Date.now();
-    await waitFor(() => Date.now() > appended, "the clock to move on"); // this run starts after they were spooled
+    await until(() => Date.now() > appended, { what: "the clock to move on" }); // this run starts after they were spooled
 
     const srv = await server(); // takes anything protobuf-es decodes, as an older coderd would
     const metrics = newMetrics();
     const out = await openOutput(outputConfig(dir, srv.url), metrics);
-    await waitFor(() => srv.sequences("old").length === 4, "the valid records");
-    await waitFor(async () => (await counterValue(metrics.logsDropped, { reason: "invalid" })) === 4, "1 + 2 + 1 set aside");
+    await until(() => srv.sequences("old").length === 4, { what: "the valid records" });
+    await until(async () => (await counterValue(metrics.logsDropped, { reason: "invalid" })) === 4, { what: "1 + 2 + 1 set aside" });
     expect(srv.sequences("old")).toEqual([0, 1, 3, 4]);
     expect(srv.received.size).toBe(4);
     const lines = readQuarantine(dir);
@@ -286,16 +289,16 @@ describe("coderd output", () => {
       const metrics = newMetrics();
       const out = await openOutput(outputConfig(spoolDir(), srv.url), metrics);
       await writeSessions(out, ["u", "v"], 5, 4);
-      await waitFor(async () => (await counterValue(metrics.forwardRetries, { code: failure })) >= 2, `retries counted as ${failure}`);
+      await until(async () => (await counterValue(metrics.forwardRetries, { code: failure })) >= 2, { what: `retries counted as ${failure}` });
       expect(out.notReadyReason()).toStartWith(`coderd unreachable: ${failure}: `);
       expect(await counterValue(metrics.forwardRetries, { code: "unknown" })).toBe(0);
       expect(srv.received.size).toBe(0);
       srv.failure = "none";
-      await waitFor(() => srv.received.size === 40, "every record after recovery");
+      await until(() => srv.received.size === 40, { what: "every record after recovery" });
       expect(srv.sequences("u")).toEqual(range(20));
       expect(srv.sequences("v")).toEqual(range(20));
       expect(await counterValue(metrics.logsDropped)).toBe(0);
-      await waitFor(() => out.notReadyReason() === null, "ready again");
+      await until(() => out.notReadyReason() === null, { what: "ready again" });
     });
   }
 
@@ -305,10 +308,10 @@ describe("coderd output", () => {
     const metrics = newMetrics();
     const out = await openOutput(outputConfig(spoolDir(), srv.url), metrics);
     await writeSessions(out, ["r"], 4, 5);
-    await waitFor(async () => (await counterValue(metrics.forwardRetries, { code: "resource_exhausted" })) >= 2, "retries");
+    await until(async () => (await counterValue(metrics.forwardRetries, { code: "resource_exhausted" })) >= 2, { what: "retries" });
     expect(out.notReadyReason()).toContain("resource_exhausted");
     srv.failure = "none";
-    await waitFor(() => srv.received.size === 20, "delivery");
+    await until(() => srv.received.size === 20, { what: "delivery" });
   });
 
   test("close() delivers what is pending before the deadline", async () => {
@@ -335,7 +338,7 @@ describe("coderd output", () => {
 
     await srv.start();
     const again = await openOutput(outputConfig(dir, srv.url));
-    await waitFor(() => srv.received.size === 100, "replayed records");
+    await until(() => srv.received.size === 100, { what: "replayed records" });
     expect(srv.sequences("d")).toEqual(range(100));
     await again.close(Date.now() + 5000);
     expect(segmentFiles(dir)).toEqual([]);
@@ -351,8 +354,8 @@ describe("coderd output", () => {
     child.stdout.on("data", (c) => (stdout += c));
     const exited = new Promise<string | null>((resolve) => child.on("exit", (_code, signal) => resolve(signal)));
     cleanups.push(() => void child.kill("SIGKILL"));
-    await waitFor(() => stdout.includes("half"), "first half written");
-    await waitFor(() => srv.received.size >= 100, "first half partly delivered");
+    await until(() => stdout.includes("half"), { what: "first half written" });
+    await until(() => srv.received.size >= 100, { what: "first half partly delivered" });
     await srv.stop();
     process.kill(child.pid!, "SIGUSR2"); // tells it to write the rest, then it kills itself
     expect(await exited).toBe("SIGKILL");
@@ -362,7 +365,7 @@ describe("coderd output", () => {
 
     await srv.start();
     const out = await openOutput(outputConfig(dir, srv.url));
-    await waitFor(() => srv.received.size === 1500, "every record after restart");
+    await until(() => srv.received.size === 1500, { what: "every record after restart" });
     expect(srv.sequences("crash")).toEqual(range(1500));
     await out.close(Date.now() + 5000);
     expect(segmentFiles(dir)).toEqual([]);
@@ -374,7 +377,7 @@ describe("coderd output", () => {
     const made = spawnSync("openssl", [
       "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
       "-addext", "subjectAltName=IP:127.0.0.1",
-      "-keyout", join(tls.path, "key.pem"), "-out", join(tls.path, "cert.pem"),
+      "-keyout", join(tls.dir, "key.pem"), "-out", join(tls.dir, "cert.pem"),
     ]);
     expect(made.status).toBe(0);
     const srv = new IngestServer();
@@ -382,19 +385,19 @@ describe("coderd output", () => {
       hostname: "127.0.0.1",
       port: 0,
       fetch: srv.handle,
-      tls: { cert: readFileSync(join(tls.path, "cert.pem"), "utf8"), key: readFileSync(join(tls.path, "key.pem"), "utf8") },
+      tls: { cert: readFileSync(join(tls.dir, "cert.pem"), "utf8"), key: readFileSync(join(tls.dir, "key.pem"), "utf8") },
     });
     cleanups.push(() => https.stop(true));
     const url = `https://127.0.0.1:${https.port}`;
 
     const untrusted = await openOutput(outputConfig(spoolDir(), url));
     await writeSessions(untrusted, ["t"], 1, 3);
-    await waitFor(() => untrusted.notReadyReason()?.startsWith("coderd unreachable") ?? false, "certificate refused");
+    await until(() => untrusted.notReadyReason()?.startsWith("coderd unreachable") ?? false, { what: "certificate refused" });
     expect(srv.received.size).toBe(0);
 
-    const trusted = await openOutput(outputConfig(spoolDir(), url, { ca_file: join(tls.path, "cert.pem") }));
+    const trusted = await openOutput(outputConfig(spoolDir(), url, { ca_file: join(tls.dir, "cert.pem") }));
     await writeSessions(trusted, ["t"], 1, 3);
-    await waitFor(() => srv.received.size === 3, "delivered over https");
+    await until(() => srv.received.size === 3, { what: "delivered over https" });
   });
 
   test("an unreadable --ca-file is a clear error", async () => {

@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Quarantine } from "../../../src/agent/forwarder/quarantine.ts";
 import { BoundaryLogSchema } from "../../../src/gen/coder/agent/v2/boundary_pb.ts";
-import { makeRequest, tempDir } from "../spool/helpers.ts";
+import { makeRequest } from "../spool/helpers.ts";
+import { tempDir } from "../../helpers/temp.ts";
 
 const cleanups: Array<() => void> = [];
 afterEach(() => {
@@ -15,7 +16,7 @@ afterEach(() => {
 test("records are appended as NDJSON lines to the day's file, 0600 in a 0700 directory, bytes intact", async () => {
   const d = tempDir("br-quarantine-");
   cleanups.push(d.cleanup);
-  const dir = join(d.path, "quarantine");
+  const dir = join(d.dir, "quarantine");
   const q = new Quarantine(dir, () => new Date("2026-11-23T18:00:00.123Z"));
   const [a, b] = makeRequest("sess", 7, 2).logs;
   const record = (log: typeof a, reason: string) => ({ sessionId: "sess", confinedProcessName: "claude", sequenceNumber: log!.sequenceNumber, record: toBinary(BoundaryLogSchema, log!), reason });

@@ -6,7 +6,8 @@ import { join } from "node:path";
 import { createAgentMetrics } from "../../../src/agent/metrics.ts";
 import { selectOutput } from "../../../src/agent/outputs/select.ts";
 import { ConfigError } from "../../../src/config/load.ts";
-import { agentConfig, tempDir } from "../../helpers/agent.ts";
+import { agentConfig } from "../../helpers/agent.ts";
+import { tempDir } from "../../helpers/temp.ts";
 
 const cleanups: Array<() => void> = [];
 afterEach(() => {

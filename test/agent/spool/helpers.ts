@@ -1,8 +1,7 @@
-// Shared by the spool and forwarder tests: temp dirs, metrics, a log
-// collector, spool options and encoded request bodies.
+// Shared by the spool and forwarder tests: metrics, a log collector,
+// spool options and encoded request bodies.
 import { create, toBinary } from "@bufbuild/protobuf";
-import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { Registry } from "prom-client";
 import { createAgentMetrics, type AgentMetrics } from "../../../src/agent/metrics.ts";
@@ -10,20 +9,8 @@ import { nodeFs, type SpoolFs } from "../../../src/agent/spool/fs.ts";
 import { Spool, type SpoolOptions } from "../../../src/agent/spool/spool.ts";
 import { ReportBoundaryLogsRequestSchema, type ReportBoundaryLogsRequest } from "../../../src/gen/coder/agent/v2/boundary_pb.ts";
 
-export function tempDir(prefix = "spool-"): { path: string; cleanup: () => void } {
-  const path = mkdtempSync(join(tmpdir(), prefix));
-  return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
-}
-
 export function newMetrics(): AgentMetrics {
   return createAgentMetrics(new Registry());
-}
-
-export async function counterValue(metric: { get(): Promise<{ values: Array<{ value: number; labels: Record<string, unknown> }> }> }, labels: Record<string, string> = {}): Promise<number> {
-  const { values } = await metric.get();
-  return values
-    .filter((v) => Object.entries(labels).every(([k, want]) => v.labels[k] === want))
-    .reduce((n, v) => n + v.value, 0);
 }
 
 export function logCollector(): { log: (m: string) => void; lines: string[] } {
@@ -73,14 +60,6 @@ export function segmentFiles(dir: string): string[] {
 /** Bytes of the segment files in `dir` (or of every file `pick` takes). */
 export function dirBytes(dir: string, pick: (name: string) => boolean = (n) => n.endsWith(".spool")): number {
   return readdirSync(dir).filter(pick).reduce((n, f) => n + statSync(join(dir, f)).size, 0);
-}
-
-export async function waitFor(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 /**

@@ -14,19 +14,11 @@ import { errnoOf, nodeFs, type SpoolFs } from "../../../src/agent/spool/fs.ts";
 import { Spool, SpoolDirError, type SpoolEntry } from "../../../src/agent/spool/spool.ts";
 import { ReportBoundaryLogsRequestSchema } from "../../../src/gen/coder/agent/v2/boundary_pb.ts";
 import {
-  counterValue,
-  dirBytes,
-  encodeRequest,
-  logCollector,
-  makeRequest,
-  newMetrics,
-  openSpool,
-  segmentFiles,
-  smallDisk,
-  spoolOptions,
-  tempDir,
-  waitFor,
+  dirBytes, encodeRequest, logCollector, makeRequest, newMetrics, openSpool, segmentFiles, smallDisk, spoolOptions,
 } from "./helpers.ts";
+import { until, settled } from "../../helpers/until.ts";
+import { tempDir } from "../../helpers/temp.ts";
+import { counterValue } from "../../helpers/metrics.ts";
 
 const cleanups: Array<() => void | Promise<void>> = [];
 afterEach(async () => {
@@ -34,9 +26,9 @@ afterEach(async () => {
 });
 
 function dir(): string {
-  const d = tempDir();
+  const d = tempDir("spool-");
   cleanups.push(d.cleanup);
-  return d.path;
+  return d.dir;
 }
 
 async function drain(spool: Spool): Promise<SpoolEntry[]> {
@@ -120,17 +112,17 @@ describe("spool", () => {
     // Now the first entries, out of order: each completes exactly its segment.
     for (const seg of [sealed[1]!, sealed[0]!, ...sealed.slice(2)]) {
       s.ack(bySegment.get(seg)![0]!);
-      await waitFor(() => !segmentFiles(d).some((f) => f.includes(String(seg).padStart(12, "0"))), `segment ${seg} deleted`);
+      await until(() => !segmentFiles(d).some((f) => f.includes(String(seg).padStart(12, "0"))), { what: `segment ${seg} deleted` });
     }
     expect(segmentFiles(d).length).toBe(1);
-    await waitFor(() => s.state().segments === 1, "spool state follows");
+    await until(() => s.state().segments === 1, { what: "spool state follows" });
     expect(await counterValue(metrics.spoolSegments)).toBe(1);
     expect(await counterValue(metrics.spoolBytes)).toBe(dirBytes(d));
 
     // The live segment goes once it is sealed, read to the end and fully acked.
     for (const e of bySegment.get([...bySegment.keys()].at(-1)!)!) s.ack(e);
     await s.close();
-    await waitFor(() => segmentFiles(d).length === 0, "live segment deleted at close");
+    await until(() => segmentFiles(d).length === 0, { what: "live segment deleted at close" });
   });
 
   test("unacked entries of a closed spool come back on reopen, acked segments do not", async () => {
@@ -140,7 +132,7 @@ describe("spool", () => {
     const first = await drain(a);
     const firstSegment = first[0]!.segment;
     for (const e of first.filter((e) => e.segment === firstSegment)) a.ack(e);
-    await waitFor(() => segmentFiles(d).length > 0 && !segmentFiles(d)[0]!.includes(String(firstSegment).padStart(12, "0")), "first segment deleted");
+    await until(() => segmentFiles(d).length > 0 && !segmentFiles(d)[0]!.includes(String(firstSegment).padStart(12, "0")), { what: "first segment deleted" });
     await a.close();
     const b = await openSpool(d, { segmentBytes: 1024 });
     const replayed = await drain(b);
@@ -260,7 +252,7 @@ describe("spool", () => {
 
     // Acknowledging frees room again.
     for (const e of await drain(s)) s.ack(e);
-    await waitFor(() => s.state().bytes < maxBytes / 2 && dirBytes(d) === s.state().bytes, "acked segments deleted");
+    await until(() => s.state().bytes < maxBytes / 2 && dirBytes(d) === s.state().bytes, { what: "acked segments deleted" });
     expect(await s.append(body(1), 1)).toBe(true);
     expect(s.state().full).toBe(false);
     await s.close();
@@ -329,7 +321,7 @@ describe("spool", () => {
     // The backlog is tens of MB; a reader that held it would grow by as much.
     expect(peak - before).toBeLessThan(backlog / 2);
     await b.close();
-    await waitFor(() => segmentFiles(d).length === 0, "all segments deleted");
+    await until(() => segmentFiles(d).length === 0, { what: "all segments deleted" });
     expect(existsSync(d)).toBe(true);
   }, 120_000);
 });
@@ -354,7 +346,7 @@ describe("spool faults", () => {
 
     // Everything on the disk is delivered: the live segment is rolled and deleted without a restart.
     for (const e of await drain(s)) s.ack(e);
-    await waitFor(() => segmentFiles(d).length === 0, "the acknowledged live segment deleted");
+    await until(() => segmentFiles(d).length === 0, { what: "the acknowledged live segment deleted" });
     expect(await s.append(body(1000), 1)).toBe(true);
     expect(s.state()).toMatchObject({ full: false, dropReason: null });
 
@@ -378,8 +370,8 @@ describe("spool faults", () => {
     await s.settled();
     expect(segmentFiles(d).length).toBe(1); // one entry not acknowledged: it stays
     s.ack(entries[0]!);
-    await waitFor(() => segmentFiles(d).length === 0, "the idle live segment rolled and deleted");
-    await waitFor(() => s.state().bytes === 0, "its bytes given back");
+    await until(() => segmentFiles(d).length === 0, { what: "the idle live segment rolled and deleted" });
+    await until(() => s.state().bytes === 0, { what: "its bytes given back" });
     expect(await s.append(body(5), 1)).toBe(true); // a fresh segment
     expect((await s.next())?.body).toEqual(body(5));
     await s.close();

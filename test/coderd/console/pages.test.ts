@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { sha256Hex } from "../../../src/coderd/identities/table.ts";
-import { ADMIN, AGENT_A, batch, log, startTestServer, tempDir, type TestServer } from "../helpers.ts";
+import { ADMIN, AGENT_A, batch, log, startTestServer, type TestServer } from "../helpers.ts";
+import { tempDir } from "../../helpers/temp.ts";
 
 const GAPPY = "30000000-0000-4000-8000-000000000001";
 const HOSTILE = ["https://x/<script>alert(1)</script>", "javascript:alert(1)", 'https://x/"><img src=x onerror=alert(1)>'];
@@ -21,7 +22,7 @@ async function signIn(token: string): Promise<Response> {
 const get = (path: string, c = cookie) => fetch(`${t.server.url}${path}`, { headers: c ? { Cookie: c } : {}, redirect: "manual" });
 
 beforeAll(async () => {
-  const dir = tempDir();
+  const { dir } = tempDir("coderd-console-"); // t.close() removes it
   const usersFile = join(dir, "users.yaml");
   writeFileSync(usersFile, `users:\n  - name: carol\n    token_sha256: ${sha256Hex("carol-token-000000000000")}\n`);
   t = await startTestServer(["--users-file", usersFile], { dir });

@@ -10,7 +10,8 @@ import { Database } from "bun:sqlite";
 import {
   type ProcessExec, ProcessExecSchema, type ReportProcessLogsRequest, ReportProcessLogsRequestSchema,
 } from "../../../src/gen/boundaryrelay/v1/process_pb.ts";
-import { ADMIN, AGENT_A, AGENT_B, metric, startTestServer, type TestServer } from "../helpers.ts";
+import { ADMIN, AGENT_A, AGENT_B, startTestServer, type TestServer } from "../helpers.ts";
+import { readMetric } from "../../helpers/metrics.ts";
 
 const BOOT = "86ce15cf-80a2-4b5e-831f-4743ffd37b5f";
 const T0 = 1765227526093;
@@ -72,8 +73,8 @@ describe("ReportProcessLogs", () => {
     const db = new Database(server.dbPath, { readonly: true });
     expect(db.query("SELECT count(*) AS n FROM process_logs").get()).toEqual({ n: 2 });
     db.close();
-    expect(await metric(server.server.url, "coderd_process_execs_duplicate_total")).toBe(2);
-    expect(await metric(server.server.url, "coderd_process_execs_ingested_total", 'result="truncated"')).toBe(1);
+    expect(await readMetric(server.server.url, "coderd_process_execs_duplicate_total")).toBe(2);
+    expect(await readMetric(server.server.url, "coderd_process_execs_ingested_total", { result: "truncated" })).toBe(1);
   });
 
   test("the same pid and time from another workspace is another exec", async () => {
