@@ -1,9 +1,8 @@
 // Group commit: the writes that arrive together share one transaction and so
 // one fsync. A write is queued and its promise settles only after the
-// transaction holding it has committed (or failed); the queue is flushed once
-// the event loop has taken in everything that is ready (setImmediate), so
-// requests that arrive in the same turn, or while a commit is running,
-// go out together.
+// transaction holding it has committed (or failed). One transaction runs at
+// a time: what arrives while it runs (on the writer thread, or in the same
+// event-loop turn) waits and goes out together in the next one.
 //
 // Guarantees:
 // - a write resolves only after the commit that holds it returned, so an
@@ -11,14 +10,13 @@
 // - one write's failure does not fail the others: `commit` isolates each
 //   write (a savepoint in SQLite) and reports a result or an error per write;
 //   if the commit itself fails, every write in it fails;
-// - at most `maxPerGroup` writes per transaction; the rest wait for the next
-//   one (scheduled at once), so one transaction stays short.
+// - at most `maxPerGroup` writes per transaction, so one transaction stays short.
 
 /** What one write in a group came to: its result or its own error. */
 export type Outcome<R> = { ok: true; value: R } | { ok: false; error: unknown };
 
-/** Runs a group of writes in one transaction, synchronously; throws when the transaction as a whole fails. */
-export type CommitGroup<W, R> = (writes: W[]) => Outcome<R>[];
+/** Runs a group of writes in one transaction; throws (or rejects) when the transaction as a whole fails. */
+export type CommitGroup<W, R> = (writes: W[]) => Outcome<R>[] | Promise<Outcome<R>[]>;
 
 export interface GroupCommitStats {
   /** Transactions committed or attempted. */
@@ -36,11 +34,12 @@ interface Pending<W, R> {
 export class GroupCommit<W, R> {
   private queue: Pending<W, R>[] = [];
   private scheduled = false;
+  private running: Promise<void> | null = null;
   readonly stats: GroupCommitStats = { transactions: 0, writes: 0 };
 
   constructor(
     private readonly commit: CommitGroup<W, R>,
-    /** Told after each transaction how many writes it held. */
+    /** Told after each committed transaction how many writes it held. */
     private readonly onCommit: (writes: number) => void = () => {},
     private readonly maxPerGroup = 64,
   ) {}
@@ -53,27 +52,37 @@ export class GroupCommit<W, R> {
     });
   }
 
-  /** Commits everything queued now, in groups (e.g. before the store closes). */
-  flushNow(): void {
-    while (this.queue.length > 0) this.flush();
+  /** Resolves once everything queued so far has been committed (or failed), e.g. before the store closes. */
+  async drain(): Promise<void> {
+    while (this.running || this.queue.length > 0) await (this.running ?? this.flush());
   }
 
+  /** After the current turn's I/O (setImmediate), unless a transaction is running: it schedules the next itself. */
   private schedule(): void {
-    if (this.scheduled) return;
+    if (this.scheduled || this.running) return;
     this.scheduled = true;
-    setImmediate(() => this.flush());
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.flush();
+    });
   }
 
-  private flush(): void {
-    this.scheduled = false;
+  private flush(): Promise<void> {
+    if (this.running || this.queue.length === 0) return this.running ?? Promise.resolve();
     const group = this.queue.splice(0, this.maxPerGroup);
-    if (this.queue.length > 0) this.schedule();
-    if (group.length === 0) return;
+    this.running = this.run(group).finally(() => {
+      this.running = null;
+      if (this.queue.length > 0) this.schedule();
+    });
+    return this.running;
+  }
+
+  private async run(group: Pending<W, R>[]): Promise<void> {
     this.stats.transactions++;
     this.stats.writes += group.length;
     let outcomes: Outcome<R>[];
     try {
-      outcomes = this.commit(group.map((p) => p.write));
+      outcomes = await this.commit(group.map((p) => p.write));
     } catch (error) {
       for (const p of group) p.reject(error);
       return;
