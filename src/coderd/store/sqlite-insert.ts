@@ -7,6 +7,7 @@
 import type { SqliteDatabase, SqliteStatement } from "../../runtime/adapter.ts";
 import type { Outcome } from "./group-commit.ts";
 import { storeErrorOf } from "./sqlite-errors.ts";
+import { StatementCache } from "./statement-cache.ts";
 import type { InsertResult, NewBatch } from "./store.ts";
 
 export const IDENTITY_COLUMNS = "agent_id, agent_name, workspace_id, workspace_name, owner_id, owner_name, template_id, template_version_id, confined_process_name";
@@ -30,20 +31,17 @@ function firstOccurrences(records: NewBatch["records"], returned: number[]): num
 }
 
 export class BatchWriter {
-  private readonly statements = new Map<string, SqliteStatement>();
+  private readonly statements: StatementCache;
 
   constructor(
     private readonly db: SqliteDatabase,
     private readonly synchronous: "NORMAL" | "FULL",
-  ) {}
+  ) {
+    this.statements = new StatementCache(db);
+  }
 
   private stmt(sql: string): SqliteStatement {
-    let s = this.statements.get(sql);
-    if (!s) {
-      s = this.db.prepare(sql);
-      this.statements.set(sql, s);
-    }
-    return s;
+    return this.statements.get(sql);
   }
 
   /**

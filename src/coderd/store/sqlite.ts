@@ -26,6 +26,7 @@ import { messageOf, StoreError } from "./errors.ts";
 import { migrate } from "./migrations.ts";
 import { GroupCommit } from "./group-commit.ts";
 import { storeErrorOf } from "./sqlite-errors.ts";
+import { StatementCache } from "./statement-cache.ts";
 import { IDENTITY_COLUMNS } from "./sqlite-insert.ts";
 import { InlineWriter, WorkerWriter, type Writer } from "./sqlite-writer.ts";
 import { newestFirstPage, Where } from "./sql-parts.ts";
@@ -116,7 +117,7 @@ function toSession(r: Row): StoredSession {
 }
 
 export class SqliteStore implements Store {
-  private readonly statements = new Map<string, SqliteStatement>();
+  private readonly statements: StatementCache;
 
   /** Batches waiting for the next group commit; `writes.stats` counts transactions. */
   readonly writes: GroupCommit<NewBatch, InsertResult>;
@@ -129,6 +130,7 @@ export class SqliteStore implements Store {
     private readonly writer: Writer,
     onCommit?: (batches: number) => void,
   ) {
+    this.statements = new StatementCache(db);
     this.writes = new GroupCommit((batches) => writer.commit(batches), onCommit);
     this.queries = new SqliteQueries(db, { logSelect: LOG_SELECT, toRecord, toSession, sessionColumns: SESSION_COLUMNS });
   }
@@ -174,12 +176,7 @@ export class SqliteStore implements Store {
   }
 
   private stmt(sql: string): SqliteStatement {
-    let s = this.statements.get(sql);
-    if (!s) {
-      s = this.db.prepare(sql);
-      this.statements.set(sql, s);
-    }
-    return s;
+    return this.statements.get(sql);
   }
 
   /** Queued for the next group commit (group-commit.ts); resolves once that transaction has committed. */
