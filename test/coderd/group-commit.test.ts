@@ -83,3 +83,15 @@ describe("group commit", () => {
     expect(committedRows(other, sessionId(7))).toBe(10);
   });
 });
+
+describe("writer thread", () => {
+  test("a writer thread that ends fails the writes waiting on it and every later one, and ping says so", async () => {
+    const { store } = await open();
+    await store.insertBatch(batchOf(1));
+    const waiting = store.insertBatch(batchOf(2));
+    (store as unknown as { writer: { kill(): void } }).writer.kill();
+    await expect(waiting).rejects.toBeInstanceOf(StoreError);
+    await expect(store.insertBatch(batchOf(3))).rejects.toMatchObject({ failure: "unreachable" });
+    await expect(store.ping()).rejects.toMatchObject({ failure: "unreachable" });
+  });
+});

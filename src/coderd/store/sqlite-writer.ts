@@ -64,6 +64,13 @@ export class WorkerWriter implements Writer {
       e.preventDefault?.();
       this.fail(new StoreError("unreachable", `the SQLite writer thread failed: ${e.message}`));
     };
+    // Bun tells when a worker's thread has ended; a write waiting then would never be answered.
+    worker.addEventListener("close", () => this.fail(new StoreError("unreachable", "the SQLite writer thread ended")));
+  }
+
+  /** Ends the thread as a crash would (tests). */
+  kill(): void {
+    this.worker.terminate();
   }
 
   /** Starts the thread and opens the file there (the schema is already migrated). */
