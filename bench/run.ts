@@ -6,6 +6,7 @@
 // Every group but micro runs the compiled binary (dist/boundary-relay, or
 // $BENCH_BINARY): `npm run build` first.
 import { existsSync } from "node:fs";
+import { loadavg } from "node:os";
 import { join } from "node:path";
 import { burstBench } from "./burst.ts";
 import { coderdIngestBench } from "./coderd-ingest.ts";
@@ -38,6 +39,7 @@ if (only && !(only in groups)) throw new Error(`--only ${only}: no such group ($
 if (only !== "micro" && !existsSync(BINARY)) throw new Error(`${BINARY} not found: run \`npm run build\` first`);
 
 const figures: Figure[] = [];
+const loadAtStart = loadavg();
 console.log(`boundary-relay bench on ${JSON.stringify(machine())}; repeats=${repeats} scale=${scale}`);
 for (const [name, run] of Object.entries(groups)) {
   if (only && only !== name) continue;
@@ -50,7 +52,8 @@ for (const f of figures) {
   const params = JSON.stringify(f.params ?? {});
   if (params !== "{}" && !shown.has(params)) console.log(`  ${f.name.split(".").slice(0, 2).join(".")}…: ${(shown.add(params), params)}`);
 }
-const path = writeResults(import.meta.dir, figures, { quick, repeats, scale });
+// The load the runs shared the machine with (scripts/gen-bench-table.ts prints it).
+const path = writeResults(import.meta.dir, figures, { quick, repeats, scale, load_average: { start: loadAtStart, end: loadavg() } });
 console.log(`wrote ${path}`);
 const checks = checkThresholds(figures, join(import.meta.dir, "thresholds.json"));
 const failed = checks.filter((c) => !c.ok);

@@ -96,6 +96,10 @@ async function ingestBatch(deps: IngestDeps, identity: AgentIdentity, req: Repor
     throw new ConnectError(`store unavailable: ${reason}`, Code.Unavailable);
   }
   deps.metrics.recordsDuplicate.inc(result.duplicates);
-  for (const i of result.stored) deps.metrics.recordsIngested.inc({ decision: logs[i]!.allowed ? "allow" : "deny" });
+  let allowed = 0;
+  for (const i of result.stored) if (logs[i]!.allowed) allowed++;
+  // Two counter updates per batch, not one per record.
+  if (allowed > 0) deps.metrics.recordsIngested.inc({ decision: "allow" }, allowed);
+  if (result.stored.length > allowed) deps.metrics.recordsIngested.inc({ decision: "deny" }, result.stored.length - allowed);
   if (result.stored.length > 0) deps.lines.wake();
 }

@@ -18,6 +18,8 @@ export function createCoderdMetrics(registry = new Registry()) {
     recordsDuplicate: new Counter({ name: `${P}records_duplicate_total`, help: "Records already stored (same workspace, session_id and sequence_number): not stored or emitted again.", registers: [registry] }),
     recordsSkipped: new Counter({ name: `${P}records_skipped_total`, help: "Records without an http_request: nothing to store or emit.", registers: [registry] }),
     batchesWithoutSession: new Counter({ name: `${P}batches_without_session_id_total`, help: "Batches whose session_id is missing or not a UUID: stored and emitted without de-duplication.", registers: [registry] }),
+    storeCommits: new Counter({ name: `${P}store_commits_total`, help: "Store transactions that committed ingest batches: the batches that arrive together share one (group commit) and its fsync.", registers: [registry] }),
+    batchesCommitted: new Counter({ name: `${P}store_batches_committed_total`, help: "Ingest batches committed; divided by store_commits_total, the batches per transaction.", registers: [registry] }),
     rpcs: new Counter({ name: `${P}rpcs_total`, help: "Ingest RPCs answered, by Connect code.", labelNames: ["code"], registers: [registry] }),
     ingestDuration: new Histogram({ name: `${P}ingest_duration_seconds`, help: "Time to answer an ingest RPC, store commit included.", buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [registry] }),
     recordsPurged: new Counter({ name: `${P}records_purged_total`, help: "Records deleted by the retention purge.", registers: [registry] }),

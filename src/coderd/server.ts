@@ -54,7 +54,10 @@ export async function startCoderd(opts: CoderdStartOptions): Promise<CoderdHandl
   const { adminToken, tls, identities: fromFile } = resolveCoderdSettings(config);
   const identities = new IdentityRegistry(config.agents_file, opts.identities ?? fromFile);
   const metrics = createCoderdMetrics();
-  const store = await openStore(config.db, { busyTimeoutMs: opts.busyTimeoutMs });
+  const store = await openStore(config.db, {
+    busyTimeoutMs: opts.busyTimeoutMs,
+    onCommit: (batches) => (metrics.storeCommits.inc(), metrics.batchesCommitted.inc(batches)),
+  });
   let processStore;
   try {
     processStore = await openProcessLogStore(config.db, opts.busyTimeoutMs);

@@ -157,17 +157,29 @@ export async function openSqlite(path: string): Promise<SqliteDatabase> {
   if (runtimeName === "bun") {
     const { Database } = await import("bun:sqlite" as string);
     const db = new Database(path, { create: true });
+    // Finalized at close: with a statement left open, bun:sqlite's close
+    // leaves the connection open until the statement is collected, and its
+    // last-close checkpoint then locks the file under whoever opened it next.
+    // Held weakly (queries prepare statements ad hoc), pruned as they are collected.
+    const statements = new Set<WeakRef<{ finalize(): void }>>();
+    let prepared = 0;
     return {
       exec: (sql) => db.run(sql),
       prepare: (sql) => {
         const stmt = db.prepare(sql);
+        statements.add(new WeakRef(stmt));
+        if (++prepared % 256 === 0) for (const ref of statements) if (!ref.deref()) statements.delete(ref);
         return {
           run: (...p) => ({ changes: stmt.run(...p).changes }),
           all: (...p) => stmt.all(...p),
           get: (...p) => stmt.get(...p) ?? undefined,
         };
       },
-      close: () => db.close(),
+      close: () => {
+        for (const ref of statements) ref.deref()?.finalize();
+        statements.clear();
+        db.close();
+      },
     };
   }
   const { DatabaseSync } = await import("node:sqlite" as string);

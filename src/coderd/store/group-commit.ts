@@ -1,0 +1,97 @@
+// Group commit: the writes that arrive together share one transaction and so
+// one fsync. A write is queued and its promise settles only after the
+// transaction holding it has committed (or failed). One transaction runs at
+// a time: what arrives while it runs (on the writer thread, or in the same
+// event-loop turn) waits and goes out together in the next one.
+//
+// Guarantees:
+// - a write resolves only after the commit that holds it returned, so an
+//   acknowledgement still means durable (the store's synchronous setting);
+// - one write's failure does not fail the others: `commit` isolates each
+//   write (a savepoint in SQLite) and reports a result or an error per write;
+//   if the commit itself fails, every write in it fails;
+// - at most `maxPerGroup` writes per transaction, so one transaction stays short.
+
+/** What one write in a group came to: its result or its own error. */
+export type Outcome<R> = { ok: true; value: R } | { ok: false; error: unknown };
+
+/** Runs a group of writes in one transaction; throws (or rejects) when the transaction as a whole fails. */
+export type CommitGroup<W, R> = (writes: W[]) => Outcome<R>[] | Promise<Outcome<R>[]>;
+
+export interface GroupCommitStats {
+  /** Transactions committed or attempted. */
+  transactions: number;
+  /** Writes settled. */
+  writes: number;
+}
+
+interface Pending<W, R> {
+  write: W;
+  resolve(value: R): void;
+  reject(error: unknown): void;
+}
+
+export class GroupCommit<W, R> {
+  private queue: Pending<W, R>[] = [];
+  private scheduled = false;
+  private running: Promise<void> | null = null;
+  readonly stats: GroupCommitStats = { transactions: 0, writes: 0 };
+
+  constructor(
+    private readonly commit: CommitGroup<W, R>,
+    /** Told after each committed transaction how many writes it held. */
+    private readonly onCommit: (writes: number) => void = () => {},
+    private readonly maxPerGroup = 64,
+  ) {}
+
+  /** Queues `write`; resolves once the transaction holding it has committed. */
+  submit(write: W): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      this.queue.push({ write, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  /** Resolves once everything queued so far has been committed (or failed), e.g. before the store closes. */
+  async drain(): Promise<void> {
+    while (this.running || this.queue.length > 0) await (this.running ?? this.flush());
+  }
+
+  /** After the current turn's I/O (setImmediate), unless a transaction is running: it schedules the next itself. */
+  private schedule(): void {
+    if (this.scheduled || this.running) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.flush();
+    });
+  }
+
+  private flush(): Promise<void> {
+    if (this.running || this.queue.length === 0) return this.running ?? Promise.resolve();
+    const group = this.queue.splice(0, this.maxPerGroup);
+    this.running = this.run(group).finally(() => {
+      this.running = null;
+      if (this.queue.length > 0) this.schedule();
+    });
+    return this.running;
+  }
+
+  private async run(group: Pending<W, R>[]): Promise<void> {
+    this.stats.transactions++;
+    this.stats.writes += group.length;
+    let outcomes: Outcome<R>[];
+    try {
+      outcomes = await this.commit(group.map((p) => p.write));
+    } catch (error) {
+      for (const p of group) p.reject(error);
+      return;
+    }
+    this.onCommit(group.length);
+    group.forEach((p, i) => {
+      const o = outcomes[i]!;
+      if (o.ok) p.resolve(o.value);
+      else p.reject(o.error);
+    });
+  }
+}

@@ -1,0 +1,143 @@
+// The write side of the SQLite store: a group of ingest batches in one
+// transaction, each batch in a savepoint (a batch that fails is rolled back
+// alone), records inserted many rows per statement (RETURNING tells which
+// were new); and consumer cursor moves. Runs wherever the writing
+// connection lives: the writer worker (sqlite-writer-worker.ts) or, for an
+// in-memory database, the store's own connection.
+import type { SqliteDatabase, SqliteStatement } from "../../runtime/adapter.ts";
+import type { Outcome } from "./group-commit.ts";
+import { storeErrorOf } from "./sqlite-errors.ts";
+import { StatementCache } from "./statement-cache.ts";
+import type { InsertResult, NewBatch } from "./store.ts";
+
+export const IDENTITY_COLUMNS = "agent_id, agent_name, workspace_id, workspace_name, owner_id, owner_name, template_id, template_version_id, confined_process_name";
+const IDENTITY = IDENTITY_COLUMNS;
+const LOG_INSERT_COLUMNS = "session_ref, dedup, sequence_number, allowed, http_method, http_url, http_host, matched_rule, event_time, captured_at";
+/** Rows per INSERT statement: fewer crossings into SQLite, measured best near 50. */
+const ROWS_PER_INSERT = 50;
+
+/**
+ * Indexes of the records a de-duplicating insert stored, given the sequence
+ * numbers it returned: a number repeated within the batch counts once, at
+ * its first occurrence.
+ */
+function firstOccurrences(records: NewBatch["records"], returned: number[]): number[] {
+  const fresh = new Set(returned);
+  const stored: number[] = [];
+  records.forEach((r, i) => {
+    if (fresh.delete(r.sequenceNumber)) stored.push(i);
+  });
+  return stored;
+}
+
+export class BatchWriter {
+  private readonly statements: StatementCache;
+
+  constructor(
+    private readonly db: SqliteDatabase,
+    private readonly synchronous: "NORMAL" | "FULL",
+  ) {
+    this.statements = new StatementCache(db);
+  }
+
+  private stmt(sql: string): SqliteStatement {
+    return this.statements.get(sql);
+  }
+
+  /**
+   * One transaction for the batches that arrived together, each in a
+   * savepoint so that a batch that fails is rolled back alone; its COMMIT
+   * returning is the one fsync that makes them all durable.
+   */
+  commit(batches: NewBatch[]): Outcome<InsertResult>[] {
+    const outcomes: Outcome<InsertResult>[] = [];
+    this.db.exec("BEGIN IMMEDIATE");
+    try {
+      for (const batch of batches) {
+        this.db.exec("SAVEPOINT batch");
+        try {
+          outcomes.push({ ok: true, value: this.insertOne(batch) });
+        } catch (err) {
+          // An error that ended the transaction makes this throw too: then the whole group fails.
+          this.db.exec("ROLLBACK TO batch");
+          outcomes.push({ ok: false, error: storeErrorOf(err, "insert failed") });
+        }
+        this.db.exec("RELEASE batch");
+      }
+      this.db.exec("COMMIT");
+    } catch (err) {
+      try {
+        this.db.exec("ROLLBACK");
+      } catch {
+        // The failed statement may have rolled back already.
+      }
+      throw storeErrorOf(err, "insert failed");
+    }
+    return outcomes;
+  }
+
+  /** Inserts one batch inside the open transaction. */
+  private insertOne(batch: NewBatch): InsertResult {
+    const capturedAt = batch.capturedAt.getTime();
+    const dedup = batch.deduplicate ? 1 : 0;
+    const returned: number[] = [];
+    const sessionRef = this.upsertSession(batch, capturedAt);
+    for (let from = 0; from < batch.records.length; from += ROWS_PER_INSERT) {
+      const chunk = batch.records.slice(from, from + ROWS_PER_INSERT);
+      const params: unknown[] = [];
+      for (const r of chunk) {
+        params.push(sessionRef, dedup, r.sequenceNumber, r.allowed ? 1 : 0, r.httpMethod, r.httpUrl, r.httpHost,
+          r.matchedRule, r.eventTime, capturedAt);
+      }
+      for (const row of this.insertLogs(chunk.length).all<{ sequence_number: number }>(...params)) {
+        returned.push(row.sequence_number);
+      }
+    }
+    const stored = dedup ? firstOccurrences(batch.records, returned) : batch.records.map((_, i) => i);
+    return { stored, duplicates: batch.records.length - stored.length };
+  }
+
+  /** The batch's session row (made on its first batch); returns its id. */
+  private upsertSession(batch: NewBatch, capturedAt: number): number {
+    const id = batch.identity;
+    const row = this.stmt(
+      `INSERT INTO boundary_sessions (session_id, keyed, ${IDENTITY}, started_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (session_id, workspace_id) DO UPDATE SET updated_at = excluded.updated_at
+       RETURNING id`,
+    ).get<{ id: number }>(
+      batch.sessionId, batch.deduplicate ? 1 : 0, id.agentId, id.agentName, id.workspaceId, id.workspaceName,
+      id.ownerId, id.ownerName, id.templateId, id.templateVersionId, batch.confinedProcessName, capturedAt, capturedAt,
+    );
+    return row!.id;
+  }
+
+  private insertLogs(rows: number): SqliteStatement {
+    const values = Array.from({ length: rows }, () => "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)").join(", ");
+    return this.stmt(
+      `INSERT INTO boundary_logs (${LOG_INSERT_COLUMNS}) VALUES ${values} ON CONFLICT DO NOTHING RETURNING sequence_number`,
+    );
+  }
+
+  /** Moves a consumer's cursor forward (never back), without an fsync of its own. */
+  advanceCursor(consumer: string, lastId: number): void {
+    try {
+      // A lost cursor move only repeats lines: no fsync of its own.
+      if (this.synchronous !== "NORMAL") this.db.exec("PRAGMA synchronous = NORMAL");
+      try {
+        this.stmt(
+          `INSERT INTO consumer_cursors (consumer, last_id) VALUES (?, ?)
+           ON CONFLICT (consumer) DO UPDATE SET last_id = max(last_id, excluded.last_id)`,
+        ).run(consumer, lastId);
+      } finally {
+        if (this.synchronous !== "NORMAL") this.db.exec(`PRAGMA synchronous = ${this.synchronous}`);
+      }
+    } catch (err) {
+      throw storeErrorOf(err, `moving the cursor of ${consumer} failed`);
+    }
+  }
+
+  close(): void {
+    this.statements.clear();
+  }
+}
