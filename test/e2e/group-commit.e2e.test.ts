@@ -7,7 +7,9 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { BoundaryLogSchema, ReportBoundaryLogsRequestSchema } from "../../src/gen/coder/agent/v2/boundary_pb.ts";
 import { createIngestClient } from "../../src/rpc/index.ts";
-import { AGENT_TOKEN, coderdPaths, keyOf, metric, poll, scrape, startCoderd, storedCounts, tempDir } from "./harness.ts";
+import { AGENT_TOKEN, coderdPaths, keyOf, metric, scrape, startCoderd, storedCounts } from "./harness.ts";
+import { tempDir } from "../helpers/temp.ts";
+import { until } from "../helpers/until.ts";
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -54,7 +56,7 @@ describe("group commit (compiled coderd)", () => {
       }
     };
     const senders = Array.from({ length: CLIENTS }, (_, c) => sender(c));
-    await poll("acknowledged records", () => acked.length >= 40_000, 60_000, 20);
+    await until(() => acked.length >= 40_000, { what: "acknowledged records", timeoutMs: 60_000, intervalMs: 20 });
 
     const m = await scrape(coderd.port);
     const commits = metric(m, "coderd_boundary_store_commits_total");

@@ -11,7 +11,9 @@ import { closeSync, createReadStream, openSync } from "node:fs";
 import { join } from "node:path";
 import { BoundaryLogSchema, ReportBoundaryLogsRequestSchema } from "../../src/gen/coder/agent/v2/boundary_pb.ts";
 import { createIngestClient } from "../../src/rpc/index.ts";
-import { AGENT_TOKEN, binary, coderdPaths, emittedCounts, freePort, metric, poll, scrape, storedRows, tempDir } from "./harness.ts";
+import { AGENT_TOKEN, binary, coderdPaths, emittedCounts, freePort, metric, scrape, storedRows } from "./harness.ts";
+import { tempDir } from "../helpers/temp.ts";
+import { until } from "../helpers/until.ts";
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -51,7 +53,7 @@ describe("line backpressure (compiled coderd)", () => {
       "coderd", "--agents-file", paths.agentsFile, "--db", `sqlite:${paths.db}`, "--http-listen", `127.0.0.1:${port}`,
     ], { stdio: ["ignore", "ignore", holder] });
     cleanups.push(() => void coderd.kill("SIGKILL"));
-    await poll("coderd to answer /healthz", async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null))?.ok === true, 30_000, 50);
+    await until(async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null))?.ok === true, { what: "coderd to answer /healthz", timeoutMs: 30_000, intervalMs: 50 });
 
     const client = createIngestClient({ baseUrl: `http://127.0.0.1:${port}`, token: AGENT_TOKEN });
     for (let b = 0; b < BATCHES; b++) await client.reportBoundaryLogs(request(b * PER_BATCH));
@@ -70,7 +72,7 @@ describe("line backpressure (compiled coderd)", () => {
     reader.on("data", (c) => (text += c.toString()));
     cleanups.push(() => void reader.destroy());
     const whole = () => text.slice(0, text.lastIndexOf("\n") + 1);
-    await poll("every line", () => emittedCounts(whole()).size === stored, 60_000, 100);
+    await until(() => emittedCounts(whole()).size === stored, { what: "every line", timeoutMs: 60_000, intervalMs: 100 });
     expect(metric(await scrape(port), "coderd_boundary_lines_written_total")).toBeGreaterThanOrEqual(stored);
   }, 120_000);
 });
