@@ -14,7 +14,8 @@ import type {
   AgentLastSeen, LogFilter, LogSearch, Page, SequenceGap, SessionCompleteness,
   SessionSummary, StoredRecord, StoredSession, TimeseriesPoint, TimeseriesQuery, TopQuery, WorkspaceStats,
 } from "./store.ts";
-import { newestFirstPage, Where } from "./sql-parts.ts";
+import { attributeWhere, newestFirstPage, RECORD_COLUMNS, Where } from "./sql-parts.ts";
+import { rollupTimeseries, rollupTop, rollupWorkspaceStats, type Sql } from "./sqlite-rollup.ts";
 
 type Row = Record<string, unknown>;
 
@@ -44,14 +45,8 @@ function filterWhere(q: LogFilter): Where {
     if (q.since) w.add("l.captured_at >= ?", q.since.getTime());
     if (q.until) w.add("l.captured_at < ?", q.until.getTime());
   }
-  if (q.host) w.add("l.http_host = ?", q.host);
-  if (q.domain) w.add("(l.http_host = ? OR substr(l.http_host, -?) = ?)", q.domain, q.domain.length + 1, `.${q.domain}`);
-  if (q.decision) w.add("l.allowed = ?", q.decision === "allow" ? 1 : 0);
+  attributeWhere(q, RECORD_COLUMNS, w);
   if (q.urlContains) w.add("instr(l.http_url, ?) > 0", q.urlContains);
-  if (q.workspaceId) w.add("s.workspace_id = ?", q.workspaceId);
-  if (q.workspace) w.add("s.workspace_name = ?", q.workspace);
-  if (q.owner) w.add("s.owner_name = ?", q.owner);
-  if (q.process) w.add("s.confined_process_name = ?", q.process);
   return w;
 }
 
@@ -97,13 +92,7 @@ export class SqliteQueries {
   }
 
   async workspaceStats(q: LogFilter): Promise<WorkspaceStats[]> {
-    const w = filterWhere(q);
-    return this.all(
-      `SELECT s.workspace_id, max(s.workspace_name) AS workspace_name, max(s.owner_name) AS owner_name,
-              sum(l.allowed) AS allowed, sum(1 - l.allowed) AS denied
-       ${FROM_LOGS} ${w.sql} GROUP BY s.workspace_id ORDER BY s.workspace_id`,
-      w.params,
-    ).map((r) => ({
+    return this.run(rollupWorkspaceStats(q) ?? this.scanWorkspaceStats(q)).map((r) => ({
       workspace_id: String(r.workspace_id),
       workspace_name: String(r.workspace_name),
       owner_name: String(r.owner_name),
@@ -113,25 +102,11 @@ export class SqliteQueries {
   }
 
   async top(q: TopQuery & { decision: "allow" | "deny" }): Promise<{ value: string; count: number }[]> {
-    const w = filterWhere(q);
-    const column = { domain: "l.http_host", url: "l.http_url", workspace: "s.workspace_name" }[q.by];
-    const from = q.by === "workspace" || needsSession(q) ? FROM_LOGS : FROM_LOGS_ONLY;
-    return this.all(
-      // "+": grouping must not pick the (http_host, captured_at) index, which walks every record instead of the window.
-      `SELECT ${column} AS value, count(*) AS count ${from} ${w.sql} GROUP BY +${column} ORDER BY count DESC, value ASC LIMIT ?`,
-      [...w.params, q.limit],
-    ).map((r) => ({ value: String(r.value), count: Number(r.count) }));
+    return this.run(rollupTop(q) ?? this.scanTop(q)).map((r) => ({ value: String(r.value), count: Number(r.count) }));
   }
 
   async timeseries(q: TimeseriesQuery): Promise<TimeseriesPoint[]> {
-    const w = filterWhere(q);
-    const ms = q.timeField === "event" ? "(unixepoch(substr(l.event_time, 1, 19)) * 1000)" : "l.captured_at";
-    const from = needsSession(q) ? FROM_LOGS : FROM_LOGS_ONLY;
-    const rows = this.all(
-      `SELECT (${ms} - ?) / ? AS bucket, sum(l.allowed) AS allowed, sum(1 - l.allowed) AS denied
-       ${from} ${w.sql} GROUP BY bucket`,
-      [q.since.getTime(), q.bucketMs, ...w.params],
-    );
+    const rows = this.run(rollupTimeseries(q) ?? this.scanTimeseries(q));
     const counts = new Map(rows.map((r) => [Number(r.bucket), r]));
     const points: TimeseriesPoint[] = [];
     for (let i = 0, at = q.since.getTime(); at < q.until.getTime(); i++, at += q.bucketMs) {
@@ -139,6 +114,48 @@ export class SqliteQueries {
       points.push({ at, allowed: Number(r?.allowed ?? 0), denied: Number(r?.denied ?? 0) });
     }
     return points;
+  }
+
+  /**
+   * The aggregates by scanning the window's records: for what the rollup
+   * does not carry (sqlite-rollup.ts), and as the reference the rollup's
+   * answers are tested against.
+   */
+  scanWorkspaceStats(q: LogFilter): Sql {
+    const w = filterWhere(q);
+    return {
+      sql: `SELECT s.workspace_id, max(s.workspace_name) AS workspace_name, max(s.owner_name) AS owner_name,
+              sum(l.allowed) AS allowed, sum(1 - l.allowed) AS denied
+            ${FROM_LOGS} ${w.sql} GROUP BY s.workspace_id ORDER BY s.workspace_id`,
+      params: w.params,
+    };
+  }
+
+  scanTop(q: TopQuery & { decision: "allow" | "deny" }): Sql {
+    const w = filterWhere(q);
+    const column = { domain: "l.http_host", url: "l.http_url", workspace: "s.workspace_name" }[q.by];
+    const from = q.by === "workspace" || needsSession(q) ? FROM_LOGS : FROM_LOGS_ONLY;
+    return {
+      // "+": grouping must not pick the (http_host, captured_at) index, which walks every record instead of the window.
+      sql: `SELECT ${column} AS value, count(*) AS count ${from} ${w.sql} GROUP BY +${column} ORDER BY count DESC, value ASC LIMIT ?`,
+      params: [...w.params, q.limit],
+    };
+  }
+
+  scanTimeseries(q: TimeseriesQuery): Sql {
+    const w = filterWhere(q);
+    const ms = q.timeField === "event" ? "(unixepoch(substr(l.event_time, 1, 19)) * 1000)" : "l.captured_at";
+    const from = needsSession(q) ? FROM_LOGS : FROM_LOGS_ONLY;
+    return {
+      sql: `SELECT (${ms} - ?) / ? AS bucket, sum(l.allowed) AS allowed, sum(1 - l.allowed) AS denied
+            ${from} ${w.sql} GROUP BY bucket`,
+      params: [q.since.getTime(), q.bucketMs, ...w.params],
+    };
+  }
+
+  /** Runs a built query (cached statement). */
+  run(q: Sql): Row[] {
+    return this.all(q.sql, q.params);
   }
 
   /** A page of sessions (from SqliteStore.listSessions) with each one's counts and gaps. */

@@ -280,31 +280,14 @@ export class SqliteStore implements Store {
     return newestFirstPage(rows, q.limit, "captured_at", toRecord);
   }
 
+  /** The query API's workspaceStats over a window only (kept for the Store interface). */
   async stats(q: TimeWindow): Promise<WorkspaceStats[]> {
-    const w = this.window(q);
-    const rows = this.stmt(
-      `SELECT s.workspace_id, max(s.workspace_name) AS workspace_name, max(s.owner_name) AS owner_name,
-              sum(l.allowed) AS allowed, sum(1 - l.allowed) AS denied
-       FROM boundary_logs l JOIN boundary_sessions s ON s.id = l.session_ref ${w.sql}
-       GROUP BY s.workspace_id ORDER BY s.workspace_id`,
-    ).all<Row>(...w.params);
-    return rows.map((r) => ({
-      workspace_id: String(r.workspace_id),
-      workspace_name: String(r.workspace_name),
-      owner_name: String(r.owner_name),
-      allowed: Number(r.allowed),
-      denied: Number(r.denied),
-    }));
+    return this.queries.workspaceStats({ since: q.since, until: q.until });
   }
 
+  /** The query API's top denied over a window only (kept for the Store interface). */
   async topDenied(q: TopDeniedQuery): Promise<{ value: string; count: number }[]> {
-    const w = this.window(q).add("l.allowed = 0");
-    const column = q.by === "domain" ? "http_host" : "http_url";
-    const rows = this.stmt(
-      `SELECT ${column} AS value, count(*) AS count FROM boundary_logs l ${w.sql}
-       GROUP BY ${column} ORDER BY count DESC, value ASC LIMIT ?`,
-    ).all<Row>(...w.params, q.limit);
-    return rows.map((r) => ({ value: String(r.value), count: Number(r.count) }));
+    return this.queries.top({ since: q.since, until: q.until, by: q.by, limit: q.limit, decision: "deny" });
   }
 
   private window(q: TimeWindow): Where {
