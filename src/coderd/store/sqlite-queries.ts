@@ -1,17 +1,22 @@
-// The SQLite side of RecordQueries: the searches, aggregates and session
-// completeness behind the query API and the console. Read-only: nothing here
-// writes. Every value reaches SQLite as a bound parameter, never as SQL text.
-// Row mapping comes from sqlite.ts (injected, so the two files do not import
-// each other).
+// The SQLite side of RecordQueries (and the session list): the searches,
+// aggregates and session completeness behind the query API and the console.
+// Read-only: nothing here writes, so it can run on its own read-only
+// connection in the query thread (query-worker.ts). Every value reaches
+// SQLite as a bound parameter, never as SQL text. Row mapping comes from
+// sqlite.ts (injected, so the two files do not import each other).
 //
 // Costs, with the indexes of migration 3: newest-first pages walk
 // (captured_at) backwards and stop at the page size; an exact host uses
-// (http_host, captured_at); aggregates over a window read the covering
-// (captured_at, allowed, http_host, session_ref) index only. A domain filter
-// (host or subdomain) and url_contains are scans of the window.
+// (http_host, captured_at). Stats, top domains and workspaces, and hourly
+// or daily charts read the hourly rollup (migration 5, sqlite-rollup.ts)
+// plus the records of the window's partial edge hours; with url_contains,
+// time=event, top URLs or minute buckets they read the covering
+// (captured_at, allowed, http_host, session_ref) index over the window.
+// A domain filter (host or subdomain) and url_contains on record lists are
+// scans of the window.
 import type { SqliteDatabase, SqliteStatement } from "../../runtime/adapter.ts";
 import type {
-  AgentLastSeen, LogFilter, LogSearch, Page, SequenceGap, SessionCompleteness,
+  AgentLastSeen, LogFilter, LogSearch, Page, SequenceGap, SessionCompleteness, SessionQuery,
   SessionSummary, StoredRecord, StoredSession, TimeseriesPoint, TimeseriesQuery, TopQuery, WorkspaceStats,
 } from "./store.ts";
 import { attributeWhere, newestFirstPage, RECORD_COLUMNS, Where } from "./sql-parts.ts";
@@ -158,8 +163,23 @@ export class SqliteQueries {
     return this.all(q.sql, q.params);
   }
 
-  /** A page of sessions (from SqliteStore.listSessions) with each one's counts and gaps. */
-  withCompleteness(page: Page<StoredSession>): Page<SessionSummary> {
+  /** Keyed sessions, newest first. */
+  async listSessions(q: SessionQuery): Promise<Page<StoredSession>> {
+    const w = new Where().add("keyed = 1");
+    if (q.workspaceId) w.add("workspace_id = ?", q.workspaceId);
+    if (q.since) w.add("updated_at >= ?", q.since.getTime());
+    if (q.until) w.add("started_at < ?", q.until.getTime());
+    if (q.after) w.add("(started_at < ? OR (started_at = ? AND id < ?))", q.after.at, q.after.at, q.after.id);
+    const rows = this.all(
+      `SELECT ${this.rows.sessionColumns} FROM boundary_sessions ${w.sql} ORDER BY started_at DESC, id DESC LIMIT ?`,
+      [...w.params, q.limit + 1],
+    );
+    return newestFirstPage(rows, q.limit, "started_at", this.rows.toSession);
+  }
+
+  /** A page of sessions with each one's counts and gaps. */
+  async sessionSummaries(q: SessionQuery): Promise<Page<SessionSummary>> {
+    const page = await this.listSessions(q);
     return { next: page.next, items: page.items.map((session) => this.summarise(session, GAPS_PER_SESSION)) };
   }
 

@@ -21,7 +21,9 @@ import { openSqlite, type SqliteDatabase, type SqliteStatement } from "../../run
 import { messageOf, StoreError, type StoreFailure } from "./errors.ts";
 import { migrate } from "./migrations.ts";
 import { newestFirstPage, Where } from "./sql-parts.ts";
-import { SqliteQueries } from "./sqlite-queries.ts";
+import type { QueryArgs, QueryMethod, QueryResult } from "./query-protocol.ts";
+import { QueryThread } from "./query-thread.ts";
+import { type RowMapping, SqliteQueries } from "./sqlite-queries.ts";
 import type {
   AgentLastSeen, LogFilter, LogSearch, SessionSummary, TimeseriesPoint, TimeseriesQuery, TopQuery,
   InsertResult, LogQuery, NewBatch, Page, SessionIdentity, SessionLogsQuery, SessionQuery, Store, StoredRecord,
@@ -32,6 +34,13 @@ export interface SqliteStoreOptions {
   /** How long a write waits for another connection's lock before failing (ms). */
   busyTimeoutMs?: number;
   synchronous?: "NORMAL" | "FULL";
+  /**
+   * Answer the query API's and console's reads on a read-only connection in
+   * a worker thread (query-worker.ts), so they never hold up ingest.
+   * Default: on for a file, off for ":memory:" (a second connection would
+   * see another database).
+   */
+  queryThread?: boolean;
 }
 
 const IDENTITY = "agent_id, agent_name, workspace_id, workspace_name, owner_id, owner_name, template_id, template_version_id, confined_process_name";
@@ -58,7 +67,7 @@ function sqliteCode(err: unknown): number | undefined {
 }
 
 /** A driver failure as a StoreError; `opening` makes a file that cannot be opened a bad location. */
-function storeErrorOf(err: unknown, doing: string, opening = false): StoreError {
+export function storeErrorOf(err: unknown, doing: string, opening = false): StoreError {
   if (err instanceof StoreError) return err;
   const code = sqliteCode(err);
   let failure: StoreFailure = "unreachable";
@@ -139,28 +148,41 @@ function toSession(r: Row): StoredSession {
   };
 }
 
+/** How SqliteQueries reads rows, wherever it runs (here or in the query thread). */
+export const ROW_MAPPING: RowMapping = { logSelect: LOG_SELECT, toRecord, toSession, sessionColumns: SESSION_COLUMNS };
+
 export class SqliteStore implements Store {
   private readonly statements = new Map<string, SqliteStatement>();
 
-  /** The read side of the query API and console (sqlite-queries.ts). */
+  /** The read side of the query API and console (sqlite-queries.ts), on this connection. */
   private readonly queries: SqliteQueries;
 
   private constructor(
     private readonly db: SqliteDatabase,
     private readonly synchronous: "NORMAL" | "FULL",
+    /** When set, the reads go there instead of to `queries`. */
+    private readonly thread: QueryThread | null,
   ) {
-    this.queries = new SqliteQueries(db, { logSelect: LOG_SELECT, toRecord, toSession, sessionColumns: SESSION_COLUMNS });
+    this.queries = new SqliteQueries(db, ROW_MAPPING);
   }
 
-  searchLogs = (q: LogSearch): Promise<Page<StoredRecord>> => this.queries.searchLogs(q);
-  logsAfterId = (q: LogFilter, afterId: number, limit: number): Promise<StoredRecord[]> => this.queries.logsAfterId(q, afterId, limit);
-  lastLogId = (): Promise<number> => this.queries.lastLogId();
-  workspaceStats = (q: LogFilter): Promise<WorkspaceStats[]> => this.queries.workspaceStats(q);
-  top = (q: TopQuery & { decision: "allow" | "deny" }) => this.queries.top(q);
-  timeseries = (q: TimeseriesQuery): Promise<TimeseriesPoint[]> => this.queries.timeseries(q);
-  sessionSummaries = async (q: SessionQuery): Promise<Page<SessionSummary>> => this.queries.withCompleteness(await this.listSessions(q));
-  sessionSummary = (sessionId: string, workspaceId?: string): Promise<SessionSummary | null> => this.queries.sessionSummary(sessionId, workspaceId);
-  agentsLastSeen = (limit: number): Promise<AgentLastSeen[]> => this.queries.agentsLastSeen(limit);
+  /** One read of the query API or console: in the query thread when there is one. */
+  private read<M extends QueryMethod>(method: M, ...args: QueryArgs<M>): Promise<QueryResult<M>> {
+    if (this.thread) return this.thread.call(method, args);
+    const local = this.queries[method] as (...a: QueryArgs<M>) => Promise<QueryResult<M>>;
+    return local.apply(this.queries, args);
+  }
+
+  searchLogs = (q: LogSearch): Promise<Page<StoredRecord>> => this.read("searchLogs", q);
+  logsAfterId = (q: LogFilter, afterId: number, limit: number): Promise<StoredRecord[]> => this.read("logsAfterId", q, afterId, limit);
+  lastLogId = (): Promise<number> => this.read("lastLogId");
+  workspaceStats = (q: LogFilter): Promise<WorkspaceStats[]> => this.read("workspaceStats", q);
+  top = (q: TopQuery & { decision: "allow" | "deny" }) => this.read("top", q);
+  timeseries = (q: TimeseriesQuery): Promise<TimeseriesPoint[]> => this.read("timeseries", q);
+  listSessions = (q: SessionQuery): Promise<Page<StoredSession>> => this.read("listSessions", q);
+  sessionSummaries = (q: SessionQuery): Promise<Page<SessionSummary>> => this.read("sessionSummaries", q);
+  sessionSummary = (sessionId: string, workspaceId?: string): Promise<SessionSummary | null> => this.read("sessionSummary", sessionId, workspaceId);
+  agentsLastSeen = (limit: number): Promise<AgentLastSeen[]> => this.read("agentsLastSeen", limit);
 
   static async open(path: string, opts: SqliteStoreOptions = {}): Promise<SqliteStore> {
     if (path !== ":memory:") prepareLocation(path);
@@ -171,16 +193,19 @@ export class SqliteStore implements Store {
       throw storeErrorOf(err, `cannot open the database ${path}`, true);
     }
     const synchronous = opts.synchronous ?? "FULL";
+    const busyTimeoutMs = Math.max(0, Math.floor(opts.busyTimeoutMs ?? 5000));
+    let thread: QueryThread | null = null;
     try {
-      db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 5000))}`);
+      db.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
       db.exec("PRAGMA journal_mode = WAL");
       db.exec(`PRAGMA synchronous = ${synchronous}`);
       migrate(db);
+      if (opts.queryThread ?? path !== ":memory:") thread = await QueryThread.start(path, busyTimeoutMs);
     } catch (err) {
       db.close();
       throw storeErrorOf(err, `cannot open the database ${path}`, true);
     }
-    return new SqliteStore(db, synchronous);
+    return new SqliteStore(db, synchronous, thread);
   }
 
   private stmt(sql: string): SqliteStatement {
@@ -243,18 +268,6 @@ export class SqliteStore implements Store {
     return this.stmt(
       `INSERT INTO boundary_logs (${LOG_INSERT_COLUMNS}) VALUES ${values} ON CONFLICT DO NOTHING RETURNING sequence_number`,
     );
-  }
-
-  async listSessions(q: SessionQuery): Promise<Page<StoredSession>> {
-    const w = new Where().add("keyed = 1");
-    if (q.workspaceId) w.add("workspace_id = ?", q.workspaceId);
-    if (q.since) w.add("updated_at >= ?", q.since.getTime());
-    if (q.until) w.add("started_at < ?", q.until.getTime());
-    if (q.after) w.add("(started_at < ? OR (started_at = ? AND id < ?))", q.after.at, q.after.at, q.after.id);
-    const rows = this.stmt(
-      `SELECT ${SESSION_COLUMNS} FROM boundary_sessions ${w.sql} ORDER BY started_at DESC, id DESC LIMIT ?`,
-    ).all<Row>(...w.params, q.limit + 1);
-    return newestFirstPage(rows, q.limit, "started_at", toSession);
   }
 
   async sessionLogs(q: SessionLogsQuery): Promise<StoredRecord[]> {
@@ -367,6 +380,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    await this.thread?.close();
     this.statements.clear();
     this.db.close();
   }
