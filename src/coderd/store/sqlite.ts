@@ -12,6 +12,11 @@
 // with all writes serialised by the write lock they increase in commit order,
 // and since the purge never deletes the newest record, they are never reused.
 //
+// Reads of the query API and console (sqlite-queries.ts) run on a second,
+// read-only connection in a worker thread (query-thread.ts), so a long
+// aggregate never holds up ingest on this thread; with WAL that reader sees
+// every committed batch and blocks no writer.
+//
 // Files: a new database is created 0600 (owner only); SQLite gives its -wal
 // and -shm files the database file's mode. Driver errors become StoreError
 // here, by SQLite result code, never by message.
