@@ -1,4 +1,4 @@
-// What the hourly rollup's triggers (migration 5) cost at insert: rows/s
+// What the hourly rollup's triggers cost at insert: rows/s
 // of SqliteStore.insertBatch (1000-record batches, new session each, WAL),
 // in one process, on one database, with the triggers and with them dropped,
 // alternating run by run so a busy machine slows both alike. synchronous
@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { MIGRATIONS } from "../src/coderd/store/migrations.ts";
+import { MIGRATIONS, ROLLUP_VERSION } from "../src/coderd/store/migrations.ts";
 import { SqliteStore } from "../src/coderd/store/sqlite.ts";
 import type { NewRecord } from "../src/coderd/store/store.ts";
 import { openSqlite } from "../src/runtime/adapter.ts";
@@ -22,7 +22,8 @@ const BATCHES = Number(values.batches);
 const REPEATS = Number(values.repeats);
 const HOSTS = ["github.com", "api.github.com", "registry.npmjs.org", "pypi.org", "pastebin.com", "transfer.sh"];
 /** Migration 5's CREATE TRIGGER statements, to put back after a run without them. */
-const TRIGGERS = MIGRATIONS[4]!.slice(MIGRATIONS[4]!.indexOf("CREATE TRIGGER"));
+const ROLLUP_MIGRATION = MIGRATIONS[ROLLUP_VERSION - 1]!;
+const TRIGGERS = ROLLUP_MIGRATION.slice(ROLLUP_MIGRATION.indexOf("CREATE TRIGGER"));
 
 const records: NewRecord[] = Array.from({ length: 1000 }, (_, i) => ({
   sequenceNumber: i, allowed: i % 12 !== 0, httpMethod: "GET", httpUrl: `https://${HOSTS[i % HOSTS.length]}/p/${i}`,

@@ -1,17 +1,17 @@
 // Millions of stored records in seconds for the query benches: rows written
-// by SQL straight into a database at schema version 4 (one INSERT … SELECT
+// by SQL straight into a database at the schema before the rollup (one INSERT … SELECT
 // over a counter per million rows, no per-row JavaScript), then opened with
 // SqliteStore, which runs the migrations that follow, the hourly rollup's
-// back-fill (migration 5) among them, so its cost is measured too. The data
+// back-fill among them, so its cost is measured too. The data
 // looks like bench/lib/console-data.ts: six workspaces, sessions of 400
 // records, 8% denied to a few hosts, spread evenly over `spanMs` up to `now`.
 import { SqliteStore } from "../../src/coderd/store/sqlite.ts";
-import { MIGRATIONS } from "../../src/coderd/store/migrations.ts";
+import { MIGRATIONS, ROLLUP_VERSION } from "../../src/coderd/store/migrations.ts";
 import { openSqlite } from "../../src/runtime/adapter.ts";
 import { ALLOWED, DENIED, identityOf, PATHS, WORKSPACES } from "./console-data.ts";
 
 /** Schema version the rows are written at: before the rollup, so opening the store back-fills it. */
-const SEED_SCHEMA = 4;
+const SEED_SCHEMA = ROLLUP_VERSION - 1;
 const RECORDS_PER_SESSION = 400;
 const ROWS_PER_TRANSACTION = 1_000_000;
 

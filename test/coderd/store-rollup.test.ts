@@ -1,4 +1,4 @@
-// The hourly rollup (migration 5, src/coderd/store/sqlite-rollup.ts): on
+// The hourly rollup (migrations.ts, src/coderd/store/sqlite-rollup.ts): on
 // random records, random filters and random windows (hour-aligned or not),
 // stats, top lists and charts read from the rollup equal the same queries
 // answered by scanning records (url_contains "://", which every URL here
@@ -8,6 +8,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { join } from "node:path";
+import { MIGRATIONS, ROLLUP_VERSION } from "../../src/coderd/store/migrations.ts";
 import { SqliteStore } from "../../src/coderd/store/sqlite.ts";
 import type { LogFilter, NewRecord } from "../../src/coderd/store/store.ts";
 import type { AgentIdentity } from "../../src/record/identity.ts";
@@ -188,17 +189,21 @@ describe("hourly rollup", () => {
   });
 
   test("the migration back-fills the records stored before it", async () => {
-    const fresh = await freshStore();
-    const { db, path } = fresh;
-    let store = fresh.store;
+    const source = await freshStore();
     const batches: Batch[] = Array.from({ length: 30 }, (_, i) => ({
       w: i % 4, session: i % 5, process: i % 2, at: (i * 7919 * 60_000) % SPAN, records: [{ seq: i, host: i % 6, allowed: i % 3 > 0 }, { seq: i + 1, host: (i + 1) % 6, allowed: false }],
     }));
-    await storeBatches(store, batches);
-    await store.close();
-    // Back to schema version 4, as the previous release left it: records but no rollup.
-    db.exec("DROP TRIGGER boundary_rollup_hourly_insert; DROP TRIGGER boundary_rollup_hourly_delete; DROP TABLE boundary_rollup_hourly; PRAGMA user_version = 4");
-    store = await SqliteStore.open(path, { synchronous: "NORMAL" });
+    await storeBatches(source.store, batches);
+    await source.store.close();
+    source.db.close();
+    // A database as the release before the rollup left it (its migrations only), holding the same records.
+    const path = join(tmp.dir, `r${runs++}.db`);
+    const db = await openSqlite(path);
+    for (const m of MIGRATIONS.slice(0, ROLLUP_VERSION - 1)) db.exec(m);
+    db.exec(`PRAGMA user_version = ${ROLLUP_VERSION - 1}; ATTACH '${source.path}' AS source;
+      INSERT INTO boundary_sessions SELECT * FROM source.boundary_sessions; INSERT INTO boundary_logs SELECT * FROM source.boundary_logs;
+      DETACH source`);
+    const store = await SqliteStore.open(path, { synchronous: "NORMAL" });
     try {
       const { rollup, truth } = rollupAndTruth(db);
       expect(rollup.length).toBeGreaterThan(10);

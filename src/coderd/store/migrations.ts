@@ -160,6 +160,9 @@ export const MIGRATIONS: string[] = [
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
+/** The schema version that adds the hourly rollup (benches and tests roll back to the one before). */
+export const ROLLUP_VERSION = MIGRATIONS.findIndex((m) => m.includes("CREATE TABLE boundary_rollup_hourly")) + 1;
+
 /** Applies the migrations the database lacks; refuses a database newer than this code. */
 export function migrate(db: SqliteDatabase): number {
   const current = db.prepare("PRAGMA user_version").get<{ user_version: number }>()?.user_version ?? 0;
