@@ -61,7 +61,9 @@ export class QueryThread {
       const closed = new Promise<void>((resolve) => (this.onClosed = resolve));
       this.worker.ref?.();
       this.worker.postMessage({ kind: "close" } satisfies ToQueryThread);
-      await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, CLOSE_TIMEOUT_MS))]);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([closed, new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_TIMEOUT_MS)))]);
+      clearTimeout(timer); // a pending timer would hold the process for its whole length
     }
     this.fail(new StoreError("unreachable", "the store is closed"));
   }
