@@ -121,12 +121,8 @@ export class SqliteQueries {
     return points;
   }
 
-  /**
-   * The aggregates by scanning the window's records: for what the rollup
-   * does not carry (sqlite-rollup.ts), and as the reference the rollup's
-   * answers are tested against.
-   */
-  scanWorkspaceStats(q: LogFilter): Sql {
+  /** The aggregates by scanning the window's records: for what the rollup does not carry (sqlite-rollup.ts). */
+  private scanWorkspaceStats(q: LogFilter): Sql {
     const w = filterWhere(q);
     return {
       sql: `SELECT s.workspace_id, max(s.workspace_name) AS workspace_name, max(s.owner_name) AS owner_name,
@@ -136,7 +132,7 @@ export class SqliteQueries {
     };
   }
 
-  scanTop(q: TopQuery & { decision: "allow" | "deny" }): Sql {
+  private scanTop(q: TopQuery & { decision: "allow" | "deny" }): Sql {
     const w = filterWhere(q);
     const column = { domain: "l.http_host", url: "l.http_url", workspace: "s.workspace_name" }[q.by];
     const from = q.by === "workspace" || needsSession(q) ? FROM_LOGS : FROM_LOGS_ONLY;
@@ -147,7 +143,7 @@ export class SqliteQueries {
     };
   }
 
-  scanTimeseries(q: TimeseriesQuery): Sql {
+  private scanTimeseries(q: TimeseriesQuery): Sql {
     const w = filterWhere(q);
     const ms = q.timeField === "event" ? "(unixepoch(substr(l.event_time, 1, 19)) * 1000)" : "l.captured_at";
     const from = needsSession(q) ? FROM_LOGS : FROM_LOGS_ONLY;
@@ -159,7 +155,7 @@ export class SqliteQueries {
   }
 
   /** Runs a built query (cached statement). */
-  run(q: Sql): Row[] {
+  private run(q: Sql): Row[] {
     return this.all(q.sql, q.params);
   }
 
