@@ -25,7 +25,11 @@ const ROOT = import.meta.dirname;
 const DIST = join(ROOT, "dist");
 const ENTRY = join(ROOT, "src", "main.ts");
 /** Worker modules: a compiled binary contains only the entry points it was built from. */
-const WORKER_ENTRIES = [join(ROOT, "src", "process", "reader-worker.ts"), join(ROOT, "src", "coderd", "store", "sqlite-writer-worker.ts")];
+const WORKER_ENTRIES = [
+  join(ROOT, "src", "process", "reader-worker.ts"),
+  join(ROOT, "src", "coderd", "store", "sqlite-writer-worker.ts"),
+  join(ROOT, "src", "coderd", "store", "query-worker.ts"),
+];
 const BUN = process.execPath;
 
 const nameOf = (t: Target) => `boundary-relay-${t.os}-${t.arch}`;

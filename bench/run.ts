@@ -2,7 +2,7 @@
 // the table, writes bench/results.json and exits non-zero when a figure is
 // worse than bench/thresholds.json allows.
 //   --quick       fewer repeats and smaller loads (for CI smoke)
-//   --only NAME   run one group: micro, ingest, socket-vs-go, coderd, e2e, backlog, burst
+//   --only NAME   run one group: micro, ingest, socket-vs-go, coderd, e2e, backlog, burst, queries
 // Every group but micro runs the compiled binary (dist/boundary-relay, or
 // $BENCH_BINARY): `npm run build` first.
 import { existsSync } from "node:fs";
@@ -13,6 +13,7 @@ import { coderdIngestBench } from "./coderd-ingest.ts";
 import { endToEndBench } from "./end-to-end.ts";
 import { BINARY } from "./lib/proc.ts";
 import { microBench } from "./micro.ts";
+import { queriesBench } from "./queries.ts";
 import { socketIngestBench } from "./socket-ingest.ts";
 import { socketVsGoBench } from "./socket-vs-go.ts";
 import { spoolBacklogBench } from "./spool-backlog.ts";
@@ -33,6 +34,8 @@ const groups: Record<string, () => Promise<Figure[]>> = {
   e2e: () => endToEndBench(repeats, scale),
   backlog: () => spoolBacklogBench(repeats, scale),
   burst: () => burstBench(1, scale), // one run: each is a million records through coderd (minutes)
+  // 1M stored records here (seeded by SQL in ~10 s); 10M: `npm run bench:rollups`.
+  queries: () => queriesBench({ records: Math.round(1_000_000 * scale), runs: quick ? 5 : 20, repeats, batches: Math.round(100 * scale) }),
 };
 
 if (only && !(only in groups)) throw new Error(`--only ${only}: no such group (${Object.keys(groups).join(", ")})`);

@@ -6,13 +6,14 @@
 import type { AgentIdentity } from "../../src/record/identity.ts";
 import type { NewRecord, Store } from "../../src/coderd/store/store.ts";
 
-const WORKSPACES: [string, string, string][] = [
+/** (workspace name, owner name, confined process) of each bench workspace. */
+export const WORKSPACES: [string, string, string][] = [
   ["alice-dev", "alice", "claude"], ["bob-api", "bob", "codex"], ["carol-ml", "carol", "claude"],
   ["dave-infra", "dave", "aider"], ["erin-web", "erin", "claude"], ["frank-data", "frank", "codex"],
 ];
-const ALLOWED = ["github.com", "api.github.com", "registry.npmjs.org", "pypi.org", "files.pythonhosted.org", "proxy.golang.org", "api.anthropic.com"];
-const DENIED = ["pastebin.com", "www.pastebin.com", "transfer.sh", "webhook.site", "ngrok-free.app", "169.254.169.254", "raw.githubusercontent.com"];
-const PATHS = ["/", "/api/v1/items", "/simple/requests/", "/upload", "/raw/8f2a", "/latest/meta-data/iam/", "/repos/acme/app/pulls"];
+export const ALLOWED = ["github.com", "api.github.com", "registry.npmjs.org", "pypi.org", "files.pythonhosted.org", "proxy.golang.org", "api.anthropic.com"];
+export const DENIED = ["pastebin.com", "www.pastebin.com", "transfer.sh", "webhook.site", "ngrok-free.app", "169.254.169.254", "raw.githubusercontent.com"];
+export const PATHS = ["/", "/api/v1/items", "/simple/requests/", "/upload", "/raw/8f2a", "/latest/meta-data/iam/", "/repos/acme/app/pulls"];
 
 /** A small deterministic PRNG (mulberry32). */
 function rng(seed: number): () => number {

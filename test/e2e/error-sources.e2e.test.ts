@@ -63,6 +63,17 @@ test("coderd: a port clash names --http-listen", async () => {
   expect(r.stderr).toContain(`cannot listen on --http-listen 127.0.0.1:${port}`);
 });
 
+test("coderd that cannot listen exits at once: nothing it opened (the store's query thread) holds the process", async () => {
+  const dir = workDir();
+  const port = await heldPort();
+  const t0 = performance.now();
+  const r = await runBinary(["coderd", "--db", `sqlite:${join(dir, "c.db")}`, "--http-listen", `127.0.0.1:${port}`], { HOME: dir });
+  const seconds = (performance.now() - t0) / 1000;
+  expect(r.code).toBe(1);
+  // Start-up and the failure take a fraction of a second; a timer left behind on close held it 2 s.
+  expect(seconds).toBeLessThan(1.5);
+});
+
 test("config check --role nope says the role is unknown and which roles exist", async () => {
   const r = await runBinary(["config", "check", "--role", "nope"]);
   expect(r.code).toBe(2);

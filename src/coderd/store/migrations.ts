@@ -108,9 +108,60 @@ export const MIGRATIONS: string[] = [
   CREATE INDEX process_logs_owner ON process_logs (owner_name, event_time_ms, id);
   CREATE INDEX process_logs_captured ON process_logs (captured_at);
   `,
+  // 5 (rollups): allow/deny counts per captured hour, workspace identity,
+  // host and decision, so stats, top lists and hourly/daily charts read a
+  // few thousand rows instead of every record (sqlite-rollup.ts). Kept by
+  // triggers, so every way a record is stored or deleted (ingest,
+  // retention, a hand-written DELETE) keeps the counts true; a row whose
+  // count reaches 0 goes. Sessions never change their identity columns
+  // (the session upsert only moves updated_at), so the insert trigger's
+  // copy of them stays right. Back-filled from the records already stored.
+  `
+  CREATE TABLE boundary_rollup_hourly (
+    hour INTEGER NOT NULL,
+    workspace_id TEXT NOT NULL,
+    workspace_name TEXT NOT NULL,
+    owner_name TEXT NOT NULL,
+    confined_process_name TEXT NOT NULL,
+    http_host TEXT NOT NULL,
+    allowed INTEGER NOT NULL,
+    records INTEGER NOT NULL,
+    PRIMARY KEY (hour, workspace_id, workspace_name, owner_name, confined_process_name, http_host, allowed)
+  ) WITHOUT ROWID;
+
+  INSERT INTO boundary_rollup_hourly
+    SELECT l.captured_at - ((l.captured_at % 3600000) + 3600000) % 3600000, s.workspace_id, s.workspace_name, s.owner_name,
+           s.confined_process_name, l.http_host, l.allowed, count(*)
+    FROM boundary_logs l JOIN boundary_sessions s ON s.id = l.session_ref
+    GROUP BY 1, 2, 3, 4, 5, 6, 7;
+
+  CREATE TRIGGER boundary_rollup_hourly_insert AFTER INSERT ON boundary_logs BEGIN
+    INSERT INTO boundary_rollup_hourly
+      SELECT NEW.captured_at - ((NEW.captured_at % 3600000) + 3600000) % 3600000, s.workspace_id, s.workspace_name, s.owner_name,
+             s.confined_process_name, NEW.http_host, NEW.allowed, 1
+      FROM boundary_sessions s WHERE s.id = NEW.session_ref
+      ON CONFLICT DO UPDATE SET records = records + 1;
+  END;
+
+  CREATE TRIGGER boundary_rollup_hourly_delete AFTER DELETE ON boundary_logs BEGIN
+    UPDATE boundary_rollup_hourly SET records = records - 1
+      WHERE hour = OLD.captured_at - ((OLD.captured_at % 3600000) + 3600000) % 3600000
+        AND (workspace_id, workspace_name, owner_name, confined_process_name) =
+            (SELECT workspace_id, workspace_name, owner_name, confined_process_name FROM boundary_sessions WHERE id = OLD.session_ref)
+        AND http_host = OLD.http_host AND allowed = OLD.allowed;
+    DELETE FROM boundary_rollup_hourly
+      WHERE hour = OLD.captured_at - ((OLD.captured_at % 3600000) + 3600000) % 3600000
+        AND (workspace_id, workspace_name, owner_name, confined_process_name) =
+            (SELECT workspace_id, workspace_name, owner_name, confined_process_name FROM boundary_sessions WHERE id = OLD.session_ref)
+        AND http_host = OLD.http_host AND allowed = OLD.allowed AND records <= 0;
+  END;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** The schema version that adds the hourly rollup (benches and tests roll back to the one before). */
+export const ROLLUP_VERSION = MIGRATIONS.findIndex((m) => m.includes("CREATE TABLE boundary_rollup_hourly")) + 1;
 
 /** Applies the migrations the database lacks; refuses a database newer than this code. */
 export function migrate(db: SqliteDatabase): number {

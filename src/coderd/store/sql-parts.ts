@@ -1,7 +1,8 @@
-// Small SQL-building pieces both SQLite files use: a WHERE clause built
-// filter by filter (values always bound, never spliced) and the cut of a
+// Small SQL-building pieces the SQLite files share: a WHERE clause built
+// filter by filter (values always bound, never spliced), the record filters
+// that apply alike to records and to the hourly rollup, and the cut of a
 // newest-first page fetched with one row too many.
-import type { Page, PagePosition } from "./store.ts";
+import type { LogFilter, Page, PagePosition } from "./store.ts";
 
 type Row = Record<string, unknown>;
 
@@ -25,4 +26,36 @@ export function newestFirstPage<T>(rows: Row[], limit: number, atColumn: string,
   const last = rows.length > limit ? items[items.length - 1] : undefined;
   const next: PagePosition | null = last ? { at: Number(last[atColumn]), id: Number(last.id) } : null;
   return { items: items.map(map), next };
+}
+
+/** Where the columns a filter compares live: records joined with sessions, or the rollup. */
+export interface FilterColumns {
+  host: string;
+  allowed: string;
+  workspaceId: string;
+  workspaceName: string;
+  ownerName: string;
+  processName: string;
+}
+
+export const RECORD_COLUMNS: FilterColumns = {
+  host: "l.http_host", allowed: "l.allowed", workspaceId: "s.workspace_id", workspaceName: "s.workspace_name",
+  ownerName: "s.owner_name", processName: "s.confined_process_name",
+};
+
+export const ROLLUP_COLUMNS: FilterColumns = {
+  host: "r.http_host", allowed: "r.allowed", workspaceId: "r.workspace_id", workspaceName: "r.workspace_name",
+  ownerName: "r.owner_name", processName: "r.confined_process_name",
+};
+
+/** The filters on host, decision and workspace identity (not time, not url_contains), added to `w`. */
+export function attributeWhere(q: LogFilter, c: FilterColumns, w = new Where()): Where {
+  if (q.host) w.add(`${c.host} = ?`, q.host);
+  if (q.domain) w.add(`(${c.host} = ? OR substr(${c.host}, -?) = ?)`, q.domain, q.domain.length + 1, `.${q.domain}`);
+  if (q.decision) w.add(`${c.allowed} = ?`, q.decision === "allow" ? 1 : 0);
+  if (q.workspaceId) w.add(`${c.workspaceId} = ?`, q.workspaceId);
+  if (q.workspace) w.add(`${c.workspaceName} = ?`, q.workspace);
+  if (q.owner) w.add(`${c.ownerName} = ?`, q.owner);
+  if (q.process) w.add(`${c.processName} = ?`, q.process);
+  return w;
 }

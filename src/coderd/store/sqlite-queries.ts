@@ -1,20 +1,26 @@
-// The SQLite side of RecordQueries: the searches, aggregates and session
-// completeness behind the query API and the console. Read-only: nothing here
-// writes. Every value reaches SQLite as a bound parameter, never as SQL text.
-// Row mapping comes from sqlite.ts (injected, so the two files do not import
-// each other).
+// The SQLite side of RecordQueries (and the session list): the searches,
+// aggregates and session completeness behind the query API and the console.
+// Read-only: nothing here writes, so it can run on its own read-only
+// connection in the query thread (query-worker.ts). Every value reaches
+// SQLite as a bound parameter, never as SQL text. Row mapping comes from
+// sqlite.ts (injected, so the two files do not import each other).
 //
 // Costs, with the indexes of migration 3: newest-first pages walk
 // (captured_at) backwards and stop at the page size; an exact host uses
-// (http_host, captured_at); aggregates over a window read the covering
-// (captured_at, allowed, http_host, session_ref) index only. A domain filter
-// (host or subdomain) and url_contains are scans of the window.
+// (http_host, captured_at). Stats, top domains and workspaces, and hourly
+// or daily charts read the hourly rollup (migration 5, sqlite-rollup.ts)
+// plus the records of the window's partial edge hours; with url_contains,
+// time=event, top URLs or minute buckets they read the covering
+// (captured_at, allowed, http_host, session_ref) index over the window.
+// A domain filter (host or subdomain) and url_contains on record lists are
+// scans of the window.
 import type { SqliteDatabase, SqliteStatement } from "../../runtime/adapter.ts";
 import type {
-  AgentLastSeen, LogFilter, LogSearch, Page, SequenceGap, SessionCompleteness,
+  AgentLastSeen, LogFilter, LogSearch, Page, SequenceGap, SessionCompleteness, SessionQuery,
   SessionSummary, StoredRecord, StoredSession, TimeseriesPoint, TimeseriesQuery, TopQuery, WorkspaceStats,
 } from "./store.ts";
-import { newestFirstPage, Where } from "./sql-parts.ts";
+import { attributeWhere, newestFirstPage, RECORD_COLUMNS, Where } from "./sql-parts.ts";
+import { rollupTimeseries, rollupTop, rollupWorkspaceStats, type Sql } from "./sqlite-rollup.ts";
 
 type Row = Record<string, unknown>;
 
@@ -44,14 +50,8 @@ function filterWhere(q: LogFilter): Where {
     if (q.since) w.add("l.captured_at >= ?", q.since.getTime());
     if (q.until) w.add("l.captured_at < ?", q.until.getTime());
   }
-  if (q.host) w.add("l.http_host = ?", q.host);
-  if (q.domain) w.add("(l.http_host = ? OR substr(l.http_host, -?) = ?)", q.domain, q.domain.length + 1, `.${q.domain}`);
-  if (q.decision) w.add("l.allowed = ?", q.decision === "allow" ? 1 : 0);
+  attributeWhere(q, RECORD_COLUMNS, w);
   if (q.urlContains) w.add("instr(l.http_url, ?) > 0", q.urlContains);
-  if (q.workspaceId) w.add("s.workspace_id = ?", q.workspaceId);
-  if (q.workspace) w.add("s.workspace_name = ?", q.workspace);
-  if (q.owner) w.add("s.owner_name = ?", q.owner);
-  if (q.process) w.add("s.confined_process_name = ?", q.process);
   return w;
 }
 
@@ -97,13 +97,7 @@ export class SqliteQueries {
   }
 
   async workspaceStats(q: LogFilter): Promise<WorkspaceStats[]> {
-    const w = filterWhere(q);
-    return this.all(
-      `SELECT s.workspace_id, max(s.workspace_name) AS workspace_name, max(s.owner_name) AS owner_name,
-              sum(l.allowed) AS allowed, sum(1 - l.allowed) AS denied
-       ${FROM_LOGS} ${w.sql} GROUP BY s.workspace_id ORDER BY s.workspace_id`,
-      w.params,
-    ).map((r) => ({
+    return this.run(rollupWorkspaceStats(q) ?? this.scanWorkspaceStats(q)).map((r) => ({
       workspace_id: String(r.workspace_id),
       workspace_name: String(r.workspace_name),
       owner_name: String(r.owner_name),
@@ -113,25 +107,11 @@ export class SqliteQueries {
   }
 
   async top(q: TopQuery & { decision: "allow" | "deny" }): Promise<{ value: string; count: number }[]> {
-    const w = filterWhere(q);
-    const column = { domain: "l.http_host", url: "l.http_url", workspace: "s.workspace_name" }[q.by];
-    const from = q.by === "workspace" || needsSession(q) ? FROM_LOGS : FROM_LOGS_ONLY;
-    return this.all(
-      // "+": grouping must not pick the (http_host, captured_at) index, which walks every record instead of the window.
-      `SELECT ${column} AS value, count(*) AS count ${from} ${w.sql} GROUP BY +${column} ORDER BY count DESC, value ASC LIMIT ?`,
-      [...w.params, q.limit],
-    ).map((r) => ({ value: String(r.value), count: Number(r.count) }));
+    return this.run(rollupTop(q) ?? this.scanTop(q)).map((r) => ({ value: String(r.value), count: Number(r.count) }));
   }
 
   async timeseries(q: TimeseriesQuery): Promise<TimeseriesPoint[]> {
-    const w = filterWhere(q);
-    const ms = q.timeField === "event" ? "(unixepoch(substr(l.event_time, 1, 19)) * 1000)" : "l.captured_at";
-    const from = needsSession(q) ? FROM_LOGS : FROM_LOGS_ONLY;
-    const rows = this.all(
-      `SELECT (${ms} - ?) / ? AS bucket, sum(l.allowed) AS allowed, sum(1 - l.allowed) AS denied
-       ${from} ${w.sql} GROUP BY bucket`,
-      [q.since.getTime(), q.bucketMs, ...w.params],
-    );
+    const rows = this.run(rollupTimeseries(q) ?? this.scanTimeseries(q));
     const counts = new Map(rows.map((r) => [Number(r.bucket), r]));
     const points: TimeseriesPoint[] = [];
     for (let i = 0, at = q.since.getTime(); at < q.until.getTime(); i++, at += q.bucketMs) {
@@ -141,8 +121,61 @@ export class SqliteQueries {
     return points;
   }
 
-  /** A page of sessions (from SqliteStore.listSessions) with each one's counts and gaps. */
-  withCompleteness(page: Page<StoredSession>): Page<SessionSummary> {
+  /** The aggregates by scanning the window's records: for what the rollup does not carry (sqlite-rollup.ts). */
+  private scanWorkspaceStats(q: LogFilter): Sql {
+    const w = filterWhere(q);
+    return {
+      sql: `SELECT s.workspace_id, max(s.workspace_name) AS workspace_name, max(s.owner_name) AS owner_name,
+              sum(l.allowed) AS allowed, sum(1 - l.allowed) AS denied
+            ${FROM_LOGS} ${w.sql} GROUP BY s.workspace_id ORDER BY s.workspace_id`,
+      params: w.params,
+    };
+  }
+
+  private scanTop(q: TopQuery & { decision: "allow" | "deny" }): Sql {
+    const w = filterWhere(q);
+    const column = { domain: "l.http_host", url: "l.http_url", workspace: "s.workspace_name" }[q.by];
+    const from = q.by === "workspace" || needsSession(q) ? FROM_LOGS : FROM_LOGS_ONLY;
+    return {
+      // "+": grouping must not pick the (http_host, captured_at) index, which walks every record instead of the window.
+      sql: `SELECT ${column} AS value, count(*) AS count ${from} ${w.sql} GROUP BY +${column} ORDER BY count DESC, value ASC LIMIT ?`,
+      params: [...w.params, q.limit],
+    };
+  }
+
+  private scanTimeseries(q: TimeseriesQuery): Sql {
+    const w = filterWhere(q);
+    const ms = q.timeField === "event" ? "(unixepoch(substr(l.event_time, 1, 19)) * 1000)" : "l.captured_at";
+    const from = needsSession(q) ? FROM_LOGS : FROM_LOGS_ONLY;
+    return {
+      sql: `SELECT (${ms} - ?) / ? AS bucket, sum(l.allowed) AS allowed, sum(1 - l.allowed) AS denied
+            ${from} ${w.sql} GROUP BY bucket`,
+      params: [q.since.getTime(), q.bucketMs, ...w.params],
+    };
+  }
+
+  /** Runs a built query (cached statement). */
+  private run(q: Sql): Row[] {
+    return this.all(q.sql, q.params);
+  }
+
+  /** Keyed sessions, newest first. */
+  async listSessions(q: SessionQuery): Promise<Page<StoredSession>> {
+    const w = new Where().add("keyed = 1");
+    if (q.workspaceId) w.add("workspace_id = ?", q.workspaceId);
+    if (q.since) w.add("updated_at >= ?", q.since.getTime());
+    if (q.until) w.add("started_at < ?", q.until.getTime());
+    if (q.after) w.add("(started_at < ? OR (started_at = ? AND id < ?))", q.after.at, q.after.at, q.after.id);
+    const rows = this.all(
+      `SELECT ${this.rows.sessionColumns} FROM boundary_sessions ${w.sql} ORDER BY started_at DESC, id DESC LIMIT ?`,
+      [...w.params, q.limit + 1],
+    );
+    return newestFirstPage(rows, q.limit, "started_at", this.rows.toSession);
+  }
+
+  /** A page of sessions with each one's counts and gaps. */
+  async sessionSummaries(q: SessionQuery): Promise<Page<SessionSummary>> {
+    const page = await this.listSessions(q);
     return { next: page.next, items: page.items.map((session) => this.summarise(session, GAPS_PER_SESSION)) };
   }
 

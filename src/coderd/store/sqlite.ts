@@ -1,9 +1,9 @@
 // The SQLite store: one file, WAL mode. Writes (ingest batches and consumer
 // cursor moves) run on a writer thread with its own connection
 // (sqlite-writer.ts, sqlite-insert.ts), so SQLite's statements and the
-// commit's fsync use the second core; reads, the query API and the purge
-// use this connection on the main thread (WAL: readers never wait for the
-// writer). Batches that arrive together share one transaction (group
+// commit's fsync use the second core; the purge and the few reads not
+// listed below use this connection on the main thread (WAL: readers never
+// wait for the writer). Batches that arrive together share one transaction (group
 // commit, ./group-commit.ts; each batch in its own savepoint). The COMMIT
 // returning is what makes a batch's records durable — WAL with
 // synchronous=FULL fsyncs the log at every commit, so an acknowledged batch
@@ -15,6 +15,11 @@
 // consumer then delivers those records again. Record ids are SQLite rowids:
 // with all writes serialised by the write lock they increase in commit order,
 // and since the purge never deletes the newest record, they are never reused.
+//
+// Reads of the query API and console (sqlite-queries.ts) run on a third,
+// read-only connection in a worker thread (query-thread.ts), so a long
+// aggregate never holds up ingest on this thread; with WAL that reader sees
+// every committed batch and blocks no writer.
 //
 // Files: a new database is created 0600 (owner only); SQLite gives its -wal
 // and -shm files the database file's mode. Driver errors become StoreError
@@ -30,7 +35,9 @@ import { StatementCache } from "./statement-cache.ts";
 import { IDENTITY_COLUMNS } from "./sqlite-insert.ts";
 import { InlineWriter, WorkerWriter, type Writer } from "./sqlite-writer.ts";
 import { newestFirstPage, Where } from "./sql-parts.ts";
-import { SqliteQueries } from "./sqlite-queries.ts";
+import type { QueryArgs, QueryMethod, QueryResult } from "./query-protocol.ts";
+import { QueryThread } from "./query-thread.ts";
+import { type RowMapping, SqliteQueries } from "./sqlite-queries.ts";
 import type {
   AgentLastSeen, LogFilter, LogSearch, SessionSummary, TimeseriesPoint, TimeseriesQuery, TopQuery,
   InsertResult, LogQuery, NewBatch, Page, SessionIdentity, SessionLogsQuery, SessionQuery, Store, StoredRecord,
@@ -45,6 +52,13 @@ export interface SqliteStoreOptions {
   writer?: "worker" | "inline";
   /** Told after each committed ingest transaction how many batches it held (a metric). */
   onCommit?: (batches: number) => void;
+  /**
+   * Answer the query API's and console's reads on a read-only connection in
+   * a worker thread (query-worker.ts), so they never hold up ingest.
+   * Default: on for a file, off for ":memory:" (a second connection would
+   * see another database).
+   */
+  queryThread?: boolean;
 }
 
 const IDENTITY = IDENTITY_COLUMNS;
@@ -116,34 +130,47 @@ function toSession(r: Row): StoredSession {
   };
 }
 
+/** How SqliteQueries reads rows, wherever it runs (here or in the query thread). */
+export const ROW_MAPPING: RowMapping = { logSelect: LOG_SELECT, toRecord, toSession, sessionColumns: SESSION_COLUMNS };
+
 export class SqliteStore implements Store {
   private readonly statements: StatementCache;
 
   /** Batches waiting for the next group commit; `writes.stats` counts transactions. */
   readonly writes: GroupCommit<NewBatch, InsertResult>;
 
-  /** The read side of the query API and console (sqlite-queries.ts). */
+  /** The read side of the query API and console (sqlite-queries.ts), on this connection. */
   private readonly queries: SqliteQueries;
 
   private constructor(
     private readonly db: SqliteDatabase,
     private readonly writer: Writer,
-    onCommit?: (batches: number) => void,
+    onCommit: ((batches: number) => void) | undefined,
+    /** When set, the reads go there instead of to `queries`. */
+    private readonly thread: QueryThread | null,
   ) {
     this.statements = new StatementCache(db);
     this.writes = new GroupCommit((batches) => writer.commit(batches), onCommit);
-    this.queries = new SqliteQueries(db, { logSelect: LOG_SELECT, toRecord, toSession, sessionColumns: SESSION_COLUMNS });
+    this.queries = new SqliteQueries(db, ROW_MAPPING);
   }
 
-  searchLogs = (q: LogSearch): Promise<Page<StoredRecord>> => this.queries.searchLogs(q);
-  logsAfterId = (q: LogFilter, afterId: number, limit: number): Promise<StoredRecord[]> => this.queries.logsAfterId(q, afterId, limit);
-  lastLogId = (): Promise<number> => this.queries.lastLogId();
-  workspaceStats = (q: LogFilter): Promise<WorkspaceStats[]> => this.queries.workspaceStats(q);
-  top = (q: TopQuery & { decision: "allow" | "deny" }) => this.queries.top(q);
-  timeseries = (q: TimeseriesQuery): Promise<TimeseriesPoint[]> => this.queries.timeseries(q);
-  sessionSummaries = async (q: SessionQuery): Promise<Page<SessionSummary>> => this.queries.withCompleteness(await this.listSessions(q));
-  sessionSummary = (sessionId: string, workspaceId?: string): Promise<SessionSummary | null> => this.queries.sessionSummary(sessionId, workspaceId);
-  agentsLastSeen = (limit: number): Promise<AgentLastSeen[]> => this.queries.agentsLastSeen(limit);
+  /** One read of the query API or console: in the query thread when there is one. */
+  private read<M extends QueryMethod>(method: M, ...args: QueryArgs<M>): Promise<QueryResult<M>> {
+    if (this.thread) return this.thread.call(method, args);
+    const local = this.queries[method] as (...a: QueryArgs<M>) => Promise<QueryResult<M>>;
+    return local.apply(this.queries, args);
+  }
+
+  searchLogs = (q: LogSearch): Promise<Page<StoredRecord>> => this.read("searchLogs", q);
+  logsAfterId = (q: LogFilter, afterId: number, limit: number): Promise<StoredRecord[]> => this.read("logsAfterId", q, afterId, limit);
+  lastLogId = (): Promise<number> => this.read("lastLogId");
+  workspaceStats = (q: LogFilter): Promise<WorkspaceStats[]> => this.read("workspaceStats", q);
+  top = (q: TopQuery & { decision: "allow" | "deny" }) => this.read("top", q);
+  timeseries = (q: TimeseriesQuery): Promise<TimeseriesPoint[]> => this.read("timeseries", q);
+  listSessions = (q: SessionQuery): Promise<Page<StoredSession>> => this.read("listSessions", q);
+  sessionSummaries = (q: SessionQuery): Promise<Page<SessionSummary>> => this.read("sessionSummaries", q);
+  sessionSummary = (sessionId: string, workspaceId?: string): Promise<SessionSummary | null> => this.read("sessionSummary", sessionId, workspaceId);
+  agentsLastSeen = (limit: number): Promise<AgentLastSeen[]> => this.read("agentsLastSeen", limit);
 
   static async open(path: string, opts: SqliteStoreOptions = {}): Promise<SqliteStore> {
     if (path !== ":memory:") prepareLocation(path);
@@ -154,25 +181,24 @@ export class SqliteStore implements Store {
       throw storeErrorOf(err, `cannot open the database ${path}`, true);
     }
     const synchronous = opts.synchronous ?? "FULL";
+    const busyTimeoutMs = Math.max(0, Math.floor(opts.busyTimeoutMs ?? 5000));
+    let thread: QueryThread | null = null;
+    let writer: Writer | null = null;
     try {
-      db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 5000))}`);
+      db.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
       db.exec("PRAGMA journal_mode = WAL");
       db.exec(`PRAGMA synchronous = ${synchronous}`);
       migrate(db);
-    } catch (err) {
-      db.close();
-      throw storeErrorOf(err, `cannot open the database ${path}`, true);
-    }
-    let writer: Writer;
-    try {
-      const busyTimeoutMs = Math.max(0, Math.floor(opts.busyTimeoutMs ?? 5000));
       const inline = path === ":memory:" || opts.writer === "inline";
       writer = inline ? new InlineWriter(db, synchronous) : await WorkerWriter.start({ path, busyTimeoutMs, synchronous });
+      if (opts.queryThread ?? path !== ":memory:") thread = await QueryThread.start(path, busyTimeoutMs);
     } catch (err) {
+      await thread?.close();
+      await writer?.close();
       db.close();
       throw storeErrorOf(err, `cannot open the database ${path}`, true);
     }
-    return new SqliteStore(db, writer, opts.onCommit);
+    return new SqliteStore(db, writer!, opts.onCommit, thread);
   }
 
   private stmt(sql: string): SqliteStatement {
@@ -182,18 +208,6 @@ export class SqliteStore implements Store {
   /** Queued for the next group commit (group-commit.ts); resolves once that transaction has committed. */
   insertBatch(batch: NewBatch): Promise<InsertResult> {
     return this.writes.submit(batch);
-  }
-
-  async listSessions(q: SessionQuery): Promise<Page<StoredSession>> {
-    const w = new Where().add("keyed = 1");
-    if (q.workspaceId) w.add("workspace_id = ?", q.workspaceId);
-    if (q.since) w.add("updated_at >= ?", q.since.getTime());
-    if (q.until) w.add("started_at < ?", q.until.getTime());
-    if (q.after) w.add("(started_at < ? OR (started_at = ? AND id < ?))", q.after.at, q.after.at, q.after.id);
-    const rows = this.stmt(
-      `SELECT ${SESSION_COLUMNS} FROM boundary_sessions ${w.sql} ORDER BY started_at DESC, id DESC LIMIT ?`,
-    ).all<Row>(...w.params, q.limit + 1);
-    return newestFirstPage(rows, q.limit, "started_at", toSession);
   }
 
   async sessionLogs(q: SessionLogsQuery): Promise<StoredRecord[]> {
@@ -219,31 +233,14 @@ export class SqliteStore implements Store {
     return newestFirstPage(rows, q.limit, "captured_at", toRecord);
   }
 
+  /** The query API's workspaceStats over a window only (kept for the Store interface). */
   async stats(q: TimeWindow): Promise<WorkspaceStats[]> {
-    const w = this.window(q);
-    const rows = this.stmt(
-      `SELECT s.workspace_id, max(s.workspace_name) AS workspace_name, max(s.owner_name) AS owner_name,
-              sum(l.allowed) AS allowed, sum(1 - l.allowed) AS denied
-       FROM boundary_logs l JOIN boundary_sessions s ON s.id = l.session_ref ${w.sql}
-       GROUP BY s.workspace_id ORDER BY s.workspace_id`,
-    ).all<Row>(...w.params);
-    return rows.map((r) => ({
-      workspace_id: String(r.workspace_id),
-      workspace_name: String(r.workspace_name),
-      owner_name: String(r.owner_name),
-      allowed: Number(r.allowed),
-      denied: Number(r.denied),
-    }));
+    return this.queries.workspaceStats({ since: q.since, until: q.until });
   }
 
+  /** The query API's top denied over a window only (kept for the Store interface). */
   async topDenied(q: TopDeniedQuery): Promise<{ value: string; count: number }[]> {
-    const w = this.window(q).add("l.allowed = 0");
-    const column = q.by === "domain" ? "http_host" : "http_url";
-    const rows = this.stmt(
-      `SELECT ${column} AS value, count(*) AS count FROM boundary_logs l ${w.sql}
-       GROUP BY ${column} ORDER BY count DESC, value ASC LIMIT ?`,
-    ).all<Row>(...w.params, q.limit);
-    return rows.map((r) => ({ value: String(r.value), count: Number(r.count) }));
+    return this.queries.top({ since: q.since, until: q.until, by: q.by, limit: q.limit, decision: "deny" });
   }
 
   private window(q: TimeWindow): Where {
@@ -313,6 +310,7 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     await this.writes.drain();
     await this.writer.close();
+    await this.thread?.close();
     this.statements.clear();
     this.db.close();
   }
