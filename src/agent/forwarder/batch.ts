@@ -103,20 +103,31 @@ export function toRequest(batch: Batch): ReportBoundaryLogsRequest {
     sessionId: batch.sessionId,
     confinedProcessName: batch.processName,
   });
+  const joined = joinRecords(batch, LOGS_FIELD);
+  if (joined) request.$unknown = [{ no: LOGS_FIELD, wireType: WireType.LengthDelimited, data: joined }];
+  return request;
+}
+
+/**
+ * The batch's records as the data of ONE unknown field `field` (wire type 2):
+ * the first record, then (tag, record) for each other one; null when empty.
+ * Field numbers up to 15 have a one-byte tag.
+ */
+export function joinRecords(batch: Batch, field: number): Uint8Array | null {
+  const tag = (field << 3) | WireType.LengthDelimited;
   let size = -1; // the writer writes the first tag
   for (const chunk of batch.chunks) for (const data of chunk.logs) size += 1 + data.length;
-  if (size < 0) return request;
+  if (size < 0) return null;
   const joined = new Uint8Array(size);
   let at = 0;
   for (const chunk of batch.chunks) {
     for (const data of chunk.logs) {
-      if (at > 0) joined[at++] = LOGS_TAG;
+      if (at > 0) joined[at++] = tag;
       joined.set(data, at);
       at += data.length;
     }
   }
-  request.$unknown = [{ no: LOGS_FIELD, wireType: WireType.LengthDelimited, data: joined }];
-  return request;
+  return joined;
 }
 
 /** A batch of one record of `entry` (a record to set aside, not to send). */

@@ -13,7 +13,7 @@ import { IDENTITY_KEY } from "../ingest.ts";
 import type { ProcessIngestMetrics } from "./metrics.ts";
 import type { ProcessLogStore } from "./store.ts";
 import { describeInvalid } from "../../record/validity.ts";
-import { checkProcessRequest } from "./validate.ts";
+import { checkProcessRequest } from "../../process/validity.ts";
 
 export interface ProcessIngestDeps {
   store: ProcessLogStore;
