@@ -24,7 +24,7 @@ import type { Writable } from "node:stream";
 import type { AgentConfig } from "../config/agent.ts";
 import { ConfigError } from "../config/load.ts";
 import { ReportProcessLogsRequestSchema } from "../gen/boundaryrelay/v1/process_pb.ts";
-import { execLabels, formatExecJson } from "../process/exec-line.ts";
+import { execLabels, formatExecJson, lineRecordOf } from "../process/exec-line.ts";
 import { type ExecBatch, ProcessSource } from "../process/source.ts";
 import { ProcConnectorError } from "../runtime/proc-connector.ts";
 import { type AgentMetrics, execDeliveryMetrics } from "./metrics.ts";
@@ -108,7 +108,7 @@ function localAccept(deps: ProcessLogDeps): (batch: ExecBatch) => void {
         if (failed) return void dropped.inc({ reason: "stdout_failed" }, batch.execs.length);
         const at = now();
         let text = "";
-        for (const exec of batch.execs) text += `${formatExecJson(exec, labels, at)}\n`;
+        for (const exec of batch.execs) text += `${formatExecJson(lineRecordOf(exec), labels, at)}\n`;
         stream.write(text);
       };
     }

@@ -108,6 +108,17 @@ export const MIGRATIONS: string[] = [
   CREATE INDEX process_logs_owner ON process_logs (owner_name, event_time_ms, id);
   CREATE INDEX process_logs_captured ON process_logs (captured_at);
   `,
+  // 5 (exec lines): consumer cursors over process_logs, apart from those over
+  // boundary_logs (another id space). The stderr cursor starts after the
+  // exec records already stored: code before this migration printed their
+  // lines at ingest.
+  `
+  CREATE TABLE process_consumer_cursors (
+    consumer TEXT PRIMARY KEY,
+    last_id INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  INSERT INTO process_consumer_cursors (consumer, last_id) SELECT 'stderr', COALESCE(MAX(id), 0) FROM process_logs;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
