@@ -15,6 +15,7 @@ import { type ReportBoundaryLogsRequest } from "../../gen/coder/agent/v2/boundar
 import { type ReportProcessLogsRequest, ReportProcessLogsRequestSchema } from "../../gen/boundaryrelay/v1/process_pb.ts";
 import { checkProcessRequest } from "../../process/validity.ts";
 import { checkEncodedRequest, type InvalidField } from "../../record/validity.ts";
+import { checkEncodedMessage } from "../../rpc/strict-wire.ts";
 import { type Batch, decodeLog, type EncodedLog, joinRecords, requestOfOne, type ScannedRequest, scanRequest, toRequest } from "./batch.ts";
 
 export interface RequestKind<Req> {
@@ -58,8 +59,10 @@ export function scanExecRequest(body: Uint8Array): ScannedRequest {
   return out;
 }
 
-/** The rules coderd applies (src/process/validity.ts), on the bytes: a body that does not decode is malformed. */
+/** The rules coderd applies, on the bytes: the wire shape (rpc/strict-wire.ts), then the values (src/process/validity.ts). */
 export function checkEncodedExecRequest(body: Uint8Array): InvalidField | null {
+  const malformed = checkEncodedMessage(ReportProcessLogsRequestSchema, body);
+  if (malformed) return malformed;
   let request: ReportProcessLogsRequest;
   try {
     request = fromBinary(ReportProcessLogsRequestSchema, body);
