@@ -92,7 +92,7 @@ export function createAgentMetrics(registry = new Registry()) {
   const m = {
     registry,
     sources,
-    ...deliveryMetrics(registry, P, "records"),
+    ...deliveryMetrics(registry, P, "boundary records"),
     logsDropped: new Counter({ name: `${P}logs_dropped_total`, help: "Records dropped, by reason; boundary_* are drops boundary itself reported.", labelNames: ["reason"], registers: [registry] }),
     recordsReceived: new Counter({ name: `${P}records_received_total`, help: "Records decoded from boundary's socket.", registers: [registry] }),
     framesReceived: new Counter({ name: `${P}frames_received_total`, help: "Frames decoded from boundary's socket, by kind (unknown: a v2 envelope variant this version does not know).", labelNames: ["kind"], registers: [registry] }),
