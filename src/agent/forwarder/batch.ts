@@ -36,16 +36,25 @@ const LOGS_FIELD = 1;
 const SESSION_ID_FIELD = 2;
 const PROCESS_NAME_FIELD = 3;
 
-/** Splits an encoded ReportBoundaryLogsRequest into its session fields and its records' bytes. */
-export function scanRequest(body: Uint8Array): ScannedRequest {
+/** Where a request keeps its records and the string fields they are grouped by (0: none). */
+export interface RequestLayout {
+  records: number;
+  sessionId: number;
+  confinedProcessName: number;
+}
+
+const BOUNDARY_LAYOUT: RequestLayout = { records: LOGS_FIELD, sessionId: SESSION_ID_FIELD, confinedProcessName: PROCESS_NAME_FIELD };
+
+/** Splits an encoded request (ReportBoundaryLogsRequest by default) into its grouping fields and its records' bytes. */
+export function scanRequest(body: Uint8Array, layout: RequestLayout = BOUNDARY_LAYOUT): ScannedRequest {
   const reader = new BinaryReader(body);
   const out: ScannedRequest = { sessionId: "", confinedProcessName: "", logs: [] };
   while (reader.pos < reader.len) {
     const [field, wireType] = reader.tag();
     if (wireType !== WireType.LengthDelimited) reader.skip(wireType);
-    else if (field === LOGS_FIELD) out.logs.push(reader.skip(wireType));
-    else if (field === SESSION_ID_FIELD) out.sessionId = reader.string();
-    else if (field === PROCESS_NAME_FIELD) out.confinedProcessName = reader.string();
+    else if (field === layout.records) out.logs.push(reader.skip(wireType));
+    else if (field === layout.sessionId) out.sessionId = reader.string();
+    else if (field === layout.confinedProcessName) out.confinedProcessName = reader.string();
     else reader.skip(wireType);
   }
   return out;

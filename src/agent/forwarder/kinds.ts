@@ -10,7 +10,7 @@
 //                  boot_id (carried in ScannedRequest.sessionId, and so in the
 //                  quarantine line's session_id).
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
+import { WireType } from "@bufbuild/protobuf/wire";
 import { type ReportBoundaryLogsRequest } from "../../gen/coder/agent/v2/boundary_pb.ts";
 import { type ReportProcessLogsRequest, ReportProcessLogsRequestSchema } from "../../gen/boundaryrelay/v1/process_pb.ts";
 import { checkProcessRequest } from "../../process/validity.ts";
@@ -35,7 +35,7 @@ export interface RequestKind<Req> {
 
 export const BOUNDARY_KIND: RequestKind<ReportBoundaryLogsRequest> = {
   recordsField: 1,
-  scan: scanRequest,
+  scan: (body) => scanRequest(body),
   build: toRequest,
   check: checkEncodedRequest,
   requestOfOne: (log) => requestOfOne(log),
@@ -45,19 +45,8 @@ export const BOUNDARY_KIND: RequestKind<ReportBoundaryLogsRequest> = {
 const BOOT_ID_FIELD = 1;
 const EXECS_FIELD = 2;
 
-/** Splits an encoded ReportProcessLogsRequest into its boot_id and its execs' bytes. */
-export function scanExecRequest(body: Uint8Array): ScannedRequest {
-  const reader = new BinaryReader(body);
-  const out: ScannedRequest = { sessionId: "", confinedProcessName: "", logs: [] };
-  while (reader.pos < reader.len) {
-    const [field, wireType] = reader.tag();
-    if (wireType !== WireType.LengthDelimited) reader.skip(wireType);
-    else if (field === EXECS_FIELD) out.logs.push(reader.skip(wireType));
-    else if (field === BOOT_ID_FIELD) out.sessionId = reader.string();
-    else reader.skip(wireType);
-  }
-  return out;
-}
+/** Splits an encoded ReportProcessLogsRequest into its boot_id (as sessionId) and its execs' bytes. */
+export const scanExecRequest = (body: Uint8Array): ScannedRequest => scanRequest(body, { records: EXECS_FIELD, sessionId: BOOT_ID_FIELD, confinedProcessName: 0 });
 
 /** The rules coderd applies, on the bytes: the wire shape (rpc/strict-wire.ts), then the values (src/process/validity.ts). */
 export function checkEncodedExecRequest(body: Uint8Array): InvalidField | null {

@@ -15,6 +15,7 @@ import type { AgentIdentity } from "../../record/identity.ts";
 import { rfc3339Nano } from "../../record/time.ts";
 import { openSqlite, type SqliteDatabase, type SqliteStatement } from "../../runtime/adapter.ts";
 import { migrate } from "../store/migrations.ts";
+import { advanceCursorSql } from "../store/sql-parts.ts";
 import type { Page, PagePosition, TimeWindow } from "../store/store.ts";
 
 export interface ExecBatchToStore {
@@ -197,10 +198,7 @@ export class SqliteProcessLogStore implements ProcessLogStore {
     // A lost cursor move only repeats lines: no fsync of its own.
     this.db.exec("PRAGMA synchronous = NORMAL");
     try {
-      this.stmt(
-        `INSERT INTO process_consumer_cursors (consumer, last_id) VALUES (?, ?)
-         ON CONFLICT (consumer) DO UPDATE SET last_id = max(last_id, excluded.last_id)`,
-      ).run(consumer, lastId);
+      this.stmt(advanceCursorSql("process_consumer_cursors")).run(consumer, lastId);
     } finally {
       this.db.exec("PRAGMA synchronous = FULL");
     }

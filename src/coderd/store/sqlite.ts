@@ -20,7 +20,7 @@ import { dirname } from "node:path";
 import { openSqlite, type SqliteDatabase, type SqliteStatement } from "../../runtime/adapter.ts";
 import { messageOf, StoreError, type StoreFailure } from "./errors.ts";
 import { migrate } from "./migrations.ts";
-import { newestFirstPage, Where } from "./sql-parts.ts";
+import { advanceCursorSql, newestFirstPage, Where } from "./sql-parts.ts";
 import { SqliteQueries } from "./sqlite-queries.ts";
 import type {
   AgentLastSeen, LogFilter, LogSearch, SessionSummary, TimeseriesPoint, TimeseriesQuery, TopQuery,
@@ -343,10 +343,7 @@ export class SqliteStore implements Store {
       // A lost cursor move only repeats lines: no fsync of its own.
       if (this.synchronous !== "NORMAL") this.db.exec("PRAGMA synchronous = NORMAL");
       try {
-        this.stmt(
-          `INSERT INTO consumer_cursors (consumer, last_id) VALUES (?, ?)
-           ON CONFLICT (consumer) DO UPDATE SET last_id = max(last_id, excluded.last_id)`,
-        ).run(consumer, lastId);
+        this.stmt(advanceCursorSql("consumer_cursors")).run(consumer, lastId);
       } finally {
         if (this.synchronous !== "NORMAL") this.db.exec(`PRAGMA synchronous = ${this.synchronous}`);
       }
