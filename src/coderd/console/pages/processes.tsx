@@ -6,7 +6,7 @@
 // page filtered by the value (an encoded parameter).
 import type { FC } from "hono/jsx";
 import type { StoredExec } from "../../process/store.ts";
-import type { FilterValues } from "../components/filter-form.tsx";
+import { type FilterValues, TextInputs } from "../components/filter-form.tsx";
 import { Empty, ErrorBox, Layout, Time } from "../components/layout.tsx";
 
 const FIELDS: [string, string, string][] = [
@@ -19,12 +19,7 @@ const FIELDS: [string, string, string][] = [
 
 const ExecFilterForm: FC<{ values: FilterValues }> = ({ values }) => (
   <form class="filters" method="get" action="/processes" role="search" aria-label="Filter processes">
-    {FIELDS.map(([name, label, placeholder]) => (
-      <label>
-        {label}
-        <input type="text" name={name} value={values[name] ?? ""} placeholder={placeholder} autocomplete="off" />
-      </label>
-    ))}
+    <TextInputs fields={FIELDS} values={values} />
     <div class="actions">
       <button class="primary" type="submit">Apply</button>
       <a class="button secondary" href="/processes">Clear</a>
