@@ -18,8 +18,13 @@
 //   (spool full, write failed, damaged, shutdown timeout, refused by coderd)
 //   is counted in agent_process_events_dropped_total{reason}. The queue never
 //   pushes back (the kernel cannot be paused): a stuck disk grows memory;
-// - --output discard: records are counted (agent_process_events_total) only.
+// - --output discard: records are counted (agent_process_events_total) only;
+// - an exec spool a previous run left is delivered with --output coderd even
+//   when this run has no process logging (off, or optional and unavailable):
+//   openLeftoverExecs.
 import { create, toBinary } from "@bufbuild/protobuf";
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
 import type { Writable } from "node:stream";
 import type { AgentConfig } from "../config/agent.ts";
 import { ConfigError } from "../config/load.ts";
@@ -29,7 +34,9 @@ import { type ExecBatch, ProcessSource } from "../process/source.ts";
 import { ProcConnectorError } from "../runtime/proc-connector.ts";
 import { type AgentMetrics, execDeliveryMetrics } from "./metrics.ts";
 import type { RecordOutput } from "./output.ts";
+import { EXEC_SPOOL_DIR } from "./outputs/coderd.ts";
 import { BatchQueue } from "./queue.ts";
+import { parseSegmentFileName } from "./spool/format.ts";
 
 export interface ProcessLogDeps {
   metrics: AgentMetrics;
@@ -153,4 +160,24 @@ export async function startProcessLog(config: AgentConfig, deps: ProcessLogDeps)
       return stopping;
     },
   };
+}
+
+/** How many segment files a previous run left in the exec spool (0 when there is none). */
+function leftoverSegments(spoolDir: string): number {
+  try {
+    return readdirSync(join(spoolDir, EXEC_SPOOL_DIR)).filter((name) => parseSegmentFileName(name) !== null).length;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * With --output coderd and no process logging this run: the exec spool's
+ * forwarder alone, when a previous run left exec records to deliver (else
+ * null). Close it with the output at shutdown.
+ */
+export async function openLeftoverExecs(config: AgentConfig, deps: Pick<ProcessLogDeps, "output" | "openCoderd" | "log">): Promise<RecordOutput | null> {
+  if (deps.output !== "coderd" || !deps.openCoderd || leftoverSegments(config.spool_dir) === 0) return null;
+  deps.log("exec records a previous run spooled in <spool-dir>/exec/ are delivered, though process logging is not on in this run");
+  return deps.openCoderd();
 }

@@ -55,11 +55,12 @@ describe("agent --process-log", () => {
     expect(await value(agent, "agent_process_events_total", { result: "complete" })).toBeGreaterThanOrEqual(1);
   });
 
-  test("on, --output coderd: execs wait in <spool-dir>/exec/ while coderd is away, and reach it after an agent restart", async () => {
+  // Restarted with process logging on, and off: what the exec spool holds is delivered either way.
+  for (const restartWith of ["on", "off"] as const) test(`on, --output coderd: execs wait in <spool-dir>/exec/ while coderd is away, and reach it after a restart with --process-log ${restartWith}`, async () => {
     if (process.getuid?.() !== 0) throw new Error("needs root (CI runs as root)");
     const spool = tempDir("pl-spool-");
-    const coderdArgs = (url: string) => [
-      "--process-log", "on", "--output", "coderd", "--coderd-url", url, "--agent-token", AGENT_A.token, "--spool-dir", spool.dir,
+    const coderdArgs = (url: string, mode: "on" | "off" = "on") => [
+      "--process-log", mode, "--output", "coderd", "--coderd-url", url, "--agent-token", AGENT_A.token, "--spool-dir", spool.dir,
       "--retry-initial", "50ms", "--retry-max", "200ms", "--shutdown-timeout", "1s",
     ];
     try {
@@ -74,7 +75,8 @@ describe("agent --process-log", () => {
       // coderd up, agent restarted on the same spool: the exec reaches coderd once.
       const coderd = await startTestServer();
       try {
-        agent = await startTestAgent(coderdArgs(coderd.server.url));
+        agent = await startTestAgent(coderdArgs(coderd.server.url, restartWith));
+        expect(agent.processLog === null).toBe(restartWith === "off");
         const query = `${coderd.server.url}/api/v2/process/logs?workspace_id=${AGENT_A.entry.workspace_id}&limit=1000`;
         const ours = async () => {
           const res = await fetch(query, { headers: { Authorization: `Bearer ${ADMIN}` } });
