@@ -299,6 +299,52 @@ step_process_log_under_deno() {
 	echo "    exec of sh recorded under Deno (Deno.dlopen, reader Worker)"
 }
 
+# process_log_to_coderd_under_deno: as root, both roles from source under
+# Deno, the agent with --process-log on --output coderd: an exec goes
+# through the exec spool and ReportProcessLogs and comes out of coderd's
+# query API with its argv and as an exec line on coderd's stderr. Skipped
+# (passing) without root, which process_log_under_deno covers.
+step_process_log_to_coderd_under_deno() {
+	local dir="$WORK/process-log-coderd" token="deno-smoke-agent-token-0123456789" admin="deno-smoke-admin-token"
+	local coderd_pid agent_pid line coderd_url body deadline found=0
+	if [[ $(id -u) -ne 0 ]]; then
+		echo "    not root: skipped (the kernel source needs root)"
+		return 0
+	fi
+	mkdir -p "$dir"
+	printf 'agents:\n  - token: "%s"\n    workspace_id: 0f4c5d2e-8a7b-4c1d-9e3f-5a6b7c8d9e0f\n    workspace_name: deno-smoke\n    owner_name: smoke\n' "$token" >"$dir/agents.yaml"
+	"$DENO" run -A src/main.ts coderd --http-listen 127.0.0.1:0 --db "sqlite:$dir/coderd.db" --log-format json \
+		--agents-file "$dir/agents.yaml" --admin-token "$admin" 2>"$dir/coderd.err" &
+	coderd_pid=$!
+	BACKGROUND+=("$coderd_pid")
+	line="$(wait_for_line "$dir/coderd.err" "listening on http://" "$coderd_pid")" || return 1
+	coderd_url="$(grep -Eo 'http://127\.0\.0\.1:[0-9]+' <<<"$line")"
+	CODER_AGENT_TOKEN="$token" "$DENO" run -A src/main.ts agent --socket "$dir/agent.sock" --process-log on \
+		--coderd-url "$coderd_url" --spool-dir "$dir/spool" --http-listen 127.0.0.1:0 >"$dir/agent.out" 2>"$dir/agent.err" &
+	agent_pid=$!
+	BACKGROUND+=("$agent_pid")
+	wait_for_line "$dir/agent.err" 'listening on socket .*output coderd' "$agent_pid" >/dev/null || return 1
+	sh -c 'sleep 0.3; :' deno-smoke-exec-to-coderd
+	deadline=$((SECONDS + 60))
+	while ((SECONDS < deadline)); do
+		body="$(curl -fsS -H "Authorization: Bearer $admin" "$coderd_url/api/v2/process/logs?limit=1000")" || body=""
+		if grep -q '"argv":\["sh","-c","sleep 0.3; :","deno-smoke-exec-to-coderd"\]' <<<"$body"; then
+			found=1
+			break
+		fi
+		sleep 0.2
+	done
+	if [[ $found -ne 1 ]]; then
+		echo "    the exec never reached coderd's query API; agent stderr:" >&2
+		indent <"$dir/agent.err" >&2
+		return 1
+	fi
+	wait_for_line "$dir/coderd.err" '"msg":"exec".*deno-smoke-exec-to-coderd' "$coderd_pid" >/dev/null || return 1
+	stop_with_sigterm agent "$agent_pid" "$dir/agent.err" || return 1
+	stop_with_sigterm coderd "$coderd_pid" "$dir/coderd.err" || return 1
+	echo "    exec of sh under Deno: exec spool -> ReportProcessLogs -> deno coderd -> query API and an exec line"
+}
+
 STEPS=(
 	version_reports_deno
 	config_check_agent
@@ -308,6 +354,7 @@ STEPS=(
 	e2e_agent_to_coderd
 	e2e_agent_to_coderd_tls
 	process_log_under_deno
+	process_log_to_coderd_under_deno
 )
 
 if [[ -n "${DENO:-}" ]]; then

@@ -8,8 +8,8 @@ import { type HttpServer, serveHttp } from "../runtime/adapter.ts";
 import { createAgentHttpApp } from "./http.ts";
 import { type AgentMetrics, createAgentMetrics } from "./metrics.ts";
 import type { RecordOutput } from "./output.ts";
-import { resolveOutputKind, selectOutput } from "./outputs/select.ts";
-import { type ProcessLog, startProcessLog } from "./process-log.ts";
+import { openExecOutput, resolveOutputKind, selectOutput } from "./outputs/select.ts";
+import { openLeftoverExecs, type ProcessLog, startProcessLog } from "./process-log.ts";
 import { BatchQueue } from "./queue.ts";
 import { SocketServer } from "./socket-server.ts";
 
@@ -67,8 +67,12 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     throw err;
   }
   let processLog: ProcessLog | null;
+  /** The exec spool's forwarder alone, for what a previous run left when this one logs no processes. */
+  let leftoverExecs: RecordOutput | null = null;
   try {
-    processLog = await startProcessLog(config, { metrics, output: resolveOutputKind(config), stdout: deps.stdout, now: deps.now, log });
+    const processDeps = { metrics, output: resolveOutputKind(config), openCoderd: () => openExecOutput(config, { metrics, log }), stdout: deps.stdout, now: deps.now, log };
+    processLog = await startProcessLog(config, processDeps);
+    if (!processLog) leftoverExecs = await openLeftoverExecs(config, processDeps);
   } catch (err) {
     await socket.stop();
     await output.close(Date.now());
@@ -78,15 +82,17 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   try {
     const app = createAgentHttpApp({
       registry: metrics.registry,
-      notReadyReason: () => socket.problem() ?? output.notReadyReason(),
+      notReadyReason: () => socket.problem() ?? output.notReadyReason() ?? processLog?.notReadyReason() ?? null,
       details: () => [
         `socket: ${config.socket} (${socket.listening ? "listening" : "not listening"})`,
         ...(output.readinessDetails?.() ?? []),
+        ...(processLog?.readinessDetails() ?? []),
       ],
     });
     http = await serveHttp({ hostname: config.http_listen.hostname, port: config.http_listen.port, fetch: app.fetch });
   } catch (err) {
     await processLog?.stop();
+    await leftoverExecs?.close(Date.now());
     await socket.stop();
     await output.close(Date.now());
     throw new Error(`cannot serve HTTP on ${config.http_listen.hostname}:${config.http_listen.port}: ${(err as Error).message}`, { cause: err });
@@ -96,14 +102,14 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   const stop = () => {
     stopping ??= (async () => {
       const deadline = Date.now() + config.shutdown_timeout;
-      await processLog?.stop();
+      const execsDelivered = processLog?.stop(deadline);
       // Read what boundary already wrote (at most a second of the budget).
       await socket.stop(Math.min(deadline, Date.now() + 1000));
       if (!(await queue.idle(deadline))) {
         metrics.logsDropped.inc({ reason: "shutdown" }, queue.records);
         log(`warn: shutdown_timeout reached with ${queue.records} records still queued (not spooled or written): dropped`);
       }
-      await output.close(deadline);
+      await Promise.all([output.close(deadline), execsDelivered, leftoverExecs?.close(deadline)]);
       await http.stop(true);
     })();
     return stopping;

@@ -42,13 +42,48 @@ export const CONNECTION_REJECT_REASONS = [
 /** Results of process exec records (--process-log). */
 export const PROCESS_EVENT_RESULTS = ["complete", "truncated"] as const;
 export const PROCESS_DROP_REASONS = [
-  /** --output coderd: exec records are not forwarded yet (a later release carries them through the spool). */
-  "not_forwarded",
   /** In --process-log-cgroup scope, the process was gone before its cgroup could be read. */
   "unattributed",
   /** --output stdout failed. */
   "stdout_failed",
+  /** --output coderd, the exec spool (<spool-dir>/exec/): as for boundary records (LOG_DROP_REASONS). */
+  "spool_full",
+  "spool_write_failed",
+  "spool_corrupt",
+  "spool_missing",
+  "shutdown",
+  "forward_failed",
+  "invalid",
 ] as const;
+
+/**
+ * The spool's and forwarder's metrics under `prefix`: one set for boundary
+ * records (agent_boundary_log_proxy_, the names of WIRE.md §4 and after) and
+ * one for exec records (agent_process_), so each delivery path is counted
+ * the same way and neither hides the other. `what` names the records in help texts.
+ */
+function deliveryMetrics(registry: Registry, prefix: string, what: string) {
+  return {
+    batchesDropped: new Counter({ name: `${prefix}batches_dropped_total`, help: `Batches of ${what} dropped (forward_failed: failed forward attempts, retried, not lost).`, labelNames: ["reason"], registers: [registry] }),
+    batchesForwarded: new Counter({ name: `${prefix}batches_forwarded_total`, help: `Requests of ${what} coderd acknowledged.`, registers: [registry] }),
+    recordsForwarded: new Counter({ name: `${prefix}records_forwarded_total`, help: `${what[0]!.toUpperCase()}${what.slice(1)} coderd acknowledged.`, registers: [registry] }),
+    forwardRetries: new Counter({ name: `${prefix}forward_retries_total`, help: `Requests of ${what} to coderd retried, by the code of the failure.`, labelNames: ["code"], registers: [registry] }),
+    forwardDuration: new Histogram({ name: `${prefix}forward_duration_seconds`, help: `Latency of requests of ${what} to coderd.`, buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [registry] }),
+    spoolBytes: new Gauge({ name: `${prefix}spool_bytes`, help: `Bytes in the segment files of the spool of ${what}.`, registers: [registry] }),
+    spoolSegments: new Gauge({ name: `${prefix}spool_segments`, help: `Segment files in the spool of ${what}.`, registers: [registry] }),
+    spoolCorruptBytes: new Counter({ name: `${prefix}spool_corrupt_bytes_total`, help: `Damaged bytes skipped in the spool of ${what} (copied to corrupt/ in its directory when readable).`, registers: [registry] }),
+    spoolWriteErrors: new Counter({ name: `${prefix}spool_write_errors_total`, help: `Writes to the spool of ${what} that failed (a full disk, an I/O error); their records are counted as dropped with reason spool_write_failed.`, registers: [registry] }),
+    spoolSegmentsMissing: new Counter({ name: `${prefix}spool_segments_missing_total`, help: `Segment files of the spool of ${what} deleted by something else (or that could not be opened) before they were read.`, registers: [registry] }),
+    spoolOldestAge: new Gauge({ name: `${prefix}spool_oldest_unacked_age_seconds`, help: `Age of the oldest of the ${what} coderd has not acknowledged.`, registers: [registry] }),
+  };
+}
+
+export type DeliveryMetrics = ReturnType<typeof deliveryMetrics> & {
+  /** Records dropped, by reason (logs_dropped_total for boundary records, agent_process_events_dropped_total for execs). */
+  logsDropped: Counter<"reason">;
+  queueRecords: Gauge;
+  queueBytes: Gauge;
+};
 
 export function createAgentMetrics(registry = new Registry()) {
   registerProcessMetrics(registry);
@@ -57,9 +92,8 @@ export function createAgentMetrics(registry = new Registry()) {
   const m = {
     registry,
     sources,
-    batchesDropped: new Counter({ name: `${P}batches_dropped_total`, help: "Batches dropped (forward_failed: failed forward attempts, retried, not lost).", labelNames: ["reason"], registers: [registry] }),
+    ...deliveryMetrics(registry, P, "boundary records"),
     logsDropped: new Counter({ name: `${P}logs_dropped_total`, help: "Records dropped, by reason; boundary_* are drops boundary itself reported.", labelNames: ["reason"], registers: [registry] }),
-    batchesForwarded: new Counter({ name: `${P}batches_forwarded_total`, help: "Requests coderd acknowledged.", registers: [registry] }),
     recordsReceived: new Counter({ name: `${P}records_received_total`, help: "Records decoded from boundary's socket.", registers: [registry] }),
     framesReceived: new Counter({ name: `${P}frames_received_total`, help: "Frames decoded from boundary's socket, by kind (unknown: a v2 envelope variant this version does not know).", labelNames: ["kind"], registers: [registry] }),
     framesRejected: new Counter({ name: `${P}frames_rejected_total`, help: "Frames refused, by reason.", labelNames: ["reason"], registers: [registry] }),
@@ -70,19 +104,14 @@ export function createAgentMetrics(registry = new Registry()) {
     socketReadsPaused: new Counter({ name: `${P}socket_reads_paused_total`, help: "Times the agent stopped reading boundary's connections because its in-memory queue was full (backpressure instead of buffer_full drops).", registers: [registry] }),
     queueRecords: new Gauge({ name: `${P}queue_records`, help: "Records in the in-memory queue.", registers: [registry] }),
     queueBytes: new Gauge({ name: `${P}queue_bytes`, help: "Encoded bytes in the in-memory queue.", registers: [registry] }),
-    recordsForwarded: new Counter({ name: `${P}records_forwarded_total`, help: "Records coderd acknowledged.", registers: [registry] }),
     recordsWritten: new Counter({ name: `${P}records_written_total`, help: "Records written to the local output (stdout or discard).", registers: [registry] }),
-    forwardRetries: new Counter({ name: `${P}forward_retries_total`, help: "Requests to coderd retried, by the code of the failure.", labelNames: ["code"], registers: [registry] }),
-    forwardDuration: new Histogram({ name: `${P}forward_duration_seconds`, help: "Latency of requests to coderd.", buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [registry] }),
-    spoolBytes: new Gauge({ name: `${P}spool_bytes`, help: "Bytes in the spool's segment files.", registers: [registry] }),
-    spoolSegments: new Gauge({ name: `${P}spool_segments`, help: "Segment files in the spool.", registers: [registry] }),
-    spoolCorruptBytes: new Counter({ name: `${P}spool_corrupt_bytes_total`, help: "Damaged spool bytes skipped (copied to corrupt/ in the spool directory when readable).", registers: [registry] }),
-    spoolWriteErrors: new Counter({ name: `${P}spool_write_errors_total`, help: "Spool writes that failed (a full disk, an I/O error); their records are counted in logs_dropped_total{reason=\"spool_write_failed\"}.", registers: [registry] }),
-    spoolSegmentsMissing: new Counter({ name: `${P}spool_segments_missing_total`, help: "Spool segment files deleted by something else (or that could not be opened) before they were read.", registers: [registry] }),
-    spoolOldestAge: new Gauge({ name: `${P}spool_oldest_unacked_age_seconds`, help: "Age of the oldest record coderd has not acknowledged.", registers: [registry] }),
     processEvents: new Counter({ name: "agent_process_events_total", help: "Exec records taken from the kernel (--process-log), by result: complete, or truncated (a /proc field could not be read, or argv was cut).", labelNames: ["result"], registers: [registry] }),
     processEventsLost: new Counter({ name: "agent_process_events_lost_total", help: "Kernel overruns of the process event socket (ENOBUFS): each is one or more exec events the kernel dropped.", registers: [registry] }),
     processEventsDropped: new Counter({ name: "agent_process_events_dropped_total", help: "Exec records taken but not delivered, by reason.", labelNames: ["reason"], registers: [registry] }),
+    processQueueRecords: new Gauge({ name: "agent_process_queue_records", help: "Exec records in the in-memory queue before the exec spool (--output coderd).", registers: [registry] }),
+    processQueueBytes: new Gauge({ name: "agent_process_queue_bytes", help: "Encoded bytes of exec records in the in-memory queue before the exec spool.", registers: [registry] }),
+    /** The exec records' spool and forwarder (--process-log with --output coderd). */
+    processDelivery: deliveryMetrics(registry, "agent_process_", "exec records"),
   };
   // Reasons appear at 0 from the start, so rate() and alerts work before the first drop.
   for (const r of BATCH_DROP_REASONS) m.batchesDropped.inc({ reason: r }, 0);
@@ -91,6 +120,8 @@ export function createAgentMetrics(registry = new Registry()) {
   for (const k of FRAME_KINDS) m.framesReceived.inc({ kind: k }, 0);
   for (const r of CONNECTION_REJECT_REASONS) m.connectionsRejected.inc({ reason: r }, 0);
   for (const c of FAILURE_CODES) m.forwardRetries.inc({ code: c }, 0);
+  for (const c of FAILURE_CODES) m.processDelivery.forwardRetries.inc({ code: c }, 0);
+  m.processDelivery.batchesDropped.inc({ reason: "forward_failed" }, 0);
   for (const r of PROCESS_EVENT_RESULTS) m.processEvents.inc({ result: r }, 0);
   for (const r of PROCESS_DROP_REASONS) m.processEventsDropped.inc({ reason: r }, 0);
   m.processEventsLost.inc(0);
@@ -98,3 +129,8 @@ export function createAgentMetrics(registry = new Registry()) {
 }
 
 export type AgentMetrics = ReturnType<typeof createAgentMetrics>;
+
+/** The metrics of the exec records' queue, spool and forwarder, in the shape the boundary path uses. */
+export function execDeliveryMetrics(m: AgentMetrics): DeliveryMetrics {
+  return { ...m.processDelivery, logsDropped: m.processEventsDropped, queueRecords: m.processQueueRecords, queueBytes: m.processQueueBytes };
+}

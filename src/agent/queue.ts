@@ -10,13 +10,14 @@
 //   maxPendingWrites writes outstanding; a batch leaves the queue when its
 //   write and all before it are done. A write that fails is counted
 //   (forward_failed) and logged.
-import type { AgentMetrics } from "./metrics.ts";
+import type { DeliveryMetrics } from "./metrics.ts";
 import type { QueuedBatch, RecordOutput } from "./output.ts";
 
 export interface BatchQueueOptions {
   maxRecords: number;
   maxBytes: number;
-  metrics: AgentMetrics;
+  /** AgentMetrics for boundary records; execDeliveryMetrics() for exec records. */
+  metrics: Pick<DeliveryMetrics, "logsDropped" | "queueRecords" | "queueBytes">;
   /** Where a failing output's error is reported (stderr in the CLI). */
   log?: (line: string) => void;
   /** Writes handed to the output and not yet resolved, at most (default 256). */

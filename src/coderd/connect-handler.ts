@@ -6,8 +6,9 @@
 // and then while streaming.
 //
 // Every malformed body is `invalid_argument`, never `internal`: a binary
-// body is scanned by the shared validity rules (record/validity.ts) as it
-// streams in, before the protobuf decoder sees it (so no truncated length,
+// body is scanned as it streams in, before the protobuf decoder sees it, by
+// the shared validity rules (record/validity.ts) for ReportBoundaryLogs and
+// by the schema-driven strict scan (rpc/strict-wire.ts) for ReportProcessLogs (so no truncated length,
 // group nesting or bad UTF-8 reaches the decoder); a JSON body is decoded
 // with a strict UTF-8 decoder, and its values are checked by the ingest
 // service (checkRequest). Compressed bodies are not accepted.
@@ -15,7 +16,9 @@ import { Code, ConnectError, createConnectRouter, type ServiceImpl } from "@conn
 import { createFetchHandler } from "@connectrpc/connect/protocol";
 import type { Hono } from "hono";
 import { IngestService } from "../gen/boundaryrelay/v1/ingest_pb.ts";
-import { checkEncodedRequest, describeInvalid } from "../record/validity.ts";
+import { ReportProcessLogsRequestSchema } from "../gen/boundaryrelay/v1/process_pb.ts";
+import { checkEncodedRequest, describeInvalid, type InvalidField } from "../record/validity.ts";
+import { checkEncodedMessage } from "../rpc/strict-wire.ts";
 import { IDENTITY_KEY, isBinaryRequest } from "./ingest.ts";
 import type { IdentityRegistry } from "./identities/registry.ts";
 import type { CoderdMetrics } from "./metrics.ts";
@@ -47,17 +50,25 @@ async function connectCodeOf(res: Response): Promise<string> {
   }
 }
 
+type BodyCheck = (body: Uint8Array) => InvalidField | null;
+
+/** The byte check of each ingest method's binary request body. */
+const BODY_CHECKS: Record<string, BodyCheck> = {
+  ReportBoundaryLogs: checkEncodedRequest,
+  ReportProcessLogs: (body) => checkEncodedMessage(ReportProcessLogsRequestSchema, body),
+};
+
 /**
  * The request with its binary body checked as the router reads it: once
- * all of it has arrived, a body that is not a valid ReportBoundaryLogsRequest
- * ends the stream with an invalid_argument error naming the field, which the
- * router answers as it is. Bodies over the limit never get that far.
+ * all of it has arrived, a body that is not a well-formed request of its
+ * method ends the stream with an invalid_argument error naming the field,
+ * which the router answers as it is. Bodies over the limit never get that far.
  */
-function withCheckedBody(req: Request): Request {
+function withCheckedBody(req: Request, check: BodyCheck): Request {
   if (!req.body || !isBinaryRequest(req.headers)) return req;
   const chunks: Uint8Array[] = [];
   let size = 0;
-  const check = new TransformStream<Uint8Array, Uint8Array>({
+  const checking = new TransformStream<Uint8Array, Uint8Array>({
     transform(chunk, controller) {
       chunks.push(chunk);
       size += chunk.byteLength;
@@ -67,11 +78,11 @@ function withCheckedBody(req: Request): Request {
       const body = new Uint8Array(size);
       let at = 0;
       for (const c of chunks) body.set(c, (at += c.byteLength) - c.byteLength);
-      const invalid = checkEncodedRequest(body);
+      const invalid = check(body);
       if (invalid) controller.error(new ConnectError(describeInvalid(invalid), Code.InvalidArgument));
     },
   });
-  return new Request(req, { body: req.body.pipeThrough(check), duplex: "half" } as RequestInit);
+  return new Request(req, { body: req.body.pipeThrough(checking), duplex: "half" } as RequestInit);
 }
 
 export function mountIngest(app: Hono, opts: IngestMountOptions): void {
@@ -98,8 +109,8 @@ export function mountIngest(app: Hono, opts: IngestMountOptions): void {
     const fetchHandler = createFetchHandler(handler);
     app.on(handler.allowedMethods, handler.requestPath, async (c) => {
       const end = opts.metrics.ingestDuration.startTimer();
-      // The byte scan knows ReportBoundaryLogsRequest; ReportProcessLogs checks its decoded request.
-      const checked = handler.method.name === "ReportBoundaryLogs" ? withCheckedBody(c.req.raw) : c.req.raw;
+      const check = BODY_CHECKS[handler.method.name];
+      const checked = check ? withCheckedBody(c.req.raw, check) : c.req.raw;
       const res = await fetchHandler(checked);
       end();
       opts.metrics.rpcs.inc({ code: await connectCodeOf(res) });

@@ -54,6 +54,6 @@ export function createCoderdApp(opts: CoderdAppOptions): Hono {
   app.route("/api/v2/boundary", createQueryApi(query));
   app.route("/api/v2/agent-firewall", createAgentFirewallApi(query));
   app.route("/api/v2/process", createProcessQueryApi({ ...query, store: opts.processStore }));
-  app.route("/", createConsole({ ...query, secure: opts.tls, closing: opts.closing }));
+  app.route("/", createConsole({ ...query, processStore: opts.processStore, secure: opts.tls, closing: opts.closing }));
   return app;
 }

@@ -1,7 +1,9 @@
 // coderd's stderr lines, driven by the store: the first consumer of stored
 // records (consumer name "stderr"). It reads the records committed after its
-// cursor, writes their boundary_request lines in one write, and moves the
-// cursor once the OS has taken the write.
+// cursor, writes their lines in one write, and moves the cursor once the OS
+// has taken the write. CursorLines does that for any LineSource; LineEmitter
+// is it over boundary records (boundary_request lines), and
+// process/exec-lines.ts over exec records (exec lines, their own cursor).
 //
 // Guarantees:
 // - every committed record gets its line, in commit order: ingest only
@@ -15,6 +17,7 @@
 // - memory is bounded: at most LINES_PER_WRITE records are held at a time.
 // Not guaranteed: a line already in the OS pipe buffer when the machine
 // loses power, or held by a reader that dies.
+import type { Counter } from "prom-client";
 import { formatLineRecord, type LineRecord, type LogFormat } from "../record/emission.ts";
 import type { CoderdMetrics } from "./metrics.ts";
 import type { Store, StoredRecord } from "./store/store.ts";
@@ -52,6 +55,21 @@ export function lineOfStored(r: StoredRecord): LineRecord {
   };
 }
 
+/** Stored records one consumer takes in order: what is past its cursor, and how to move it. */
+export interface LineSource<R extends { id: number }> {
+  unconsumed(limit: number): Promise<R[]>;
+  advance(lastId: number): Promise<void>;
+  /** The record's line, without the newline. */
+  line(record: R, now: Date): string;
+}
+
+export interface CursorLinesOptions<R extends { id: number }> {
+  source: LineSource<R>;
+  write: Writer;
+  counters: { linesWritten: Counter; lineWriteFailures: Counter };
+  now: () => Date;
+}
+
 export interface LineEmitterOptions {
   store: Store;
   format: LogFormat;
@@ -60,13 +78,14 @@ export interface LineEmitterOptions {
   now: () => Date;
 }
 
-export class LineEmitter {
+/** Writes a LineSource's records past its cursor, in order, at least once. */
+export class CursorLines<R extends { id: number }> {
   private running: Promise<void> | null = null;
   private woken = false;
   private stopped = false;
   private retry: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(private readonly opts: LineEmitterOptions) {}
+  constructor(private readonly opts: CursorLinesOptions<R>) {}
 
   /** Something was committed (or we are starting): write what the store holds past the cursor. */
   wake(): void {
@@ -99,7 +118,7 @@ export class LineEmitter {
         while (!this.stopped && (await this.writeRound()) === LINES_PER_WRITE);
       } catch {
         // stderr or the store failed: nothing to report to but the metric.
-        this.opts.metrics.lineWriteFailures.inc();
+        this.opts.counters.lineWriteFailures.inc();
         if (!this.stopped) this.retry = setTimeout(() => this.wake(), RETRY_MS);
         return;
       }
@@ -108,15 +127,32 @@ export class LineEmitter {
 
   /** One read → write → cursor move; returns how many records it took. */
   private async writeRound(): Promise<number> {
-    const { store, format, metrics } = this.opts;
-    const records = await store.unconsumed(STDERR_CONSUMER, LINES_PER_WRITE);
+    const { source, counters } = this.opts;
+    const records = await source.unconsumed(LINES_PER_WRITE);
     if (records.length === 0) return 0;
     const now = this.opts.now();
     let chunk = "";
-    for (const r of records) chunk += `${formatLineRecord(format, lineOfStored(r), now)}\n`;
+    for (const r of records) chunk += `${source.line(r, now)}\n`;
     await this.opts.write(chunk);
-    await store.advanceCursor(STDERR_CONSUMER, records[records.length - 1]!.id);
-    metrics.linesWritten.inc(records.length);
+    await source.advance(records[records.length - 1]!.id);
+    counters.linesWritten.inc(records.length);
     return records.length;
+  }
+}
+
+/** boundary_request lines of the boundary records past the "stderr" cursor. */
+export class LineEmitter extends CursorLines<StoredRecord> {
+  constructor(opts: LineEmitterOptions) {
+    const { store, format } = opts;
+    super({
+      source: {
+        unconsumed: (limit) => store.unconsumed(STDERR_CONSUMER, limit),
+        advance: (lastId) => store.advanceCursor(STDERR_CONSUMER, lastId),
+        line: (r, now) => formatLineRecord(format, lineOfStored(r), now),
+      },
+      write: opts.write,
+      counters: opts.metrics,
+      now: opts.now,
+    });
   }
 }

@@ -13,6 +13,7 @@ import { createIngestService } from "./ingest.ts";
 import { loadUsersFile, Readers } from "./query/auth.ts";
 import { LineEmitter, stderrWriter, type Writer } from "./line-emitter.ts";
 import { createCoderdMetrics, type CoderdMetrics } from "./metrics.ts";
+import { createExecLines } from "./process/exec-lines.ts";
 import { createProcessIngest } from "./process/ingest.ts";
 import { openProcessLogStore } from "./process/open.ts";
 import { Retention } from "./retention.ts";
@@ -38,7 +39,7 @@ export interface CoderdHandle {
   store: Store;
   metrics: CoderdMetrics;
   retention: Retention;
-  /** Resolves once every record committed so far has its line written. */
+  /** Resolves once every record (boundary and exec) committed so far has its line written. */
   linesWritten(): Promise<void>;
   /** Rereads the agents file; on error keeps the old identities and reports why on stderr. */
   reloadIdentities(): boolean;
@@ -68,9 +69,10 @@ export async function startCoderd(opts: CoderdStartOptions): Promise<CoderdHandl
   let server: HttpServer | undefined;
   const closing = new AbortController();
   const retention = new Retention({
-    store, metrics, retentionMs: config.retention, intervalMs: config.retention_interval, now, log,
+    store, processStore, metrics, retentionMs: config.retention, intervalMs: config.retention_interval, now, log,
   });
   const lines = new LineEmitter({ store, format: config.log_format, write, metrics, now });
+  const execLines = createExecLines({ store: processStore, format: config.log_format, write, metrics: metrics.process, now });
   const warnExposure = () => {
     const warning = identities.exposureWarning();
     if (warning) log(warning);
@@ -78,7 +80,7 @@ export async function startCoderd(opts: CoderdStartOptions): Promise<CoderdHandl
   try {
     const ingest = {
       ...createIngestService({ store, lines, metrics, now, log }),
-      ...createProcessIngest({ store: processStore, metrics: metrics.process, format: config.log_format, write, now, log }),
+      ...createProcessIngest({ store: processStore, metrics: metrics.process, lines: execLines, now, log }),
     };
     const readers = new Readers(adminToken, config.users_file ? loadUsersFile(config.users_file) : []);
     const app = createCoderdApp({
@@ -92,6 +94,7 @@ export async function startCoderd(opts: CoderdStartOptions): Promise<CoderdHandl
   }
   retention.start();
   lines.wake(); // what a previous run stored and did not print
+  execLines.wake();
   const url = `${tls ? "https" : "http"}://${formatListen(server)}`;
   if (identities.current.size === 0) log("no agent identities (--agents-file): every ingest request will be refused");
   if (!adminToken && !config.users_file) log("no --admin-token: the query API and console are off");
@@ -103,7 +106,7 @@ export async function startCoderd(opts: CoderdStartOptions): Promise<CoderdHandl
     store,
     metrics,
     retention,
-    linesWritten: () => lines.settled(),
+    linesWritten: async () => void (await Promise.all([lines.settled(), execLines.settled()])),
     reloadIdentities() {
       const result = identities.reload();
       metrics.identityReloads.inc({ result: result.ok ? "ok" : "error" });
@@ -118,7 +121,7 @@ export async function startCoderd(opts: CoderdStartOptions): Promise<CoderdHandl
       await retention.stop();
       closing.abort();
       await server!.stop();
-      await lines.stop();
+      await Promise.all([lines.stop(), execLines.stop()]);
       await processStore.close();
       await store.close();
     },

@@ -33,8 +33,28 @@ export function execLabels(identity: AgentIdentity | null): ExecLabels {
   };
 }
 
+/** What a line shows of an exec: a received ProcessExec (the agent) or a stored row (coderd), alike. */
+export interface ExecLineRecord {
+  filename: string;
+  argv: string[];
+  truncated: boolean;
+  pid: number;
+  ppid: number;
+  uid: number;
+  gid: number;
+  comm: string;
+  cmdline: string;
+  /** The kernel's event time, RFC 3339 with nanoseconds. */
+  time: string;
+}
+
+export function lineRecordOf(exec: ProcessExec): ExecLineRecord {
+  const { filename, argv, truncated, pid, ppid, uid, gid, comm, cmdline } = exec;
+  return { filename, argv, truncated, pid, ppid, uid, gid, comm, cmdline, time: rfc3339Nano(exec.time) };
+}
+
 /** exectrace's event fields, plus ppid and the kernel's event time. */
-export function execEvent(exec: ProcessExec) {
+export function execEvent(exec: ExecLineRecord) {
   return {
     filename: exec.filename,
     argv: exec.argv,
@@ -44,13 +64,13 @@ export function execEvent(exec: ProcessExec) {
     uid: exec.uid,
     gid: exec.gid,
     comm: exec.comm,
-    time: rfc3339Nano(exec.time),
+    time: exec.time,
   };
 }
 
 const LINE_SEPARATORS = /[\u2028\u2029]/g;
 
-export function formatExecJson(exec: ProcessExec, labels: ExecLabels, now: Date): string {
+export function formatExecJson(exec: ExecLineRecord, labels: ExecLabels, now: Date): string {
   const line = JSON.stringify({
     ts: now.toISOString(),
     level: "INFO",
@@ -60,7 +80,7 @@ export function formatExecJson(exec: ProcessExec, labels: ExecLabels, now: Date)
   return line.replace(LINE_SEPARATORS, (ch) => (ch === "\u2028" ? "\\u2028" : "\\u2029"));
 }
 
-export function formatExecText(exec: ProcessExec, labels: ExecLabels, now: Date): string {
+export function formatExecText(exec: ExecLineRecord, labels: ExecLabels, now: Date): string {
   const e = execEvent(exec);
   const fields: [string, string | number | boolean][] = [
     ["workspace_id", labels.workspace_id],
@@ -82,6 +102,6 @@ export function formatExecText(exec: ProcessExec, labels: ExecLabels, now: Date)
   return line;
 }
 
-export function formatExecLine(format: "text" | "json", exec: ProcessExec, labels: ExecLabels, now: Date): string {
+export function formatExecLine(format: "text" | "json", exec: ExecLineRecord, labels: ExecLabels, now: Date): string {
   return format === "json" ? formatExecJson(exec, labels, now) : formatExecText(exec, labels, now);
 }

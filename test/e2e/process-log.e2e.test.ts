@@ -1,15 +1,20 @@
-// Process logging with the compiled binary: `agent --process-log on
-// --output stdout` records the execs of `sh -c 'uname -a; /bin/true x y z'`
-// and of a 2,000-exec burst, each with its argv or counted as truncated or
-// lost (the burst must lose none); without privilege `--process-log on`
-// exits 2 naming what is missing, and `optional` runs on without it.
-// Needs root (the proc connector and setpriv): CI (.ci/run) runs as root.
+// Process logging with the compiled binaries: `agent --process-log on`
+// records the execs of `sh -c 'uname -a; /bin/true x y z'` and of a
+// 2,000-exec burst, each with its argv or counted as truncated or lost (the
+// burst must lose none): on --output stdout, and (the issue's done-when) on
+// --output coderd, found through coderd's query API; exec records survive a
+// coderd outage and an agent SIGKILL in <spool-dir>/exec/. Without privilege
+// `--process-log on` exits 2 naming what is missing, and `optional` runs on
+// without it. Needs root (the proc connector and setpriv): CI (.ci/run) runs as root.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync } from "node:fs";
 import { join } from "node:path";
-import { binary, freePort, metric, scrape } from "./harness.ts";
+import {
+  ADMIN_TOKEN, binary, coderdPaths, freePort, metric, type Proc, scrape, startAgent as startCoderdAgent, startCoderd, WORKSPACE_ID,
+} from "./harness.ts";
 import { until } from "../helpers/until.ts";
 import { tempDir } from "../helpers/temp.ts";
+import { valueOf } from "../helpers/metrics.ts";
 
 const { dir, cleanup } = tempDir("br-proclog-");
 chmodSync(dir, 0o777); // agents run as nobody put their socket here too
@@ -124,6 +129,134 @@ describe("process log (compiled agent, root)", () => {
     expect(found.size).toBeGreaterThan(1000); // most are caught alive, even on a loaded machine
     for (const i of [1, 1000, 2000]) if (!found.has(i)) expect(unknown).toBeGreaterThan(0);
   }, 120_000);
+});
+
+/** An exec as coderd's query API returns it. */
+interface StoredExec {
+  pid: number;
+  ppid: number;
+  argv: string[];
+  filename: string;
+  truncated: boolean;
+  workspace_id: string;
+  workspace_name: string;
+  event_time: string;
+}
+
+/** Every exec coderd holds for the e2e workspace with an event time from `since`, all pages. */
+async function coderdExecs(port: number, since: Date): Promise<StoredExec[]> {
+  const all: StoredExec[] = [];
+  let cursor: string | null = null;
+  do {
+    const q = new URLSearchParams({ workspace_id: WORKSPACE_ID, since: since.toISOString(), limit: "1000", ...(cursor ? { cursor } : {}) });
+    const res = await fetch(`http://127.0.0.1:${port}/api/v2/process/logs?${q}`, { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } });
+    if (res.status !== 200) throw new Error(`process logs: ${res.status} ${await res.text()}`);
+    const page = (await res.json()) as { execs: StoredExec[]; next_cursor: string | null };
+    all.push(...page.execs);
+    cursor = page.next_cursor;
+  } while (cursor);
+  return all;
+}
+
+describe("process log to coderd (compiled agent and coderd, root)", () => {
+  const { dir: home, cleanup } = tempDir("br-proclog-coderd-");
+  let coderd: Proc;
+  let agent: Proc;
+  beforeAll(async () => {
+    requireRoot();
+    coderd = await startCoderd(coderdPaths(home));
+    agent = await startCoderdAgent({ socket: join(home, "agent.sock"), spoolDir: join(home, "spool") }, coderd.port, ["--process-log", "on"]);
+  }, 60_000);
+  afterAll(async () => {
+    await agent?.stop();
+    await coderd?.stop();
+    cleanup();
+  });
+
+  test("uname -a and /bin/true x y z reach coderd with their argv and the workspace, or counted truncated", async () => {
+    const since = new Date(Date.now() - 1000);
+    const sh = await runShell("uname -a; /bin/true x y z");
+    // Execs are read, spooled and sent in order: once an exec after the shell is in coderd, the shell's are too.
+    const marker = Bun.spawn(["sleep", "0.2"]);
+    await until(async () => (await coderdExecs(coderd.port, since)).some((e) => e.pid === marker.pid), { what: "the marker exec in coderd", timeoutMs: 20_000 });
+    await marker.exited;
+    const execs = await coderdExecs(coderd.port, since);
+    // sh execs its last command in place: /bin/true runs as sh's own pid.
+    const ours = execs.filter((e) => e.ppid === sh || (e.pid === sh && e.argv[0] !== "sh"));
+    const uname = ours.find((e) => e.argv[0] === "uname");
+    const tru = ours.find((e) => e.argv[0] === "/bin/true");
+    // One gone before /proc/<pid> was read is a truncated record without argv, between the shell's pid and the marker's.
+    const truncated = execs.filter((e) => e.truncated && e.argv.length === 0 && e.pid >= sh && e.pid < marker.pid).length;
+    expect((uname ? 0 : 1) + (tru ? 0 : 1)).toBeLessThanOrEqual(truncated);
+    if (uname) {
+      expect(uname).toMatchObject({ argv: ["uname", "-a"], workspace_id: WORKSPACE_ID, workspace_name: "e2e-ws" });
+      expect(uname.filename).toMatch(/\/uname$/);
+    }
+    if (tru) expect(tru).toMatchObject({ argv: ["/bin/true", "x", "y", "z"], workspace_id: WORKSPACE_ID, filename: "/usr/bin/true" });
+    expect(execs.every((e) => e.workspace_name === "e2e-ws")).toBe(true);
+    console.log(`uname and true via coderd: ${uname ? "uname with argv" : "uname truncated"}, ${tru ? "true with argv" : "true truncated"}`);
+  }, 30_000);
+
+  test("a 2,000-exec burst: each /bin/true $i is in coderd with its argv, or counted truncated; none lost or dropped", async () => {
+    const since = new Date(Date.now() - 1000);
+    const sh = await runShell("for i in $(seq 2000); do /bin/true $i; done");
+    // Execs are read, spooled and sent in order: once an exec after the burst is in coderd, the burst is too.
+    const marker = Bun.spawn(["sleep", "0.5"]);
+    await until(async () => (await coderdExecs(coderd.port, since)).some((e) => e.pid === marker.pid), { what: "the marker exec after the burst in coderd", timeoutMs: 90_000, intervalMs: 500 });
+    await marker.exited;
+    const execs = await coderdExecs(coderd.port, since);
+    const found = new Set<number>();
+    const ourPids: number[] = [];
+    for (const e of execs) {
+      const parentKnown = e.ppid === sh || (e.truncated && e.ppid === 0);
+      if (!parentKnown || e.argv[0] !== "/bin/true" || e.argv.length !== 2) continue;
+      found.add(Number(e.argv[1]));
+      ourPids.push(e.pid);
+    }
+    const hi = Math.max(...ourPids) + 100;
+    const unknown = execs.filter((e) => e.truncated && e.argv.length === 0 && e.pid >= sh && e.pid <= hi).length;
+    const missing = 2000 - found.size;
+    const m = await scrape(agent.port);
+    console.log(
+      `burst via coderd: ${found.size} of 2000 with argv, ${missing} without (${unknown} truncated records without argv in their pid range); ` +
+        `lost ${metric(m, "agent_process_events_lost_total")}, dropped ${valueOf(m, "agent_process_events_dropped_total")}, forwarded ${metric(m, "agent_process_records_forwarded_total")}`,
+    );
+    expect(metric(m, "agent_process_events_lost_total")).toBe(0);
+    expect(valueOf(m, "agent_process_events_dropped_total")).toBe(0);
+    expect(missing).toBeLessThanOrEqual(unknown);
+    expect(found.size).toBeGreaterThan(1000);
+    // Each record in coderd was stored once (coderd de-duplicates re-sends).
+    expect(new Set(execs.map((e) => `${e.pid}/${e.event_time}`)).size).toBe(execs.length);
+  }, 150_000);
+});
+
+describe("process log across a coderd outage and an agent SIGKILL (compiled, root)", () => {
+  test("an exec made while coderd is down is spooled in <spool-dir>/exec/ and reaches coderd after both restart", async () => {
+    requireRoot();
+    const { dir: home, cleanup } = tempDir("br-proclog-outage-");
+    const paths = coderdPaths(home);
+    const agentPaths = { socket: join(home, "agent.sock"), spoolDir: join(home, "spool") };
+    let coderd: Proc | null = null;
+    let agent: Proc | null = null;
+    try {
+      const port = await freePort();
+      agent = await startCoderdAgent(agentPaths, port, ["--process-log", "on", "--retry-max", "500ms"]);
+      const since = new Date(Date.now() - 1000);
+      const pid = await runShell("/bin/sleep 0.2; :");
+      await until(async () => metric(await scrape(agent!.port), "agent_process_spool_bytes") > 0, { what: "the exec spooled", timeoutMs: 10_000 });
+      await agent.stop("SIGKILL");
+      agent = null;
+      coderd = await startCoderd(paths, port);
+      agent = await startCoderdAgent(agentPaths, port, ["--process-log", "on"]);
+      await until(async () => (await coderdExecs(coderd!.port, since)).some((e) => e.ppid === pid && e.argv[0] === "/bin/sleep"), { what: "the spooled exec in coderd", timeoutMs: 20_000 });
+      const sleep = (await coderdExecs(coderd.port, since)).find((e) => e.ppid === pid && e.argv[0] === "/bin/sleep");
+      expect(sleep?.argv).toEqual(["/bin/sleep", "0.2"]);
+    } finally {
+      await agent?.stop();
+      await coderd?.stop();
+      cleanup();
+    }
+  }, 60_000);
 });
 
 describe("process log without privilege (compiled agent, root drops it with setpriv)", () => {

@@ -36,16 +36,25 @@ const LOGS_FIELD = 1;
 const SESSION_ID_FIELD = 2;
 const PROCESS_NAME_FIELD = 3;
 
-/** Splits an encoded ReportBoundaryLogsRequest into its session fields and its records' bytes. */
-export function scanRequest(body: Uint8Array): ScannedRequest {
+/** Where a request keeps its records and the string fields they are grouped by (0: none). */
+export interface RequestLayout {
+  records: number;
+  sessionId: number;
+  confinedProcessName: number;
+}
+
+const BOUNDARY_LAYOUT: RequestLayout = { records: LOGS_FIELD, sessionId: SESSION_ID_FIELD, confinedProcessName: PROCESS_NAME_FIELD };
+
+/** Splits an encoded request (ReportBoundaryLogsRequest by default) into its grouping fields and its records' bytes. */
+export function scanRequest(body: Uint8Array, layout: RequestLayout = BOUNDARY_LAYOUT): ScannedRequest {
   const reader = new BinaryReader(body);
   const out: ScannedRequest = { sessionId: "", confinedProcessName: "", logs: [] };
   while (reader.pos < reader.len) {
     const [field, wireType] = reader.tag();
     if (wireType !== WireType.LengthDelimited) reader.skip(wireType);
-    else if (field === LOGS_FIELD) out.logs.push(reader.skip(wireType));
-    else if (field === SESSION_ID_FIELD) out.sessionId = reader.string();
-    else if (field === PROCESS_NAME_FIELD) out.confinedProcessName = reader.string();
+    else if (field === layout.records) out.logs.push(reader.skip(wireType));
+    else if (field === layout.sessionId) out.sessionId = reader.string();
+    else if (field === layout.confinedProcessName) out.confinedProcessName = reader.string();
     else reader.skip(wireType);
   }
   return out;
@@ -103,20 +112,31 @@ export function toRequest(batch: Batch): ReportBoundaryLogsRequest {
     sessionId: batch.sessionId,
     confinedProcessName: batch.processName,
   });
+  const joined = joinRecords(batch, LOGS_FIELD);
+  if (joined) request.$unknown = [{ no: LOGS_FIELD, wireType: WireType.LengthDelimited, data: joined }];
+  return request;
+}
+
+/**
+ * The batch's records as the data of ONE unknown field `field` (wire type 2):
+ * the first record, then (tag, record) for each other one; null when empty.
+ * Field numbers up to 15 have a one-byte tag.
+ */
+export function joinRecords(batch: Batch, field: number): Uint8Array | null {
+  const tag = (field << 3) | WireType.LengthDelimited;
   let size = -1; // the writer writes the first tag
   for (const chunk of batch.chunks) for (const data of chunk.logs) size += 1 + data.length;
-  if (size < 0) return request;
+  if (size < 0) return null;
   const joined = new Uint8Array(size);
   let at = 0;
   for (const chunk of batch.chunks) {
     for (const data of chunk.logs) {
-      if (at > 0) joined[at++] = LOGS_TAG;
+      if (at > 0) joined[at++] = tag;
       joined.set(data, at);
       at += data.length;
     }
   }
-  request.$unknown = [{ no: LOGS_FIELD, wireType: WireType.LengthDelimited, data: joined }];
-  return request;
+  return joined;
 }
 
 /** A batch of one record of `entry` (a record to set aside, not to send). */

@@ -1,6 +1,7 @@
 // The forwarder: reads unacknowledged entries from the spool in order,
 // coalesces each session's records into requests (batch.ts), sends them to
-// coderd with at most maxInFlight in flight, and acks spool entries once
+// coderd with at most maxInFlight in flight (one forwarder per spool; its
+// RequestKind, kinds.ts, says whether it carries boundary or exec records), and acks spool entries once
 // every one of their records is either taken by coderd or quarantined.
 //
 // Guarantees:
@@ -18,7 +19,8 @@
 //   refused record never waits for a retry, so it holds no in-flight slot
 //   and never stops the spool reader;
 // - entries an older run spooled are checked against the record rules
-//   (src/record/validity.ts; the socket checked this run's): invalid records
+//   (the kind's check: src/record/validity.ts for boundary records, whose
+//   socket checked this run's; src/process/validity.ts for exec records): invalid records
 //   go to the quarantine unsent, and an entry that is not a request at all
 //   goes there whole, counted as one record;
 // - on close, what is not delivered by the deadline stays in the spool.
@@ -30,22 +32,22 @@
 //   f.notReadyReason() → null, or why coderd is not taking records;
 //   await f.close(deadline) → delivers what it can until `deadline` (ms since
 //     the epoch), then aborts what is in flight; the rest stays in the spool.
-import { type ReportBoundaryLogsRequest } from "../../gen/coder/agent/v2/boundary_pb.ts";
 import { classifySendFailure, type SendFailure } from "../../rpc/index.ts";
-import type { AgentMetrics } from "../metrics.ts";
+import type { DeliveryMetrics } from "../metrics.ts";
 import type { EntryRef, LogFn, SpoolEntry } from "../spool/spool.ts";
 import type { RetryTiming } from "./backoff.ts";
-import { checkEncodedRequest, describeInvalid, type InvalidField } from "../../record/validity.ts";
+import { describeInvalid, type InvalidField } from "../../record/validity.ts";
 import {
-  Coalescer, decodeLog, logBytes, requestOfOne, scanRequest, singleRecordBatch, splitBatch, toRequest,
+  Coalescer, logBytes, singleRecordBatch, splitBatch,
   type Batch, type EncodedLog, type ScannedRequest, type TrackedEntry,
 } from "./batch.ts";
+import type { RequestKind } from "./kinds.ts";
 import { afterFailure, LINK_UP, notReadyReason, sendsAllowedAt, type Link } from "./link.ts";
 import type { Quarantine, QuarantinedRecord } from "./quarantine.ts";
 import { serial } from "./serial.ts";
 
 /** Sends one request; resolves when coderd acknowledged it, throws otherwise. */
-export type SendFn = (request: ReportBoundaryLogsRequest, signal: AbortSignal) => Promise<void>;
+export type SendFn<Req> = (request: Req, signal: AbortSignal) => Promise<void>;
 
 /** What the forwarder needs of the spool. */
 export interface ForwarderSpool {
@@ -55,13 +57,15 @@ export interface ForwarderSpool {
 }
 
 export type ForwarderMetrics = Pick<
-  AgentMetrics,
+  DeliveryMetrics,
   "batchesForwarded" | "recordsForwarded" | "batchesDropped" | "forwardRetries" | "forwardDuration" | "logsDropped"
 >;
 
-export interface ForwarderOptions {
+export interface ForwarderOptions<Req> {
   spool: ForwarderSpool;
-  send: SendFn;
+  /** What the spool's entries are (BOUNDARY_KIND, EXEC_KIND). */
+  kind: RequestKind<Req>;
+  send: SendFn<Req>;
   quarantine: Quarantine;
   batchMaxRecords: number;
   batchMaxBytes: number;
@@ -82,7 +86,7 @@ type Reader = { kind: "reading" } | { kind: "drained" } | { kind: "failed"; retr
 /** The same loud message is repeated at most this often. */
 const LOUD_REPEAT_MS = 30_000;
 
-export class Forwarder {
+export class Forwarder<Req> {
   private readonly coalescer: Coalescer;
   private readonly kick: () => void;
   private lifecycle: Lifecycle = "running";
@@ -101,7 +105,7 @@ export class Forwarder {
   /** Entries appended before this (ms since the epoch) come from an older run. */
   private readonly startedAt = Date.now();
 
-  constructor(private readonly opts: ForwarderOptions) {
+  constructor(private readonly opts: ForwarderOptions<Req>) {
     this.coalescer = new Coalescer({ maxRecords: opts.batchMaxRecords, maxBytes: opts.batchMaxBytes });
     this.kick = serial(() => this.pump());
   }
@@ -173,7 +177,7 @@ export class Forwarder {
     const now = Date.now();
     let request: ScannedRequest;
     try {
-      request = scanRequest(entry.body);
+      request = this.opts.kind.scan(entry.body);
     } catch (err) {
       // Not even a request: its bytes go to the quarantine whole, as one record.
       const whole = singleRecordBatch({ ref: entry, remaining: 1 }, { sessionId: "", confinedProcessName: "", logs: [] }, entry.body, now);
@@ -185,7 +189,7 @@ export class Forwarder {
       return;
     }
     // The socket checked what this run appended; what an older agent spooled is checked now.
-    const invalid = entry.time < this.startedAt ? checkEncodedRequest(entry.body) : null;
+    const invalid = entry.time < this.startedAt ? this.opts.kind.check(entry.body) : null;
     if (invalid) return this.addChecked(entry, request, invalid, now);
     this.ready.push(...this.coalescer.add(entry, request, entry.body.length, now));
   }
@@ -193,10 +197,10 @@ export class Forwarder {
   /** An entry breaking the record rules (src/record/validity.ts): its invalid records go to the quarantine, the rest on. */
   private addChecked(entry: SpoolEntry, request: ScannedRequest, invalid: InvalidField, now: number): void {
     const tracked: TrackedEntry = { ref: entry, remaining: request.logs.length };
-    const perRecord = invalid.field.startsWith("logs[");
+    const perRecord = /^[a-z_]+\[/.test(invalid.field); // "logs[3].…", "execs[3].…": one record's fault
     const valid: EncodedLog[] = [];
     for (const log of request.logs) {
-      const problem = perRecord ? checkEncodedRequest(requestOfOne(log)) : invalid;
+      const problem = perRecord ? this.opts.kind.check(this.opts.kind.requestOfOne(log, request)) : invalid;
       if (problem) this.isolate(singleRecordBatch(tracked, request, log, now), `invalid record (the agent's check): ${describeInvalid(problem)}`);
       else valid.push(log);
     }
@@ -262,7 +266,7 @@ export class Forwarder {
     const started = performance.now();
     let failure: SendFailure | null = null;
     try {
-      await this.opts.send(toRequest(batch), this.abort.signal);
+      await this.opts.send(this.opts.kind.build(batch), this.abort.signal);
     } catch (err) {
       failure = classifySendFailure(err, this.abort.signal);
     }
@@ -319,9 +323,9 @@ export class Forwarder {
     let sequenceNumber: number | null = null;
     if (!bytes) {
       try {
-        sequenceNumber = decodeLog(encoded).sequenceNumber;
+        sequenceNumber = this.opts.kind.sequenceOf(encoded);
       } catch {
-        // not even a BoundaryLog: quarantined as bytes
+        // not even a record: quarantined as bytes
       }
     }
     const record: QuarantinedRecord = {

@@ -2,8 +2,13 @@
 // accepted) and a background forwarder delivers the spool to coderd through
 // rpc's ingest client; records coderd refuses on their own go to
 // <spool-dir>/quarantine/ (forwarder/quarantine.ts).
+// Exec records (--process-log) take the same path in their own spool,
+// <spool-dir>/exec/ (its own budget of --spool-max-bytes, its own quarantine
+// in exec/quarantine/, metrics agent_process_*), sent by ReportProcessLogs:
+// a burst of execs can never crowd boundary records out of their spool.
 //
-//   const out = await CoderdOutput.open(config, metrics, log);
+//   const out = await CoderdOutput.open(config, metrics, log);       boundary records
+//   const execs = await CoderdOutput.openExec(config, metrics, log); exec records
 //     config: the AgentConfig fields listed in CoderdOutputConfig; the agent
 //       token must already be resolved (from --agent-token or its file).
 //     Throws SpoolDirError when --spool-dir is unusable, CaFileError when
@@ -18,13 +23,14 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { toBinary } from "@bufbuild/protobuf";
 import type { AgentConfig } from "../../config/agent.ts";
-import type { AgentMetrics } from "../metrics.ts";
+import type { AgentMetrics, DeliveryMetrics } from "../metrics.ts";
 import type { QueuedBatch, RecordOutput } from "../output.ts";
-import { Spool, type LogFn, type SpoolState } from "../spool/spool.ts";
-import { Forwarder, type SendFn } from "../forwarder/forwarder.ts";
+import { Spool, type LogFn, type SpoolMetrics, type SpoolState } from "../spool/spool.ts";
+import { Forwarder, type ForwarderMetrics, type SendFn } from "../forwarder/forwarder.ts";
+import { BOUNDARY_KIND, EXEC_KIND, type RequestKind } from "../forwarder/kinds.ts";
 import { RetryTiming } from "../forwarder/backoff.ts";
 import { Quarantine, QUARANTINE_DIR } from "../forwarder/quarantine.ts";
-import { createIngestClient } from "../../rpc/index.ts";
+import { createIngestClient, type IngestClient } from "../../rpc/index.ts";
 import { ReportBoundaryLogsRequestSchema } from "../../gen/coder/agent/v2/boundary_pb.ts";
 
 export type CoderdOutputConfig = Pick<
@@ -51,20 +57,52 @@ export interface CoderdOutputState {
   coderd: string | null;
 }
 
+/** The subdirectory of --spool-dir that holds the exec records' spool. */
+export const EXEC_SPOOL_DIR = "exec";
+
+/** One delivery path: which requests, in which directory, counted where, sent how. */
+interface Channel<Req> {
+  kind: RequestKind<Req>;
+  dir: string;
+  metrics: SpoolMetrics & ForwarderMetrics;
+  send: (client: IngestClient) => SendFn<Req>;
+}
+
 export class CoderdOutput implements RecordOutput {
   readonly takes = "encoded";
   private closed = false;
 
   private constructor(
     private readonly spool: Spool,
-    private readonly forwarder: Forwarder,
+    private readonly forwarder: Forwarder<unknown>,
   ) {}
 
-  /** Opens the spool (replaying what a previous run left) and starts forwarding. */
-  static async open(config: CoderdOutputConfig, metrics: AgentMetrics, log: LogFn, send?: SendFn): Promise<CoderdOutput> {
-    const caPem = config.ca_file ? await readCaFile(config.ca_file) : "";
-    const spool = await Spool.open({
+  /** Opens the boundary records' spool (replaying what a previous run left) and starts forwarding. */
+  static open(config: CoderdOutputConfig, metrics: AgentMetrics, log: LogFn): Promise<CoderdOutput> {
+    return CoderdOutput.openChannel(config, log, {
+      kind: BOUNDARY_KIND,
       dir: config.spool_dir,
+      metrics,
+      send: (client) => (request, signal) => client.reportBoundaryLogs(request, { signal, timeoutMs: SEND_TIMEOUT_MS }).then(() => {}),
+    });
+  }
+
+  /** Opens the exec records' spool (<spool-dir>/exec/) and starts forwarding it by ReportProcessLogs. */
+  static openExec(config: CoderdOutputConfig, metrics: DeliveryMetrics, log: LogFn): Promise<CoderdOutput> {
+    return CoderdOutput.openChannel(config, (line) => log(`exec records: ${line}`), {
+      kind: EXEC_KIND,
+      dir: join(config.spool_dir, EXEC_SPOOL_DIR),
+      metrics,
+      send: (client) => (request, signal) => client.reportProcessLogs(request, { signal, timeoutMs: SEND_TIMEOUT_MS }).then(() => {}),
+    });
+  }
+
+  private static async openChannel<Req>(config: CoderdOutputConfig, log: LogFn, channel: Channel<Req>): Promise<CoderdOutput> {
+    const caPem = config.ca_file ? await readCaFile(config.ca_file) : "";
+    const metrics = channel.metrics;
+    const spool = await Spool.open({
+      recordsField: channel.kind.recordsField,
+      dir: channel.dir,
       maxBytes: config.spool_max_bytes,
       segmentBytes: config.spool_segment_bytes,
       fsync: config.spool_fsync,
@@ -72,10 +110,12 @@ export class CoderdOutput implements RecordOutput {
       metrics,
       log,
     });
-    const forwarder = new Forwarder({
+    const client = createIngestClient({ baseUrl: config.coderd_url, token: config.agent_token, caPem });
+    const forwarder = new Forwarder<Req>({
       spool,
-      send: send ?? sendThrough(config, caPem),
-      quarantine: new Quarantine(join(config.spool_dir, QUARANTINE_DIR)),
+      kind: channel.kind,
+      send: channel.send(client),
+      quarantine: new Quarantine(join(channel.dir, QUARANTINE_DIR)),
       batchMaxRecords: config.batch_max_records,
       batchMaxBytes: config.batch_max_bytes,
       batchDelayMs: config.batch_delay,
@@ -85,7 +125,7 @@ export class CoderdOutput implements RecordOutput {
       log,
     });
     forwarder.start();
-    return new CoderdOutput(spool, forwarder);
+    return new CoderdOutput(spool, forwarder as Forwarder<unknown>);
   }
 
   async write(batch: QueuedBatch): Promise<void> {
@@ -126,13 +166,6 @@ export class CoderdOutput implements RecordOutput {
 
 /** Per-request timeout of a send to coderd, ms. */
 const SEND_TIMEOUT_MS = 30_000;
-
-function sendThrough(config: CoderdOutputConfig, caPem: string): SendFn {
-  const client = createIngestClient({ baseUrl: config.coderd_url, token: config.agent_token, caPem });
-  return async (request, signal) => {
-    await client.reportBoundaryLogs(request, { signal, timeoutMs: SEND_TIMEOUT_MS });
-  };
-}
 
 /** --ca-file cannot be read; the CLI exits 2 naming the field. */
 export class CaFileError extends Error {

@@ -9,7 +9,7 @@ import type { AgentConfig } from "../../config/agent.ts";
 import { ConfigError } from "../../config/load.ts";
 import { probeDirectory } from "../../config/probe.ts";
 import { resolveSecret } from "../../config/secrets.ts";
-import type { AgentMetrics } from "../metrics.ts";
+import { type AgentMetrics, execDeliveryMetrics } from "../metrics.ts";
 import type { RecordOutput } from "../output.ts";
 import { SpoolDirError, spoolBudgetProblem } from "../spool/spool.ts";
 import { CaFileError, CoderdOutput } from "./coderd.ts";
@@ -70,15 +70,22 @@ export function probeOutputConfig(config: AgentConfig): void {
   }
 }
 
-async function openCoderdOutput(config: AgentConfig, deps: OutputDeps): Promise<CoderdOutput> {
+async function openCoderdOutput(config: AgentConfig, deps: OutputDeps, kind: "boundary" | "exec" = "boundary"): Promise<CoderdOutput> {
   const { token } = checkOutputConfig(config);
+  const resolved = { ...config, agent_token: token };
   try {
-    return await CoderdOutput.open({ ...config, agent_token: token }, deps.metrics, deps.log);
+    if (kind === "exec") return await CoderdOutput.openExec(resolved, execDeliveryMetrics(deps.metrics), deps.log);
+    return await CoderdOutput.open(resolved, deps.metrics, deps.log);
   } catch (err) {
     if (err instanceof SpoolDirError) throw configError("spool_dir", "--spool-dir", err.message);
     if (err instanceof CaFileError) throw configError("ca_file", "--ca-file", err.message);
     throw err;
   }
+}
+
+/** --process-log with --output coderd: the exec records' spool (<spool-dir>/exec/) and forwarder. */
+export function openExecOutput(config: AgentConfig, deps: Pick<OutputDeps, "metrics" | "log">): Promise<CoderdOutput> {
+  return openCoderdOutput(config, deps, "exec");
 }
 
 export async function selectOutput(config: AgentConfig, deps: OutputDeps): Promise<RecordOutput> {

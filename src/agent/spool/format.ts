@@ -79,12 +79,13 @@ export function isEntryAt(bytes: Uint8Array): boolean {
 }
 
 /**
- * The records (field 1, `logs`) in an encoded ReportBoundaryLogsRequest,
+ * The records (field `recordsField`: 1, `logs`, by default) in an encoded
+ * ReportBoundaryLogsRequest (or ReportProcessLogsRequest, field 2),
  * found by walking its top-level fields without decoding them; null when
  * the bytes do not walk as protobuf to their exact end. Used to count the
  * records of a damaged entry where that is still possible.
  */
-export function countRecords(body: Uint8Array): number | null {
+export function countRecords(body: Uint8Array, recordsField = 1): number | null {
   let at = 0;
   let records = 0;
   const varint = (): number | null => {
@@ -110,7 +111,7 @@ export function countRecords(body: Uint8Array): number | null {
         const length = varint();
         if (length === null) return null;
         at += length;
-        if (Math.floor(tag / 8) === 1) records++;
+        if (Math.floor(tag / 8) === recordsField) records++;
         break;
       }
       case 5:

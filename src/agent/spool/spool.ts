@@ -43,7 +43,7 @@
 // their entries. New appends always go to a fresh segment, so a torn tail
 // of an old one is never appended to.
 import { basename, join } from "node:path";
-import type { AgentMetrics } from "../metrics.ts";
+import type { DeliveryMetrics } from "../metrics.ts";
 import {
   SEGMENT_HEADER_BYTES,
   SEGMENT_MAGIC,
@@ -60,7 +60,7 @@ import { SegmentReader } from "./reader.ts";
 export type FsyncPolicy = "always" | "interval" | "never";
 export type LogFn = (message: string) => void;
 export type SpoolMetrics = Pick<
-  AgentMetrics,
+  DeliveryMetrics,
   "spoolBytes" | "spoolSegments" | "spoolOldestAge" | "logsDropped" | "spoolCorruptBytes" | "spoolWriteErrors" | "spoolSegmentsMissing"
 >;
 
@@ -73,6 +73,8 @@ export interface SpoolOptions {
   fsyncIntervalMs: number;
   metrics: SpoolMetrics;
   log: LogFn;
+  /** Field number of the records in an entry's request, to count a damaged entry's records (default 1, `logs`). */
+  recordsField?: number;
   /** Clock, for tests; ms since the epoch. */
   now?: () => number;
   /** The filesystem, for tests that need it to fail; node:fs by default. */
@@ -88,7 +90,7 @@ export interface EntryRef {
 export interface SpoolEntry extends EntryRef {
   /** When it was appended (ms since the epoch). */
   time: number;
-  /** The encoded ReportBoundaryLogsRequest. */
+  /** The encoded request (ReportBoundaryLogsRequest; ReportProcessLogsRequest in the exec spool). */
   body: Uint8Array;
 }
 
@@ -577,7 +579,7 @@ export class Spool {
     } finally {
       await out.close().catch(() => {});
     }
-    return whole && whole.length > 16 ? countRecords(whole.subarray(16)) : null;
+    return whole && whole.length > 16 ? countRecords(whole.subarray(16), this.opts.recordsField) : null;
   }
 
   /** A segment file deleted by something else (or unreadable) before it was read: said once, counted, skipped. */

@@ -27,9 +27,14 @@ import { OverviewPage, RANGES, type RangeName } from "./pages/overview.tsx";
 import { RecordsPage } from "./pages/records.tsx";
 import { SessionPage } from "./pages/session.tsx";
 import { SessionsPage } from "./pages/sessions.tsx";
+import { ProcessesPage } from "./pages/processes.tsx";
+import { EXEC_FILTER_PARAMS, execFilter } from "../process/query.ts";
+import type { ProcessLogStore } from "../process/store.ts";
 
 export interface ConsoleOptions {
   store: Store;
+  /** Exec records (the Processes page). */
+  processStore: ProcessLogStore;
   readers: Readers;
   now: () => Date;
   log: (message: string) => void;
@@ -69,9 +74,9 @@ function safeNext(v: string | undefined): string {
 }
 
 /** The form's values as given (for echoing into the form), empty ones dropped. */
-function formValues(url: string): FilterValues {
+function formValues(url: string, params: readonly string[] = FILTER_PARAMS): FilterValues {
   const values: FilterValues = {};
-  for (const [k, v] of new URL(url).searchParams) if (v.trim() !== "" && (FILTER_PARAMS as readonly string[]).includes(k)) values[k] = v;
+  for (const [k, v] of new URL(url).searchParams) if (v.trim() !== "" && params.includes(k)) values[k] = v;
   return values;
 }
 
@@ -217,6 +222,22 @@ export function createConsole(opts: ConsoleOptions): Hono<Env> {
     const last = rows.length === SESSION_PAGE_SIZE ? rows[rows.length - 1] : undefined;
     const nextHref = last ? `/sessions/${encodeURIComponent(sessionId)}?after_seq=${last.sequence_number}` : null;
     return c.html(<SessionPage user={c.var.reader.name} s={s} rows={rows} afterSeq={afterSeq} nextHref={nextHref} />);
+  });
+
+  page("/processes", async (c) => {
+    const values = formValues(c.req.url, EXEC_FILTER_PARAMS);
+    let p: Params;
+    let filter: ReturnType<typeof execFilter>;
+    try {
+      p = Params.of(c.req.url, [...EXEC_FILTER_PARAMS, "cursor"], { dropEmpty: true });
+      filter = execFilter(p);
+    } catch (err) {
+      if (!(err instanceof BadParameter)) throw err;
+      return c.html(<ProcessesPage user={c.var.reader.name} values={values} rows={[]} nextHref={null} error={err.message} />, 400);
+    }
+    const result = await opts.processStore.listExecs({ ...filter, limit: PAGE_SIZE, after: p.cursor() });
+    const nextHref = result.next ? `/processes?${new URLSearchParams({ ...values, cursor: encodeCursor(result.next) })}` : null;
+    return c.html(<ProcessesPage user={c.var.reader.name} values={values} rows={result.items} nextHref={nextHref} />);
   });
 
   page("/live", (c) =>

@@ -1,25 +1,25 @@
 // The ReportProcessLogs implementation: checks the batch (invalid_argument
 // naming the field), stores it in one transaction, and only after the
-// commit emits one `exec` line per newly stored record and acknowledges.
+// commit acknowledges and wakes the exec lines (exec-lines.ts), which are
+// written from what the store committed, never from the request.
 // Authentication is the ingest router's request gate, as for boundary
 // records; the workspace comes from the agent's identity, never the request.
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import type { IngestService } from "../../gen/boundaryrelay/v1/ingest_pb.ts";
 import { type ReportProcessLogsRequest, ReportProcessLogsResponseSchema } from "../../gen/boundaryrelay/v1/process_pb.ts";
-import { execLabels, formatExecLine } from "../../process/exec-line.ts";
-import type { Writer } from "../line-emitter.ts";
+import type { CursorLines } from "../line-emitter.ts";
 import { IDENTITY_KEY } from "../ingest.ts";
 import type { ProcessIngestMetrics } from "./metrics.ts";
-import type { ProcessLogStore } from "./store.ts";
+import type { ProcessLogStore, StoredExec } from "./store.ts";
 import { describeInvalid } from "../../record/validity.ts";
-import { checkProcessRequest } from "./validate.ts";
+import { checkProcessRequest } from "../../process/validity.ts";
 
 export interface ProcessIngestDeps {
   store: ProcessLogStore;
   metrics: ProcessIngestMetrics;
-  format: "text" | "json";
-  write: Writer;
+  /** Woken after each commit that stored something. */
+  lines: Pick<CursorLines<StoredExec>, "wake">;
   now: () => Date;
   log: (message: string) => void;
 }
@@ -42,17 +42,8 @@ export function createProcessIngest(deps: ProcessIngestDeps): Pick<ServiceImpl<t
       }
       deps.metrics.execsDuplicate.inc(req.execs.length - stored.length);
       if (stored.length === 0) return create(ReportProcessLogsResponseSchema);
-      const labels = execLabels(identity);
-      const now = deps.now();
-      let chunk = "";
-      for (const i of stored) {
-        const exec = req.execs[i]!;
-        deps.metrics.execsIngested.inc({ result: exec.truncated ? "truncated" : "complete" });
-        chunk += `${formatExecLine(deps.format, exec, labels, now)}\n`;
-      }
-      // Exec lines are still written at ingest, not yet driven by the store as
-      // boundary_request lines are (line-emitter.ts): a failed write is logged.
-      void Promise.resolve(deps.write(chunk)).catch((err: unknown) => deps.log(`exec lines not written: ${err instanceof Error ? err.message : String(err)}`));
+      for (const i of stored) deps.metrics.execsIngested.inc({ result: req.execs[i]!.truncated ? "truncated" : "complete" });
+      deps.lines.wake();
       return create(ReportProcessLogsResponseSchema);
     },
   };

@@ -7,13 +7,20 @@
 import { Hono } from "hono";
 import { encodeCursor, Params } from "../query/params.ts";
 import { notFound, onError, type QueryApiOptions, type ReaderEnv, requireReader } from "../query/routes.ts";
-import type { ProcessLogStore } from "./store.ts";
+import type { ExecQuery, ProcessLogStore } from "./store.ts";
 
 export interface ProcessQueryOptions extends Omit<QueryApiOptions, "store"> {
   store: ProcessLogStore;
 }
 
-const LOG_PARAMETERS = ["workspace_id", "owner", "command", "since", "until", "limit", "cursor"];
+/** The filters of exec records, shared with the console's Processes page. */
+export const EXEC_FILTER_PARAMS = ["workspace_id", "owner", "command", "since", "until"] as const;
+const LOG_PARAMETERS = [...EXEC_FILTER_PARAMS, "limit", "cursor"];
+
+/** The exec filters in `p` (a bad one throws BadParameter naming it). */
+export function execFilter(p: Params): Omit<ExecQuery, "limit" | "after"> {
+  return { workspaceId: p.text("workspace_id"), owner: p.text("owner"), command: p.text("command"), ...p.window() };
+}
 
 export function createProcessQueryApi(opts: ProcessQueryOptions): Hono<ReaderEnv> {
   const api = new Hono<ReaderEnv>();
@@ -21,14 +28,7 @@ export function createProcessQueryApi(opts: ProcessQueryOptions): Hono<ReaderEnv
   api.onError(onError);
   api.get("/logs", async (c) => {
     const p = Params.of(c.req.url, LOG_PARAMETERS);
-    const page = await opts.store.listExecs({
-      workspaceId: p.text("workspace_id"),
-      owner: p.text("owner"),
-      command: p.text("command"),
-      ...p.window(),
-      limit: p.limit(),
-      after: p.cursor(),
-    });
+    const page = await opts.store.listExecs({ ...execFilter(p), limit: p.limit(), after: p.cursor() });
     return c.json({ execs: page.items, next_cursor: page.next ? encodeCursor(page.next) : null });
   });
   api.notFound(notFound);

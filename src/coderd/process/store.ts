@@ -3,8 +3,11 @@
 // SQLite file (WAL lets both connections work at once), so the boundary
 // Store stays as it is. A batch is one transaction: once insertExecs
 // resolves, its new rows are durable (synchronous=FULL) and only then are
-// they emitted and acknowledged. De-duplication: one row per (workspace_id,
-// boot_id, pid, monotonic_ns); a repeat is counted, not stored.
+// they acknowledged. De-duplication: one row per (workspace_id, boot_id, pid,
+// monotonic_ns); a repeat is counted, not stored.
+// Consumers (the stderr exec lines first) read what was committed after their
+// cursor (table process_consumer_cursors, migration 5) and move it; retention
+// deletes only rows every consumer has taken, as for boundary records.
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import type { ProcessExec } from "../../gen/boundaryrelay/v1/process_pb.ts";
@@ -12,6 +15,7 @@ import type { AgentIdentity } from "../../record/identity.ts";
 import { rfc3339Nano } from "../../record/time.ts";
 import { openSqlite, type SqliteDatabase, type SqliteStatement } from "../../runtime/adapter.ts";
 import { migrate } from "../store/migrations.ts";
+import { advanceCursorSql } from "../store/sql-parts.ts";
 import type { Page, PagePosition, TimeWindow } from "../store/store.ts";
 
 export interface ExecBatchToStore {
@@ -59,6 +63,15 @@ export interface ProcessLogStore {
   insertExecs(batch: ExecBatchToStore): Promise<number[]>;
   /** Newest first by event time; since/until bound the event time. */
   listExecs(q: ExecQuery): Promise<Page<StoredExec>>;
+  /** Execs committed after `consumer`'s cursor, oldest first (ascending id), at most `limit`. */
+  unconsumed(consumer: string, limit: number): Promise<StoredExec[]>;
+  /** Moves `consumer`'s cursor forward to `lastId` (never back); a lost move repeats, never skips. */
+  advanceCursor(consumer: string, lastId: number): Promise<void>;
+  /**
+   * Deletes up to `limit` execs captured before `cutoff` that every consumer
+   * has taken (and never the newest, so ids never repeat); returns how many.
+   */
+  purgeBefore(cutoff: Date, limit: number): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -171,6 +184,34 @@ export class SqliteProcessLogStore implements ProcessLogStore {
     const items = rows.slice(0, q.limit);
     const last = rows.length > q.limit ? items[items.length - 1] : undefined;
     return { items: items.map(toStoredExec), next: last ? { at: Number(last.event_time_ms), id: Number(last.id) } : null };
+  }
+
+  async unconsumed(consumer: string, limit: number): Promise<StoredExec[]> {
+    const rows = this.stmt(
+      `SELECT * FROM process_logs WHERE id > COALESCE((SELECT last_id FROM process_consumer_cursors WHERE consumer = ?), 0)
+       ORDER BY id LIMIT ?`,
+    ).all<Row>(consumer, limit);
+    return rows.map(toStoredExec);
+  }
+
+  async advanceCursor(consumer: string, lastId: number): Promise<void> {
+    // A lost cursor move only repeats lines: no fsync of its own.
+    this.db.exec("PRAGMA synchronous = NORMAL");
+    try {
+      this.stmt(advanceCursorSql("process_consumer_cursors")).run(consumer, lastId);
+    } finally {
+      this.db.exec("PRAGMA synchronous = FULL");
+    }
+  }
+
+  async purgeBefore(cutoff: Date, limit: number): Promise<number> {
+    const { changes } = this.stmt(
+      `DELETE FROM process_logs WHERE id IN
+         (SELECT id FROM process_logs WHERE captured_at < ?
+            AND id < (SELECT COALESCE(MIN(last_id), 0) FROM process_consumer_cursors)
+          ORDER BY captured_at, id LIMIT ?)`,
+    ).run(cutoff.getTime(), limit);
+    return changes;
   }
 
   async close(): Promise<void> {

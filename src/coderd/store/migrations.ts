@@ -156,6 +156,17 @@ export const MIGRATIONS: string[] = [
         AND http_host = OLD.http_host AND allowed = OLD.allowed AND records <= 0;
   END;
   `,
+  // 6 (exec lines): consumer cursors over process_logs, apart from those over
+  // boundary_logs (another id space). The stderr cursor starts after the
+  // exec records already stored: code before this migration printed their
+  // lines at ingest.
+  `
+  CREATE TABLE process_consumer_cursors (
+    consumer TEXT PRIMARY KEY,
+    last_id INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  INSERT INTO process_consumer_cursors (consumer, last_id) SELECT 'stderr', COALESCE(MAX(id), 0) FROM process_logs;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

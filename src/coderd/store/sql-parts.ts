@@ -6,6 +6,14 @@ import type { LogFilter, Page, PagePosition } from "./store.ts";
 
 type Row = Record<string, unknown>;
 
+/**
+ * Moves a consumer's cursor forward, never back (parameters: consumer, last
+ * id), in `table` (consumer_cursors, or process_consumer_cursors for exec records).
+ */
+export const advanceCursorSql = (table: string) =>
+  `INSERT INTO ${table} (consumer, last_id) VALUES (?, ?)
+   ON CONFLICT (consumer) DO UPDATE SET last_id = max(last_id, excluded.last_id)`;
+
 /** WHERE clauses and their parameters, built up filter by filter. */
 export class Where {
   readonly clauses: string[] = [];

@@ -7,6 +7,7 @@
 import type { SqliteDatabase, SqliteStatement } from "../../runtime/adapter.ts";
 import type { Outcome } from "./group-commit.ts";
 import { storeErrorOf } from "./sqlite-errors.ts";
+import { advanceCursorSql } from "./sql-parts.ts";
 import { StatementCache } from "./statement-cache.ts";
 import type { InsertResult, NewBatch } from "./store.ts";
 
@@ -125,10 +126,7 @@ export class BatchWriter {
       // A lost cursor move only repeats lines: no fsync of its own.
       if (this.synchronous !== "NORMAL") this.db.exec("PRAGMA synchronous = NORMAL");
       try {
-        this.stmt(
-          `INSERT INTO consumer_cursors (consumer, last_id) VALUES (?, ?)
-           ON CONFLICT (consumer) DO UPDATE SET last_id = max(last_id, excluded.last_id)`,
-        ).run(consumer, lastId);
+        this.stmt(advanceCursorSql("consumer_cursors")).run(consumer, lastId);
       } finally {
         if (this.synchronous !== "NORMAL") this.db.exec(`PRAGMA synchronous = ${this.synchronous}`);
       }

@@ -109,6 +109,33 @@ describe("ReportProcessLogs", () => {
     });
   }
 
+  // Bytes that are not a well-formed ReportProcessLogsRequest: the decoder must never see them (it answered `internal`).
+  const malformedBodies: [string, number[], string][] = [
+    ["boot_id not UTF-8", [10, 2, 0xff, 0xfe], "boot_id: is not valid UTF-8"],
+    ["boot_id length past the body", [10, 5, 0x41], "boot_id: claims 5 bytes while 1 remain"],
+    ["a group", [0x1b, 0x1c], "field 3: wire type group start is not allowed"],
+    ["boot_id as a varint", [8, 5], "boot_id: has wire type varint, declared length-delimited"],
+    ["an argv string not UTF-8", [18, 6, 0x42, 4, 0x61, 0xc3, 0x28, 0x62], "execs[0].argv[0]: is not valid UTF-8"],
+    ["an exec whose length runs past the body", [18, 10, 1], "execs[0]: claims 10 bytes while 1 remain"],
+    ["a pid varint cut short", [18, 2, 0x18, 0xff], "execs[0].pid: varint runs past its message"],
+    ["time.nanos as fixed32", [18, 7, 0x0a, 5, 0x15, 1, 2, 3, 4], "execs[0].time.nanos: has wire type fixed32, declared varint"],
+  ];
+  for (const [name, bytes, message] of malformedBodies) {
+    test(`a malformed binary body is invalid_argument naming the field, never internal: ${name}`, async () => {
+      server ??= await startTestServer();
+      const res = await fetch(`${server.server.url}/boundaryrelay.v1.IngestService/ReportProcessLogs`, {
+        method: "POST",
+        headers: { "content-type": "application/proto", authorization: `Bearer ${AGENT_A.token}` },
+        body: new Uint8Array(bytes),
+      });
+      expect(res.status).toBe(400);
+      const body = (await res.json()) as { code: string; message: string };
+      expect(body.code).toBe("invalid_argument");
+      expect(body.message).toContain(message);
+      expect(execLines(server)).toHaveLength(0);
+    });
+  }
+
   test("text lines quote what could forge or split a line", async () => {
     server = await startTestServer(["--log-format", "text"]);
     await server.client().reportProcessLogs(request([exec(5, ["sh", "-c", 'echo hi\n2025-12-08 [info] exec pid=1 workspace_id="forged"'])]));

@@ -15,14 +15,21 @@ const TEXT_FIELDS: [string, string, string][] = [
   ["until", "Until (RFC 3339)", "2025-12-09T00:00:00Z"],
 ];
 
-export const FilterForm: FC<{ action: string; values: FilterValues }> = (props) => (
-  <form class="filters" method="get" action={props.action} role="search" aria-label="Filter records">
-    {TEXT_FIELDS.map(([name, label, placeholder]) => (
+/** Labelled text inputs, [name, label, placeholder] each, holding the values given (escaped). */
+export const TextInputs: FC<{ fields: [string, string, string][]; values: FilterValues }> = ({ fields, values }) => (
+  <>
+    {fields.map(([name, label, placeholder]) => (
       <label>
         {label}
-        <input type="text" name={name} value={props.values[name] ?? ""} placeholder={placeholder} autocomplete="off" />
+        <input type="text" name={name} value={values[name] ?? ""} placeholder={placeholder} autocomplete="off" />
       </label>
     ))}
+  </>
+);
+
+export const FilterForm: FC<{ action: string; values: FilterValues }> = (props) => (
+  <form class="filters" method="get" action={props.action} role="search" aria-label="Filter records">
+    <TextInputs fields={TEXT_FIELDS} values={props.values} />
     <label>
       Decision
       <select name="decision">

@@ -3,13 +3,14 @@
 import type { Child, FC } from "hono/jsx";
 import { ASSETS } from "../assets.ts";
 
-export type Section = "overview" | "records" | "sessions" | "live" | "login";
+export type Section = "overview" | "records" | "sessions" | "live" | "processes" | "login";
 
 const NAV: [Section, string, string][] = [
   ["overview", "/", "Overview"],
   ["records", "/records", "Records"],
   ["sessions", "/sessions", "Sessions"],
   ["live", "/live", "Live"],
+  ["processes", "/processes", "Processes"],
 ];
 
 export const Layout: FC<{ title: string; section: Section; user?: string; scripts?: string[]; children?: Child }> = (props) => (

@@ -1,11 +1,12 @@
-// The rules a ReportProcessLogsRequest must meet, checked on the decoded
-// request before anything is stored (protobuf decoding already refused
+// The rules a ReportProcessLogsRequest must meet, shared by coderd (checked
+// on the decoded request before anything is stored) and the agent's
+// forwarder (exec spool entries an older run wrote) (protobuf decoding already refused
 // malformed bytes and strings that are not UTF-8); time bounds and the
 // breach type are those of src/record/validity.ts. A breach names the field:
 // "execs[3].time.nanos: 1000000000 is outside 0..999999999".
-import type { ReportProcessLogsRequest } from "../../gen/boundaryrelay/v1/process_pb.ts";
-import { describeInvalid, type InvalidField, MAX_EVENT_SECONDS, MAX_NANOS, MIN_EVENT_SECONDS } from "../../record/validity.ts";
-import { isUuid } from "../../record/ids.ts";
+import type { ReportProcessLogsRequest } from "../gen/boundaryrelay/v1/process_pb.ts";
+import { describeInvalid, type InvalidField, MAX_EVENT_SECONDS, MAX_NANOS, MIN_EVENT_SECONDS } from "../record/validity.ts";
+import { isUuid } from "../record/ids.ts";
 
 /** The largest batch accepted, as for boundary records. */
 export const MAX_EXECS_PER_BATCH = 1000;
