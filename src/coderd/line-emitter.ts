@@ -58,6 +58,11 @@ export interface LineEmitterOptions {
   write: Writer;
   metrics: CoderdMetrics;
   now: () => Date;
+  /**
+   * Also look for records every pollMs: with a store shared by replicas,
+   * records another replica stored (or claimed and died) reach no wake().
+   */
+  pollMs?: number;
 }
 
 export class LineEmitter {
@@ -65,8 +70,11 @@ export class LineEmitter {
   private woken = false;
   private stopped = false;
   private retry: ReturnType<typeof setTimeout> | undefined;
+  private poll: ReturnType<typeof setInterval> | undefined;
 
-  constructor(private readonly opts: LineEmitterOptions) {}
+  constructor(private readonly opts: LineEmitterOptions) {
+    if (opts.pollMs) this.poll = setInterval(() => this.wake(), opts.pollMs);
+  }
 
   /** Something was committed (or we are starting): write what the store holds past the cursor. */
   wake(): void {
@@ -90,6 +98,7 @@ export class LineEmitter {
     clearTimeout(timer);
     this.stopped = true;
     clearTimeout(this.retry);
+    clearInterval(this.poll);
   }
 
   private async drain(): Promise<void> {

@@ -17,7 +17,8 @@ import { createProcessIngest } from "./process/ingest.ts";
 import { openProcessLogStore } from "./process/open.ts";
 import { Retention } from "./retention.ts";
 import { resolveCoderdSettings } from "./settings.ts";
-import { openStore } from "./store/open.ts";
+import { openStore, storeKindOf } from "./store/open.ts";
+import { refuseProcessLogs } from "./process/unsupported.ts";
 import type { Store } from "./store/store.ts";
 
 export interface CoderdStartOptions {
@@ -67,7 +68,9 @@ export async function startCoderd(opts: CoderdStartOptions): Promise<CoderdHandl
   const retention = new Retention({
     store, metrics, retentionMs: config.retention, intervalMs: config.retention_interval, now, log,
   });
-  const lines = new LineEmitter({ store, format: config.log_format, write, metrics, now });
+  const shared = storeKindOf(config.db) === "postgres";
+  // A shared store also holds records other replicas stored and did not print: look every second.
+  const lines = new LineEmitter({ store, format: config.log_format, write, metrics, now, pollMs: shared ? 1000 : undefined });
   const warnExposure = () => {
     const warning = identities.exposureWarning();
     if (warning) log(warning);
@@ -75,7 +78,7 @@ export async function startCoderd(opts: CoderdStartOptions): Promise<CoderdHandl
   try {
     const ingest = {
       ...createIngestService({ store, lines, metrics, now, log }),
-      ...createProcessIngest({ store: processStore, metrics: metrics.process, format: config.log_format, write, now, log }),
+      ...(shared ? refuseProcessLogs : createProcessIngest({ store: processStore, metrics: metrics.process, format: config.log_format, write, now, log })),
     };
     const readers = new Readers(adminToken, config.users_file ? loadUsersFile(config.users_file) : []);
     const app = createCoderdApp({
