@@ -25,6 +25,8 @@ import { Forwarder, type SendFn } from "../forwarder/forwarder.ts";
 import { RetryTiming } from "../forwarder/backoff.ts";
 import { Quarantine, QUARANTINE_DIR } from "../forwarder/quarantine.ts";
 import { createIngestClient } from "../../rpc/index.ts";
+import { splitUrls } from "../../config/kinds.ts";
+import { failoverSend } from "../forwarder/failover.ts";
 import { ReportBoundaryLogsRequestSchema } from "../../gen/coder/agent/v2/boundary_pb.ts";
 
 export type CoderdOutputConfig = Pick<
@@ -128,10 +130,12 @@ export class CoderdOutput implements RecordOutput {
 const SEND_TIMEOUT_MS = 30_000;
 
 function sendThrough(config: CoderdOutputConfig, caPem: string): SendFn {
-  const client = createIngestClient({ baseUrl: config.coderd_url, token: config.agent_token, caPem });
-  return async (request, signal) => {
-    await client.reportBoundaryLogs(request, { signal, timeoutMs: SEND_TIMEOUT_MS });
-  };
+  return failoverSend(splitUrls(config.coderd_url).map((baseUrl): SendFn => {
+    const client = createIngestClient({ baseUrl, token: config.agent_token, caPem });
+    return async (request, signal) => {
+      await client.reportBoundaryLogs(request, { signal, timeoutMs: SEND_TIMEOUT_MS });
+    };
+  }));
 }
 
 /** --ca-file cannot be read; the CLI exits 2 naming the field. */
