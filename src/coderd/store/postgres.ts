@@ -48,7 +48,7 @@ export interface PostgresStoreOptions {
 
 const CLAIM_LEASE_S = 10;
 /** Advisory lock keys (any fixed numbers; migrations use another). */
-const RETENTION_LOCK = "7092164953162589795";
+export const RETENTION_LOCK = "7092164953162589795";
 const PING_TIMEOUT_MS = 3000;
 
 /** SQLSTATE classes and codes we tell apart (https://www.postgresql.org/docs/current/errcodes-appendix.html). */
