@@ -81,7 +81,13 @@ function pgTool(bin: string, args: string[]): void {
   if (r.status !== 0) throw new Error(`${bin} ${args.join(" ")} failed (${r.status}):\n${r.stdout}${r.stderr}`);
 }
 
-function createCluster(): PgCluster {
+export interface PgClusterOptions {
+  /** fsync on (as in production); off by default for the tests' speed (a crash of the machine is not under test). */
+  durable?: boolean;
+}
+
+/** A new cluster of its own (the bench uses one with durable: true); stopped and removed at exit. */
+export function startPgCluster(opts: PgClusterOptions = {}): PgCluster {
   const bin = postgresBinDir();
   const root = mkdtempSync(join(tmpdir(), "br-pg-"));
   const dataDir = join(root, "data");
@@ -95,7 +101,7 @@ function createCluster(): PgCluster {
   chmodSync(dataDir, 0o700);
   pgTool(join(bin, "initdb"), ["-D", dataDir, "-U", PG_USER, `--pwfile=${pwfile}`, "--auth=scram-sha-256", "-E", "UTF8", "--no-sync"]);
   const port = freePortSync();
-  const options = `-p ${port} -k ${socketDir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=200`;
+  const options = `-p ${port} -k ${socketDir} -c listen_addresses=127.0.0.1 ${opts.durable ? "" : "-c fsync=off -c full_page_writes=off "}-c max_connections=200`;
   const start = () => pgTool(join(bin, "pg_ctl"), ["-D", dataDir, "-l", logFile, "-o", options, "-w", "-t", "60", "start"]);
   const stop = (mode = "fast") => {
     try {
@@ -126,13 +132,12 @@ function createCluster(): PgCluster {
 
 /** The test run's cluster, started on first use. */
 export function pgCluster(): PgCluster {
-  cluster ??= createCluster();
+  cluster ??= startPgCluster();
   return cluster;
 }
 
 /** A new, empty database in the test run's cluster; returns its URL. */
-export async function freshDatabase(prefix = "t"): Promise<string> {
-  const c = pgCluster();
+export async function freshDatabase(prefix = "t", c: PgCluster = pgCluster()): Promise<string> {
   const name = `${prefix}_${process.pid}_${++databases}`;
   const admin = postgres(c.url("postgres"), { max: 1, onnotice: () => {} });
   try {
