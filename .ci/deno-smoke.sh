@@ -299,6 +299,14 @@ step_process_log_under_deno() {
 	echo "    exec of sh recorded under Deno (Deno.dlopen, reader Worker)"
 }
 
+# The PostgreSQL store under Deno (the `postgres` npm package through
+# Deno's node compatibility), on a throw-away cluster the script starts.
+# Needs initdb/pg_ctl (.ci/run puts them on PATH).
+step_postgres_store_under_deno() {
+	"$DENO" run -A scripts/deno-postgres-check.ts | sed 's/^/    /'
+	return "${PIPESTATUS[0]}"
+}
+
 STEPS=(
 	version_reports_deno
 	config_check_agent
@@ -308,6 +316,7 @@ STEPS=(
 	e2e_agent_to_coderd
 	e2e_agent_to_coderd_tls
 	process_log_under_deno
+	postgres_store_under_deno
 )
 
 if [[ -n "${DENO:-}" ]]; then
