@@ -6,7 +6,7 @@
 // binary named by BOUNDARY_RELAY_BIN (.ci/run does both).
 import { describe, expect, test } from "bun:test";
 import { runCli, startCli } from "../helpers/cli.ts";
-import { freeTcpPort, freshDatabase, PG_PASSWORD, PG_USER, pgCluster, postgresAvailable } from "../helpers/postgres.ts";
+import { freeTcpPort, freshDatabase, PG_PASSWORD, PG_TEST_TIMEOUT_MS, PG_USER, pgCluster, postgresAvailable } from "../helpers/postgres.ts";
 import { until } from "../helpers/until.ts";
 
 const coderd = (db: string, env: Record<string, string> = {}) =>
@@ -20,7 +20,7 @@ describe.skipIf(!postgresAvailable())("coderd --db postgres:// at start", () => 
     expect(r.stderr).toContain('database "no_such_database" does not exist');
     expect(r.stderr).toContain("[redacted]");
     expect(r.stderr).not.toContain(PG_PASSWORD);
-  });
+  }, PG_TEST_TIMEOUT_MS);
 
   test("a wrong password: exit 2 naming db, neither password printed", async () => {
     const db = await freshDatabase("cli");
@@ -31,7 +31,7 @@ describe.skipIf(!postgresAvailable())("coderd --db postgres:// at start", () => 
     expect(r.stderr).toContain("password authentication failed");
     expect(r.stderr).not.toContain(wrong);
     expect(r.stderr).not.toContain(PG_PASSWORD);
-  });
+  }, PG_TEST_TIMEOUT_MS);
 
   test("nothing listening: exit 1 with the reason, password redacted", async () => {
     const port = await freeTcpPort();
@@ -39,14 +39,14 @@ describe.skipIf(!postgresAvailable())("coderd --db postgres:// at start", () => 
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`postgres://${PG_USER}:[redacted]@127.0.0.1:${port}/x`);
     expect(r.stderr).not.toContain(PG_PASSWORD);
-  });
+  }, PG_TEST_TIMEOUT_MS);
 
   test("config check prints the URL with its password redacted", async () => {
     const r = await runCli(["config", "check", "--role", "coderd", "--db", await freshDatabase("cli")]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/db: "postgres:\/\/relay:\[redacted\]@127\.0\.0\.1:\d+\/cli_\d+_\d+"/);
     expect(r.stdout + r.stderr).not.toContain(PG_PASSWORD);
-  });
+  }, PG_TEST_TIMEOUT_MS);
 
   test("postgres:// with PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE: starts, ready, stops cleanly", async () => {
     const db = new URL(await freshDatabase("cli"));
@@ -62,5 +62,5 @@ describe.skipIf(!postgresAvailable())("coderd --db postgres:// at start", () => 
     }
     expect(await child.exited).toBe(0);
     expect(child.stderr()).not.toContain(PG_PASSWORD);
-  });
+  }, PG_TEST_TIMEOUT_MS);
 });

@@ -33,7 +33,8 @@ describe("store failures", () => {
     expect(await failureOf(() => SqliteStore.open(join(dir, "afile", "y.db")))).toBe("bad_location");
     expect(await failureOf(() => SqliteStore.open(dir))).toBe("bad_location");
     expect(await failureOf(() => SqliteStore.open(join(dir, "garbage.db")))).toBe("corrupt");
-    expect(await failureOf(() => openStore("postgres://u@h/db"))).toBe("bad_location");
+    expect(await failureOf(() => openStore("mysql://u@h/db"))).toBe("bad_location"); // no such store
+    expect(await failureOf(() => openStore("postgres://u@no-such-host.invalid/db"))).toBe("unreachable"); // may come back
     const newer = await openSqlite(join(dir, "newer.db"));
     newer.exec("PRAGMA user_version = 99");
     newer.close();

@@ -8,7 +8,7 @@ import { type Child, startCli } from "../helpers/cli.ts";
 import { until } from "../helpers/until.ts";
 import { tempDir } from "../helpers/temp.ts";
 import postgres from "postgres";
-import { freshDatabase, PG_PASSWORD, postgresAvailable } from "../helpers/postgres.ts";
+import { freshDatabase, PG_PASSWORD, PG_TEST_TIMEOUT_MS, postgresAvailable } from "../helpers/postgres.ts";
 
 const children: Child[] = [];
 const dirs: string[] = [];
@@ -121,4 +121,4 @@ test.skipIf(!postgresAvailable())("dev --demo --db postgres://…: the demo reco
   expect(await child.exited).toBe(0);
   expect(child.stderr()).toMatch(/database +postgres:\/\/relay:\[redacted\]@/);
   expect(child.stderr()).not.toContain(PG_PASSWORD);
-});
+}, PG_TEST_TIMEOUT_MS);

@@ -20,6 +20,9 @@ import postgres from "postgres";
 export const PG_USER = "relay";
 export const PG_PASSWORD = "s3cret-pg-password";
 
+/** Timeout of a test that may be the first to use the cluster (initdb and start take seconds on a loaded machine). */
+export const PG_TEST_TIMEOUT_MS = 60_000;
+
 /** True unless BOUNDARY_RELAY_NO_POSTGRES=1 (the only way PostgreSQL tests are skipped). */
 export function postgresAvailable(): boolean {
   return process.env.BOUNDARY_RELAY_NO_POSTGRES !== "1";

@@ -8,6 +8,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import type { NewBatch, NewRecord, Store } from "../../../src/coderd/store/store.ts";
 import type { AgentIdentity } from "../../../src/record/identity.ts";
+import { PG_TEST_TIMEOUT_MS } from "../../helpers/postgres.ts";
 
 /** A fresh store location: `open` opens it (again, after a close, as a restarted coderd would). */
 export interface StoreLocation {
@@ -52,7 +53,7 @@ export function storeContract(name: string, fresh: () => Promise<StoreLocation>)
       opened = [];
       await location?.cleanup();
       location = null;
-    });
+    }, PG_TEST_TIMEOUT_MS);
     async function open(): Promise<Store> {
       location ??= await fresh();
       const s = await location.open();
@@ -70,7 +71,7 @@ export function storeContract(name: string, fresh: () => Promise<StoreLocation>)
       expect(seqs(await s.sessionLogs({ sessionId: S1, limit: 100 }))).toEqual([0, 1, 2, 3]);
       // The same session id in another workspace is another session.
       expect((await s.insertBatch({ ...b, identity: BOB })).stored).toEqual([0, 1, 2]);
-    });
+    }, PG_TEST_TIMEOUT_MS);
 
     test("a batch without a UUID session is stored as it comes, not de-duplicated, not listed as a session", async () => {
       const s = await open();
@@ -79,7 +80,7 @@ export function storeContract(name: string, fresh: () => Promise<StoreLocation>)
       expect((await s.insertBatch(b)).stored).toEqual([0, 1]);
       expect((await s.listLogs({ limit: 10 })).items.length).toBe(4);
       expect((await s.listSessions({ limit: 10 })).items).toEqual([]);
-    });
+    }, PG_TEST_TIMEOUT_MS);
 
     test("sessions are made lazily with the identity; pages newest first; session logs with exclusive bounds", async () => {
       const s = await open();
@@ -103,7 +104,7 @@ export function storeContract(name: string, fresh: () => Promise<StoreLocation>)
         domain: "x.example", matched_rule: "domain=*", workspace_id: ALICE.workspaceId, owner_name: "alice",
         captured_at: new Date(T0).toISOString(), event_time: new Date(T0 + 2000).toISOString().replace("Z", "000005Z"),
       });
-    });
+    }, PG_TEST_TIMEOUT_MS);
 
     test("searches filter by domain (and subdomains), host, owner, workspace, process, decision, url text and time, paging newest first", async () => {
       const s = await open();
@@ -134,7 +135,7 @@ export function storeContract(name: string, fresh: () => Promise<StoreLocation>)
       const after = await s.logsAfterId({ decision: "deny" }, 0, 100);
       expect(seqs(after)).toEqual([0, 1, 3]);
       expect(await s.logsAfterId({}, last, 10)).toEqual([]);
-    });
+    }, PG_TEST_TIMEOUT_MS);
 
     test("stats, top lists, top denied and the time series count alike", async () => {
       const s = await open();
@@ -157,7 +158,7 @@ export function storeContract(name: string, fresh: () => Promise<StoreLocation>)
       ]);
       const byEvent = await s.timeseries({ since: new Date(T0), until: new Date(T0 + 4000), bucketMs: 2000, timeField: "event" });
       expect(byEvent).toEqual([{ at: T0, allowed: 0, denied: 3 }, { at: T0 + 2000, allowed: 1, denied: 0 }]);
-    });
+    }, PG_TEST_TIMEOUT_MS);
 
     test("session completeness: counts, first/last, gaps as runs; agents last seen", async () => {
       const s = await open();
@@ -171,7 +172,7 @@ export function storeContract(name: string, fresh: () => Promise<StoreLocation>)
       expect(listed.items.map((x) => [x.session_id, x.missing])).toEqual([[S1, 5]]);
       const seen = await s.agentsLastSeen(10);
       expect(seen).toEqual([{ agent_id: "a1", agent_name: "main", workspace_id: ALICE.workspaceId, workspace_name: "alice-dev", owner_name: "alice", last_seen: new Date(T0).toISOString() }]);
-    });
+    }, PG_TEST_TIMEOUT_MS);
 
     test("a consumer gets every record at least once, oldest first; what it has advanced past is not handed out again, even after a reopen", async () => {
       let s = await open();
@@ -195,7 +196,7 @@ export function storeContract(name: string, fresh: () => Promise<StoreLocation>)
       expect(seqs(rest)).toEqual([3, 4, 5, 6]);
       await s.advanceCursor("stderr", rest.at(-1)!.id);
       expect(await s.unconsumed("stderr", 100)).toEqual([]);
-    });
+    }, PG_TEST_TIMEOUT_MS);
 
     test("the purge deletes old records consumers took, spares the rest and the newest; idle sessions go with their records", async () => {
       const s = await open();
@@ -222,11 +223,11 @@ export function storeContract(name: string, fresh: () => Promise<StoreLocation>)
       const newest = (await s.searchLogs({ limit: 10 })).items;
       await s.insertBatch(batch([rec(1, false, "https://new.example/1")], { sessionId: S2, capturedAt: new Date(T0 + 11_000) }));
       expect((await s.unconsumed("stderr", 10))[0]!.id).toBeGreaterThan(newest[0]!.id);
-    });
+    }, PG_TEST_TIMEOUT_MS);
 
     test("ping answers while the store serves", async () => {
       const s = await open();
       await s.ping();
-    });
+    }, PG_TEST_TIMEOUT_MS);
   });
 }

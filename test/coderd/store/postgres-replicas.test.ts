@@ -8,7 +8,7 @@ import postgres from "postgres";
 import { StoreError } from "../../../src/coderd/store/errors.ts";
 import { PostgresStore, RETENTION_LOCK } from "../../../src/coderd/store/postgres.ts";
 import type { NewBatch } from "../../../src/coderd/store/store.ts";
-import { freshDatabase, postgresAvailable } from "../../helpers/postgres.ts";
+import { freshDatabase, PG_TEST_TIMEOUT_MS, postgresAvailable } from "../../helpers/postgres.ts";
 import { newRecords, STORE_IDENTITY } from "../helpers.ts";
 
 const T0 = Date.parse("2025-12-08T10:00:00.000Z");
@@ -41,7 +41,7 @@ describe.skipIf(!postgresAvailable())("PostgreSQL store shared by replicas", () 
     expect(refused).toBeInstanceOf(StoreError);
     expect((refused as StoreError).failure).toBe("schema_newer");
     expect((refused as StoreError).message).toContain("database schema version 99 is newer than this boundary-relay");
-  });
+  }, PG_TEST_TIMEOUT_MS);
 
   test("the same batches sent to two replicas at once are stored once", async () => {
     const db = await freshDatabase("repl");
@@ -55,7 +55,7 @@ describe.skipIf(!postgresAvailable())("PostgreSQL store shared by replicas", () 
     const rows = (await a!.searchLogs({ limit: 10_000 })).items;
     expect(rows.length).toBe(stored);
     expect(new Set(rows.map((r) => `${r.session_id}/${r.sequence_number}`)).size).toBe(rows.length);
-  });
+  }, PG_TEST_TIMEOUT_MS);
 
   test("replicas split a consumer's records; a dead replica's claims go to another when its lease runs out", async () => {
     const db = await freshDatabase("repl");
@@ -71,7 +71,7 @@ describe.skipIf(!postgresAvailable())("PostgreSQL store shared by replicas", () 
     expect(await b.unconsumed("stderr", 100)).toEqual([]);
     await new Promise((r) => setTimeout(r, 1500));
     expect((await b.unconsumed("stderr", 100)).map((r) => r.sequence_number)).toEqual([0, 1, 2, 3]);
-  });
+  }, PG_TEST_TIMEOUT_MS);
 
   test("retention runs on one replica at a time: while another holds the purge lock, a purge does nothing", async () => {
     const db = await freshDatabase("repl");
@@ -97,5 +97,5 @@ describe.skipIf(!postgresAvailable())("PostgreSQL store shared by replicas", () 
       await other.end({ timeout: 1 });
     }
     expect(await a.purgeBefore(new Date(T0 + 1000), 100)).toBe(9); // all but the newest
-  });
+  }, PG_TEST_TIMEOUT_MS);
 });
