@@ -6,8 +6,9 @@
 // binary named by BOUNDARY_RELAY_BIN (.ci/run does both).
 import { describe, expect, test } from "bun:test";
 import { runCli, startCli } from "../helpers/cli.ts";
-import { freeTcpPort, freshDatabase, PG_PASSWORD, PG_TEST_TIMEOUT_MS, PG_USER, pgCluster, postgresAvailable } from "../helpers/postgres.ts";
+import { freshDatabase, PG_PASSWORD, PG_TEST_TIMEOUT_MS, PG_USER, pgCluster, postgresAvailable } from "../helpers/postgres.ts";
 import { until } from "../helpers/until.ts";
+import { freePort } from "../helpers/ports.ts";
 
 const coderd = (db: string, env: Record<string, string> = {}) =>
   runCli(["coderd", "--db", db, "--http-listen", "127.0.0.1:0"], env);
@@ -34,7 +35,7 @@ describe.skipIf(!postgresAvailable())("coderd --db postgres:// at start", () => 
   }, PG_TEST_TIMEOUT_MS);
 
   test("nothing listening: exit 1 with the reason, password redacted", async () => {
-    const port = await freeTcpPort();
+    const port = await freePort();
     const r = await coderd(`postgres://${PG_USER}:${PG_PASSWORD}@127.0.0.1:${port}/x`);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`postgres://${PG_USER}:[redacted]@127.0.0.1:${port}/x`);

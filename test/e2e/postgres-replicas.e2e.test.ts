@@ -8,9 +8,9 @@
 // allowed and counted, a missing one fails the test. Records keep arriving
 // while A is dead (the agents fail over to B).
 import { afterAll, describe, expect, test } from "bun:test";
-import { emittedCounts, keyOf, poll, type Proc, tempDir } from "./harness.ts";
+import { emittedCounts, freePort, keyOf, poll, type Proc, tempDir } from "./harness.ts";
 import { feed, pgStoredCounts, pgStoredRows, startFleetAgent, startPgCoderd, writeFleetAgents } from "./pg-fleet.ts";
-import { freeTcpPort, freshDatabase, postgresAvailable } from "../helpers/postgres.ts";
+import { freshDatabase, postgresAvailable } from "../helpers/postgres.ts";
 
 const TOTAL = 100_000;
 const AGENTS = 3;
@@ -28,7 +28,7 @@ describe.skipIf(!postgresAvailable())("two coderd replicas on one PostgreSQL, on
     cleanups.push(cleanup);
     const db = await freshDatabase("replicas");
     const agentsFile = writeFleetAgents(dir, AGENTS);
-    const portA = await freeTcpPort();
+    const portA = await freePort();
     const lives: Proc[] = [];
     const replica = async (port: number) => {
       const p = await startPgCoderd(db, agentsFile, port);

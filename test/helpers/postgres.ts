@@ -12,7 +12,6 @@
 // PostgreSQL tests are skipped.
 import { spawnSync } from "node:child_process";
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
@@ -149,16 +148,4 @@ export async function freshDatabase(prefix = "t", c: PgCluster = pgCluster()): P
     await admin.end();
   }
   return c.url(name);
-}
-
-/** A free loopback port (async, for tests that need one). */
-export function freeTcpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }

@@ -6,7 +6,10 @@
 // two files read side by side; the contract suite (test/coderd/store/)
 // proves they answer alike.
 import { LOG_SELECT, SESSION_COLUMNS, toRecord, toSession } from "./sqlite.ts";
-import { newestFirstPage, Where } from "./sql-parts.ts";
+import { newestFirstPage, timeseriesPoints, toWorkspaceStats, Where } from "./sql-parts.ts";
+import {
+  filterWhere as sqliteFilterWhere, type FilterDialect, FROM_LOGS, FROM_LOGS_ONLY, GAPS_PER_SESSION, needsSession,
+} from "./sqlite-queries.ts";
 import type {
   AgentLastSeen, LogFilter, LogSearch, Page, SequenceGap, SessionCompleteness,
   SessionSummary, StoredRecord, StoredSession, TimeseriesPoint, TimeseriesQuery, TopQuery, WorkspaceStats,
@@ -15,34 +18,8 @@ import type {
 type Row = Record<string, unknown>;
 export type RunSql = (sql: string, params: unknown[]) => Promise<Row[]>;
 
-const GAPS_PER_SESSION = 50;
-
-const eventSecond = (ms: number) => new Date(ms).toISOString().slice(0, 19);
-
-function filterWhere(q: LogFilter): Where {
-  const w = new Where();
-  if (q.timeField === "event") {
-    if (q.since) w.add("substr(l.event_time, 1, 19) >= ?", eventSecond(Math.floor(q.since.getTime() / 1000) * 1000));
-    if (q.until) w.add("substr(l.event_time, 1, 19) < ?", eventSecond(Math.ceil(q.until.getTime() / 1000) * 1000));
-  } else {
-    if (q.since) w.add("l.captured_at >= ?", q.since.getTime());
-    if (q.until) w.add("l.captured_at < ?", q.until.getTime());
-  }
-  if (q.host) w.add("l.http_host = ?", q.host);
-  if (q.domain) w.add("(l.http_host = ? OR right(l.http_host, ?::int) = ?)", q.domain, q.domain.length + 1, `.${q.domain}`);
-  if (q.decision) w.add("l.allowed = ?", q.decision === "allow" ? 1 : 0);
-  if (q.urlContains) w.add("strpos(l.http_url, ?) > 0", q.urlContains);
-  if (q.workspaceId) w.add("s.workspace_id = ?", q.workspaceId);
-  if (q.workspace) w.add("s.workspace_name = ?", q.workspace);
-  if (q.owner) w.add("s.owner_name = ?", q.owner);
-  if (q.process) w.add("s.confined_process_name = ?", q.process);
-  return w;
-}
-
-const needsSession = (q: LogFilter) => Boolean(q.workspaceId || q.workspace || q.owner || q.process);
-
-const FROM_LOGS = "FROM boundary_logs l JOIN boundary_sessions s ON s.id = l.session_ref";
-const FROM_LOGS_ONLY = "FROM boundary_logs l";
+const PG_FILTERS: FilterDialect = { hostSuffix: "right(l.http_host, ?::int)", urlContains: "strpos(l.http_url, ?) > 0" };
+const filterWhere = (q: LogFilter) => sqliteFilterWhere(q, PG_FILTERS);
 
 const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
 
@@ -73,13 +50,7 @@ export class PgQueries {
        ${FROM_LOGS} ${w.sql} GROUP BY s.workspace_id ORDER BY s.workspace_id`,
       w.params,
     );
-    return rows.map((r) => ({
-      workspace_id: String(r.workspace_id),
-      workspace_name: String(r.workspace_name),
-      owner_name: String(r.owner_name),
-      allowed: Number(r.allowed),
-      denied: Number(r.denied),
-    }));
+    return rows.map(toWorkspaceStats);
   }
 
   async top(q: TopQuery & { decision: "allow" | "deny" }): Promise<{ value: string; count: number }[]> {
@@ -104,13 +75,7 @@ export class PgQueries {
        ${from} ${w.sql} GROUP BY bucket`,
       [q.since.getTime(), q.bucketMs, ...w.params],
     );
-    const counts = new Map(rows.map((r) => [Number(r.bucket), r]));
-    const points: TimeseriesPoint[] = [];
-    for (let i = 0, at = q.since.getTime(); at < q.until.getTime(); i++, at += q.bucketMs) {
-      const r = counts.get(i);
-      points.push({ at, allowed: Number(r?.allowed ?? 0), denied: Number(r?.denied ?? 0) });
-    }
-    return points;
+    return timeseriesPoints(rows, q);
   }
 
   async withCompleteness(page: Page<StoredSession>): Promise<Page<SessionSummary>> {

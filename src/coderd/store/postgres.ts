@@ -29,7 +29,7 @@ import { redactUrlPasswords } from "../../config/redact.ts";
 import { messageOf, StoreError, type StoreFailure } from "./errors.ts";
 import { migratePostgres } from "./postgres-migrations.ts";
 import { PgQueries } from "./postgres-queries.ts";
-import { newestFirstPage, Where } from "./sql-parts.ts";
+import { newestFirstPage, toWorkspaceStats, Where } from "./sql-parts.ts";
 import { firstOccurrences, IDENTITY, LOG_SELECT, SESSION_COLUMNS, toRecord, toSession } from "./sqlite.ts";
 import type {
   AgentLastSeen, InsertResult, LogFilter, LogQuery, LogSearch, NewBatch, Page, SessionLogsQuery, SessionQuery,
@@ -202,13 +202,7 @@ export class PostgresStore implements Store {
        GROUP BY s.workspace_id ORDER BY s.workspace_id`,
       w.params,
     );
-    return rows.map((r) => ({
-      workspace_id: String(r.workspace_id),
-      workspace_name: String(r.workspace_name),
-      owner_name: String(r.owner_name),
-      allowed: Number(r.allowed),
-      denied: Number(r.denied),
-    }));
+    return rows.map(toWorkspaceStats);
   }
 
   async topDenied(q: TopDeniedQuery): Promise<{ value: string; count: number }[]> {

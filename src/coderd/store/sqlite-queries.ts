@@ -14,7 +14,7 @@ import type {
   AgentLastSeen, LogFilter, LogSearch, Page, SequenceGap, SessionCompleteness,
   SessionSummary, StoredRecord, StoredSession, TimeseriesPoint, TimeseriesQuery, TopQuery, WorkspaceStats,
 } from "./store.ts";
-import { newestFirstPage, Where } from "./sql-parts.ts";
+import { newestFirstPage, timeseriesPoints, toWorkspaceStats, Where } from "./sql-parts.ts";
 
 type Row = Record<string, unknown>;
 
@@ -29,13 +29,23 @@ export interface RowMapping {
 }
 
 /** Gaps listed per session in lists (the count of missing records is always exact). */
-const GAPS_PER_SESSION = 50;
+export const GAPS_PER_SESSION = 50;
 
 /** `2025-12-08T20:58:47`: event_time compared by its whole-second prefix, which sorts as text. */
-const eventSecond = (ms: number) => new Date(ms).toISOString().slice(0, 19);
+export const eventSecond = (ms: number) => new Date(ms).toISOString().slice(0, 19);
 
-/** The shared filters over `boundary_logs l JOIN boundary_sessions s`. */
-function filterWhere(q: LogFilter): Where {
+/** The two filters whose SQL differs between engines: a host suffix and a substring test. */
+export interface FilterDialect {
+  /** The last `?` characters of l.http_host. */
+  hostSuffix: string;
+  /** True when `?` occurs in l.http_url. */
+  urlContains: string;
+}
+
+const SQLITE_FILTERS: FilterDialect = { hostSuffix: "substr(l.http_host, -?)", urlContains: "instr(l.http_url, ?) > 0" };
+
+/** The shared filters over `boundary_logs l JOIN boundary_sessions s` (postgres-queries.ts passes its dialect). */
+export function filterWhere(q: LogFilter, dialect: FilterDialect = SQLITE_FILTERS): Where {
   const w = new Where();
   if (q.timeField === "event") {
     if (q.since) w.add("substr(l.event_time, 1, 19) >= ?", eventSecond(Math.floor(q.since.getTime() / 1000) * 1000));
@@ -45,9 +55,9 @@ function filterWhere(q: LogFilter): Where {
     if (q.until) w.add("l.captured_at < ?", q.until.getTime());
   }
   if (q.host) w.add("l.http_host = ?", q.host);
-  if (q.domain) w.add("(l.http_host = ? OR substr(l.http_host, -?) = ?)", q.domain, q.domain.length + 1, `.${q.domain}`);
+  if (q.domain) w.add(`(l.http_host = ? OR ${dialect.hostSuffix} = ?)`, q.domain, q.domain.length + 1, `.${q.domain}`);
   if (q.decision) w.add("l.allowed = ?", q.decision === "allow" ? 1 : 0);
-  if (q.urlContains) w.add("instr(l.http_url, ?) > 0", q.urlContains);
+  if (q.urlContains) w.add(dialect.urlContains, q.urlContains);
   if (q.workspaceId) w.add("s.workspace_id = ?", q.workspaceId);
   if (q.workspace) w.add("s.workspace_name = ?", q.workspace);
   if (q.owner) w.add("s.owner_name = ?", q.owner);
@@ -56,10 +66,10 @@ function filterWhere(q: LogFilter): Where {
 }
 
 /** True when a filter needs the session columns (else the join can be skipped). */
-const needsSession = (q: LogFilter) => Boolean(q.workspaceId || q.workspace || q.owner || q.process);
+export const needsSession = (q: LogFilter) => Boolean(q.workspaceId || q.workspace || q.owner || q.process);
 
-const FROM_LOGS = "FROM boundary_logs l JOIN boundary_sessions s ON s.id = l.session_ref";
-const FROM_LOGS_ONLY = "FROM boundary_logs l";
+export const FROM_LOGS = "FROM boundary_logs l JOIN boundary_sessions s ON s.id = l.session_ref";
+export const FROM_LOGS_ONLY = "FROM boundary_logs l";
 
 export class SqliteQueries {
   private readonly statements = new Map<string, SqliteStatement>();
@@ -103,13 +113,7 @@ export class SqliteQueries {
               sum(l.allowed) AS allowed, sum(1 - l.allowed) AS denied
        ${FROM_LOGS} ${w.sql} GROUP BY s.workspace_id ORDER BY s.workspace_id`,
       w.params,
-    ).map((r) => ({
-      workspace_id: String(r.workspace_id),
-      workspace_name: String(r.workspace_name),
-      owner_name: String(r.owner_name),
-      allowed: Number(r.allowed),
-      denied: Number(r.denied),
-    }));
+    ).map(toWorkspaceStats);
   }
 
   async top(q: TopQuery & { decision: "allow" | "deny" }): Promise<{ value: string; count: number }[]> {
@@ -132,13 +136,7 @@ export class SqliteQueries {
        ${from} ${w.sql} GROUP BY bucket`,
       [q.since.getTime(), q.bucketMs, ...w.params],
     );
-    const counts = new Map(rows.map((r) => [Number(r.bucket), r]));
-    const points: TimeseriesPoint[] = [];
-    for (let i = 0, at = q.since.getTime(); at < q.until.getTime(); i++, at += q.bucketMs) {
-      const r = counts.get(i);
-      points.push({ at, allowed: Number(r?.allowed ?? 0), denied: Number(r?.denied ?? 0) });
-    }
-    return points;
+    return timeseriesPoints(rows, q);
   }
 
   /** A page of sessions (from SqliteStore.listSessions) with each one's counts and gaps. */

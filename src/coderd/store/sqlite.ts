@@ -20,7 +20,7 @@ import { dirname } from "node:path";
 import { openSqlite, type SqliteDatabase, type SqliteStatement } from "../../runtime/adapter.ts";
 import { messageOf, StoreError, type StoreFailure } from "./errors.ts";
 import { migrate } from "./migrations.ts";
-import { newestFirstPage, Where } from "./sql-parts.ts";
+import { newestFirstPage, toWorkspaceStats, Where } from "./sql-parts.ts";
 import { SqliteQueries } from "./sqlite-queries.ts";
 import type {
   AgentLastSeen, LogFilter, LogSearch, SessionSummary, TimeseriesPoint, TimeseriesQuery, TopQuery,
@@ -288,13 +288,7 @@ export class SqliteStore implements Store {
        FROM boundary_logs l JOIN boundary_sessions s ON s.id = l.session_ref ${w.sql}
        GROUP BY s.workspace_id ORDER BY s.workspace_id`,
     ).all<Row>(...w.params);
-    return rows.map((r) => ({
-      workspace_id: String(r.workspace_id),
-      workspace_name: String(r.workspace_name),
-      owner_name: String(r.owner_name),
-      allowed: Number(r.allowed),
-      denied: Number(r.denied),
-    }));
+    return rows.map(toWorkspaceStats);
   }
 
   async topDenied(q: TopDeniedQuery): Promise<{ value: string; count: number }[]> {
