@@ -67,9 +67,9 @@ export const PG_MIGRATIONS: string[] = [
     log_id bigint NOT NULL,
     claimed_by text,
     claimed_until timestamptz,
-    PRIMARY KEY (consumer, log_id)
+    -- log_id first: claims walk it in id order, and the purge looks records up by it (one index, not two).
+    PRIMARY KEY (log_id, consumer)
   );
-  CREATE INDEX consumer_queue_log ON consumer_queue (log_id);
   `,
 ];
 
