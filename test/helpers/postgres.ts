@@ -4,14 +4,15 @@
 // when the test process exits. As root it runs as `nobody` (PostgreSQL
 // refuses to run as root). One cluster per test process, started on first
 // use; each caller gets its own fresh database from `freshDatabase()`.
+// A watchdog stops and removes the cluster once the test process is gone.
 //
 // Finding PostgreSQL: initdb on PATH, /usr/local/bin, or
 // /usr/lib/postgresql/*/bin (Debian's packages; .ci/run installs them).
 // A test run without PostgreSQL fails, unless BOUNDARY_RELAY_NO_POSTGRES=1
 // says so explicitly: then `postgresAvailable()` is false and the
 // PostgreSQL tests are skipped.
-import { spawnSync } from "node:child_process";
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
@@ -125,10 +126,14 @@ export function startPgCluster(opts: PgClusterOptions = {}): PgCluster {
       start();
     },
   };
-  process.once("exit", () => {
-    stop("immediate");
-    rmSync(root, { recursive: true, force: true });
-  });
+  // Torn down when this process ends, however it ends (bun test does not
+  // always run "exit" handlers, and a killed runner runs none): a detached
+  // watchdog waits for our pid to go, then stops the cluster and removes it.
+  const pgCtl = asRoot() ? `setpriv --reuid=${NOBODY} --regid=${NOBODY} --clear-groups ${join(bin, "pg_ctl")}` : join(bin, "pg_ctl");
+  const watchdog = spawn("sh", ["-c",
+    `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done; ${pgCtl} -D '${dataDir}' -m immediate -w stop >/dev/null 2>&1; rm -rf '${root}'`,
+  ], { detached: true, stdio: "ignore" });
+  watchdog.unref();
   return c;
 }
 
