@@ -345,6 +345,14 @@ step_process_log_to_coderd_under_deno() {
 	echo "    exec of sh under Deno: exec spool -> ReportProcessLogs -> deno coderd -> query API and an exec line"
 }
 
+# The PostgreSQL store under Deno (the `postgres` npm package through
+# Deno's node compatibility), on a throw-away cluster the script starts.
+# Needs initdb/pg_ctl (.ci/run puts them on PATH).
+step_postgres_store_under_deno() {
+	"$DENO" run -A scripts/deno-postgres-check.ts | sed 's/^/    /'
+	return "${PIPESTATUS[0]}"
+}
+
 STEPS=(
 	version_reports_deno
 	config_check_agent
@@ -355,6 +363,7 @@ STEPS=(
 	e2e_agent_to_coderd_tls
 	process_log_under_deno
 	process_log_to_coderd_under_deno
+	postgres_store_under_deno
 )
 
 if [[ -n "${DENO:-}" ]]; then

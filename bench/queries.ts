@@ -206,7 +206,7 @@ export async function queriesBench(o: QueriesBenchOptions): Promise<Figure[]> {
       o.log?.(`seeded in ${seeded.insertSeconds.toFixed(1)} s; migration 5 (rollup back-fill) took ${seeded.migrateSeconds.toFixed(1)} s`);
       figures.push(summarize("queries.rollup_backfill", "s", "lower", [seeded.migrateSeconds], { records: o.records }));
     }
-    const coderd = await startCoderd(join(dir, "coderd.log"), ["--admin-token", ADMIN], db);
+    const coderd = await startCoderd(join(dir, "coderd.log"), ["--admin-token", ADMIN], `sqlite:${db}`);
     try {
       figures.push(...(await latencies(coderd, o)));
       if (o.repeats > 0) figures.push(...(await ingestUnderQueries(coderd, o)));

@@ -4,7 +4,8 @@
 // the clock starts measures coderd, not the client). Every batch has its own
 // session UUID so nothing is a duplicate.
 //
-//   bun bench/rpc-load.ts --url U --token T [--clients 4] [--batches 200]
+//   bun bench/rpc-load.ts --url U[,U2…] --token T [--clients 4] [--batches 200]
+// With several URLs (coderd replicas) client i sends to URL i mod n.
 // Prints "ready N", starts on a line on stdin, prints {"sent":N,"elapsedMs":T}.
 import { randomUUID } from "node:crypto";
 import { createInterface } from "node:readline";
@@ -14,7 +15,7 @@ import { sampleRequest } from "./lib/records.ts";
 
 const RECORDS_PER_BATCH = 1000;
 const arg = (name: string, fallback: string) => (process.argv.includes(`--${name}`) ? process.argv[process.argv.indexOf(`--${name}`) + 1]! : fallback);
-const url = `${arg("url", "")}/boundaryrelay.v1.IngestService/ReportBoundaryLogs`;
+const urls = arg("url", "").split(",").map((u) => `${u}/boundaryrelay.v1.IngestService/ReportBoundaryLogs`);
 const token = arg("token", "");
 const clients = Number(arg("clients", "4"));
 const batches = Number(arg("batches", "200"));
@@ -22,7 +23,8 @@ const batches = Number(arg("batches", "200"));
 const bodies = Array.from({ length: batches }, () => toBinary(ReportBoundaryLogsRequestSchema, sampleRequest(randomUUID(), 0, RECORDS_PER_BATCH)));
 const headers = { "content-type": "application/proto", "connect-protocol-version": "1", authorization: `Bearer ${token}` };
 
-async function client(): Promise<void> {
+async function client(_: unknown, i: number): Promise<void> {
+  const url = urls[i % urls.length]!;
   for (let body = bodies.pop(); body; body = bodies.pop()) {
     const res = await fetch(url, { method: "POST", headers, body });
     if (res.status !== 200) throw new Error(`coderd answered ${res.status}: ${await res.text()}`);

@@ -10,6 +10,7 @@ import { loadavg } from "node:os";
 import { join } from "node:path";
 import { burstBench } from "./burst.ts";
 import { coderdIngestBench } from "./coderd-ingest.ts";
+import { postgresIngestBench } from "./postgres-ingest.ts";
 import { endToEndBench } from "./end-to-end.ts";
 import { BINARY } from "./lib/proc.ts";
 import { microBench } from "./micro.ts";
@@ -31,6 +32,7 @@ const groups: Record<string, () => Promise<Figure[]>> = {
   ingest: () => socketIngestBench(repeats, scale),
   "socket-vs-go": () => socketVsGoBench(repeats, scale),
   coderd: () => coderdIngestBench(repeats, scale),
+  postgres: () => postgresIngestBench(repeats, scale),
   e2e: () => endToEndBench(repeats, scale),
   backlog: () => spoolBacklogBench(repeats, scale),
   burst: () => burstBench(1, scale), // one run: each is a million records through coderd (minutes)

@@ -50,7 +50,8 @@ export interface RunningCoderd extends Running {
 
 /**
  * stderr: a file path, "null" (/dev/null) or "pipe" (read proc.child.stderr).
- * `db`: an SQLite file to use (e.g. one seeded beforehand) instead of a new one in the temp dir.
+ * `db`: the --db to use (an SQLite file seeded beforehand as sqlite:PATH, or
+ * postgres://…) instead of a new SQLite file in the temp dir.
  */
 export async function startCoderd(stderr: string, extra: string[] = [], db?: string): Promise<RunningCoderd> {
   const dir = tempDir("bench-coderd-");
@@ -58,7 +59,7 @@ export async function startCoderd(stderr: string, extra: string[] = [], db?: str
   writeFileSync(agents, `agents:\n  - token: "${TOKEN}"\n    workspace_id: 0f4c5d2e-8a7b-4c1d-9e3f-5a6b7c8d9e0f\n    workspace_name: bench\n    owner_name: bench\n`);
   const port = await freePort();
   const fd = stderr === "pipe" ? "pipe" : openSync(stderr === "null" ? "/dev/null" : stderr, "a");
-  const args = ["coderd", "--agents-file", agents, "--db", `sqlite:${db ?? join(dir, "coderd.db")}`, "--http-listen", `127.0.0.1:${port}`, ...extra];
+  const args = ["coderd", "--agents-file", agents, "--db", db ?? `sqlite:${join(dir, "coderd.db")}`, "--http-listen", `127.0.0.1:${port}`, ...extra];
   const proc = start(BINARY, args, ["ignore", "ignore", fd]);
   if (typeof fd === "number") closeSync(fd);
   await waitReady(port, proc);

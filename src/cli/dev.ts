@@ -13,6 +13,7 @@ import { coderdOptionTable, type CoderdConfig, LOG_FORMATS } from "../config/cod
 import { formatListen as addr, kinds } from "../config/kinds.ts";
 import { type ConfigOf, ConfigError, helpText, loadOptions, type OptionTable, optionList, type Sourced } from "../config/load.ts";
 import { defaultSocketPath, stateDir } from "../config/paths.ts";
+import { redactUrlPasswords } from "../config/redact.ts";
 import { startCoderd } from "../coderd/server.ts";
 import { onSignal } from "../runtime/adapter.ts";
 import { namingListenFlag, usageErrorOf } from "./errors.ts";
@@ -25,6 +26,7 @@ export function devOptionTable(env: Env) {
     coderd_listen: { schema: kinds.listen(), default: "127.0.0.1:8477", help: "coderd's HTTP address (ingest RPC, query API, metrics)" },
     agent_listen: { schema: kinds.listen(), default: "127.0.0.1:8478", help: "the agent's HTTP address (/healthz, /readyz, /metrics)" },
     log_format: { schema: kinds.enumOf(LOG_FORMATS), default: "text", help: "format of coderd's boundary_request lines on stderr" },
+    db: { schema: kinds.string().regex(/^(|sqlite:.+|postgres(ql)?:\/\/.*)$/, "must be sqlite:PATH or postgres://…"), default: "", help: "store: empty for SQLite in the state folder, or sqlite:PATH, or postgres://user:password@host:port/database" },
     demo: { schema: kinds.bool(), default: false, boolean: true, help: "also send a demo session of allowed and denied requests" },
   } satisfies OptionTable;
 }
@@ -46,12 +48,15 @@ function roleConfig<T extends OptionTable>(table: T, argv: string[]): ConfigOf<T
 function coderdConfig(dev: DevConfig, state: DevState, env: Env): CoderdConfig {
   return roleConfig(coderdOptionTable(env), [
     "--http-listen", addr(dev.coderd_listen),
-    "--db", `sqlite:${state.dbPath}`,
+    "--db", dbOf(dev, state),
     "--agents-file", state.agentsFile,
     "--admin-token-file", state.adminTokenFile,
     "--log-format", dev.log_format,
   ]);
 }
+
+/** --db as given, else the SQLite file in the state folder. */
+const dbOf = (dev: DevConfig, state: DevState) => dev.db || `sqlite:${state.dbPath}`;
 
 function agentConfig(dev: DevConfig, state: DevState, coderdUrl: string, env: Env): AgentConfig {
   return roleConfig(agentOptionTable(env), [
@@ -72,7 +77,7 @@ function banner(dev: DevConfig, state: DevState, coderdUrl: string, agentUrl: st
     `  agent metrics    ${agentUrl}/metrics   (ready: ${agentUrl}/readyz)`,
     `  coderd metrics   ${coderdUrl}/metrics`,
     `  query API        curl -H "Authorization: Bearer $(cat ${state.adminTokenFile})" ${coderdUrl}/api/v2/boundary/logs`,
-    `  database         ${state.dbPath}`,
+    `  database         ${dev.db ? redactUrlPasswords(dev.db) : state.dbPath}`,
     `  boundary_request lines follow on stderr; Ctrl-C stops both.`,
     "",
   ].join("\n");

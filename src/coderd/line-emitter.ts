@@ -68,6 +68,11 @@ export interface CursorLinesOptions<R extends { id: number }> {
   write: Writer;
   counters: { linesWritten: Counter; lineWriteFailures: Counter };
   now: () => Date;
+  /**
+   * Also look for records every pollMs: with a store shared by replicas,
+   * records another replica stored (or claimed and died) reach no wake().
+   */
+  pollMs?: number;
 }
 
 export interface LineEmitterOptions {
@@ -76,6 +81,7 @@ export interface LineEmitterOptions {
   write: Writer;
   metrics: CoderdMetrics;
   now: () => Date;
+  pollMs?: number;
 }
 
 /** Writes a LineSource's records past its cursor, in order, at least once. */
@@ -84,8 +90,11 @@ export class CursorLines<R extends { id: number }> {
   private woken = false;
   private stopped = false;
   private retry: ReturnType<typeof setTimeout> | undefined;
+  private poll: ReturnType<typeof setInterval> | undefined;
 
-  constructor(private readonly opts: CursorLinesOptions<R>) {}
+  constructor(private readonly opts: CursorLinesOptions<R>) {
+    if (opts.pollMs) this.poll = setInterval(() => this.wake(), opts.pollMs);
+  }
 
   /** Something was committed (or we are starting): write what the store holds past the cursor. */
   wake(): void {
@@ -109,6 +118,7 @@ export class CursorLines<R extends { id: number }> {
     clearTimeout(timer);
     this.stopped = true;
     clearTimeout(this.retry);
+    clearInterval(this.poll);
   }
 
   private async drain(): Promise<void> {
@@ -153,6 +163,7 @@ export class LineEmitter extends CursorLines<StoredRecord> {
       write: opts.write,
       counters: opts.metrics,
       now: opts.now,
+      pollMs: opts.pollMs,
     });
   }
 }

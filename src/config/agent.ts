@@ -18,7 +18,7 @@ export function agentOptionTable(env: Record<string, string | undefined>) {
     socket_idle_timeout: { schema: kinds.duration(), default: "60s", help: "close a connection that holds part of a frame and sends nothing for this long, freeing its buffer (counted as idle_timeout); 0 = never" },
     http_listen: { schema: kinds.listen(), default: "127.0.0.1:8478", help: "address of /healthz, /readyz and /metrics" },
     output: { schema: kinds.enumOf(AGENT_OUTPUTS), default: "auto", help: "where records go: coderd, stdout (JSON lines), discard, or auto (coderd when --coderd-url is set, else stdout)" },
-    coderd_url: { schema: kinds.url(), default: "", env: ["CODER_AGENT_URL"], help: "base URL of boundary-relay coderd" },
+    coderd_url: { schema: kinds.urls(), default: "", env: ["CODER_AGENT_URL"], help: "base URL of boundary-relay coderd; several replicas comma-separated (a,b): the agent fails over between them" },
     agent_token: { schema: kinds.string(), default: "", env: ["CODER_AGENT_TOKEN"], secret: true, help: "agent token sent to coderd as a bearer token" },
     agent_token_file: { schema: kinds.string(), default: "", help: "file holding the agent token (instead of --agent-token)" },
     ca_file: { schema: kinds.string(), default: "", help: "PEM file of CA certificates to trust for an https coderd" },

@@ -10,7 +10,7 @@ export const LOG_FORMATS = ["text", "json"] as const;
 export function coderdOptionTable(env: Record<string, string | undefined>) {
   return {
     http_listen: { schema: kinds.listen(), default: "127.0.0.1:8477", help: "address of the ingest RPC, query API, /healthz, /readyz and /metrics" },
-    db: { schema: kinds.string().regex(/^(sqlite:.+|postgres(ql)?:\/\/.+)$/, "must be sqlite:PATH or postgres://…"), default: `sqlite:${join(stateDir(env), "coderd.db")}`, help: "store: sqlite:PATH (postgres:// URLs are refused until PostgreSQL support lands)" },
+    db: { schema: kinds.string().regex(/^(sqlite:.+|postgres(ql)?:\/\/.*)$/, "must be sqlite:PATH or postgres://…"), default: `sqlite:${join(stateDir(env), "coderd.db")}`, help: "store: sqlite:PATH, or postgres://user:password@host:port/database?sslmode=… (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE fill what the URL leaves out)" },
     agents_file: { schema: kinds.string(), default: "", help: "YAML or JSON file of agent identities (token or token_sha256 → workspace, owner, template); reloaded on SIGHUP" },
     admin_token: { schema: kinds.string(), default: "", secret: true, help: "bearer token for the query API and the console (sign in at /; at least 16 characters)" },
     admin_token_file: { schema: kinds.string(), default: "", help: "file holding the admin token (instead of --admin-token; at least 16 characters)" },

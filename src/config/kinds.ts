@@ -50,10 +50,22 @@ function fromText<T>(parse: (s: string) => T | null, what: string) {
   };
 }
 
+/** The URLs of a `kinds.urls()` value, trimmed, empty parts dropped. */
+export function splitUrls(s: string): string[] {
+  return s.split(",").map((u) => u.trim()).filter(Boolean);
+}
+
 export const kinds = {
   string: () => z.string(),
   url: () =>
     z.string().refine((s) => s === "" || URL.canParse(s), { message: "is not a URL (e.g. https://coder.example.com)" }),
+  /** One URL or several, comma-separated (a config file may also give a list): kept as one comma-separated string. */
+  urls: () =>
+    z.union([z.string(), z.array(z.string())])
+      .transform((v) => (Array.isArray(v) ? v.join(",") : v))
+      .refine((s) => s === "" || splitUrls(s).every((u) => URL.canParse(u)), {
+        message: "is not a URL or a comma-separated list of URLs (e.g. https://coderd-1.example,https://coderd-2.example)",
+      }),
   int: (min: number, max: number) =>
     z.coerce
       .number({ error: "is not a whole number" })

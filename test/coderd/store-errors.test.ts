@@ -35,9 +35,10 @@ describe("store failures", () => {
     expect(await failureOf(() => SqliteStore.open(join(dir, "afile", "y.db")))).toBe("bad_location");
     expect(await failureOf(() => SqliteStore.open(dir))).toBe("bad_location");
     expect(await failureOf(() => SqliteStore.open(join(dir, "garbage.db")))).toBe("corrupt");
-    expect(await failureOf(() => openStore("postgres://u@h/db"))).toBe("bad_location");
-    // The exec-record store refuses the same --db the same way (a StoreError, not the CLI's ConfigError).
-    expect(await failureOf(() => openProcessLogStore("postgres://u@h/db"))).toBe("bad_location");
+    expect(await failureOf(() => openStore("mysql://u@h/db"))).toBe("bad_location"); // no such store
+    expect(await failureOf(() => openStore("postgres://u@no-such-host.invalid/db"))).toBe("unreachable"); // may come back
+    // The exec-record store refuses a --db it cannot open the same way (a StoreError, not the CLI's ConfigError).
+    expect(await failureOf(() => openProcessLogStore("mysql://u@h/db"))).toBe("bad_location");
     const newer = await openSqlite(join(dir, "newer.db"));
     newer.exec("PRAGMA user_version = 99");
     newer.close();

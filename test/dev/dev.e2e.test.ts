@@ -7,6 +7,8 @@ import { join } from "node:path";
 import { type Child, startCli } from "../helpers/cli.ts";
 import { until } from "../helpers/until.ts";
 import { tempDir } from "../helpers/temp.ts";
+import postgres from "postgres";
+import { freshDatabase, PG_PASSWORD, PG_TEST_TIMEOUT_MS, postgresAvailable } from "../helpers/postgres.ts";
 
 const children: Child[] = [];
 const dirs: string[] = [];
@@ -95,3 +97,28 @@ test("dev: records an earlier run left in the spool are printed before the banne
   child.kill("SIGTERM");
   expect(await child.exited).toBe(0);
 }, 90_000);
+
+test.skipIf(!postgresAvailable())("dev --demo --db postgres://…: the demo records are stored in PostgreSQL; the banner hides the password", async () => {
+  const dir = tempDir("dev-pg-").dir;
+  dirs.push(dir);
+  const db = await freshDatabase("dev");
+  const child = startCli([
+    "dev", "--demo", "--db", db, "--state-dir", join(dir, "state"), "--socket", join(dir, "boundary.sock"),
+    "--coderd-listen", "127.0.0.1:0", "--agent-listen", "127.0.0.1:0",
+  ]);
+  children.push(child);
+  await until(() => /coderd metrics +(http:\/\/\S+)\/metrics/.test(child.stderr()), { what: "the banner", timeoutMs: 20_000 });
+  const coderdUrl = /coderd metrics +(http:\/\/\S+)\/metrics/.exec(child.stderr())![1]!;
+  const adminToken = readFileSync(join(dir, "state", "admin-token"), "utf8").trim();
+  await until(async () => (await logs(coderdUrl, adminToken)).length >= 15, { what: "the demo records in the query API", timeoutMs: 20_000 });
+  const sql = postgres(db, { max: 1, onnotice: () => {} });
+  try {
+    expect(Number((await sql`SELECT count(*) AS n FROM boundary_logs`)[0]!.n)).toBe(15);
+  } finally {
+    await sql.end({ timeout: 1 });
+  }
+  child.kill("SIGINT");
+  expect(await child.exited).toBe(0);
+  expect(child.stderr()).toMatch(/database +postgres:\/\/relay:\[redacted\]@/);
+  expect(child.stderr()).not.toContain(PG_PASSWORD);
+}, PG_TEST_TIMEOUT_MS);

@@ -53,12 +53,16 @@ describe("config check --role coderd applies coderd's start-up rules", () => {
   const check = (dir: string, ...flags: string[]) =>
     runBinary(["config", "check", "--role", "coderd", "--db", `sqlite:${join(dir, "c.db")}`, ...flags], { HOME: dir });
 
-  test("a postgres:// URL is refused as at start, and its password is never printed", async () => {
+  test("a postgres:// URL is accepted and printed with its password redacted; a --db of no known store is refused", async () => {
     const dir = workDir();
     const r = await check(dir, "--db", "postgres://relay:hunter2-secret@127.0.0.1/relay");
-    expect(r.code).toBe(2);
-    expect(r.stderr).toContain("db (from --db): only sqlite:PATH is supported");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('db: "postgres://relay:[redacted]@127.0.0.1/relay"');
     expect(r.stdout + r.stderr).not.toContain("hunter2-secret");
+    const other = await check(dir, "--db", "mysql://relay:hunter2-secret@127.0.0.1/relay");
+    expect(other.code).toBe(2);
+    expect(other.stderr).toContain("db (from --db): must be sqlite:PATH or postgres://");
+    expect(other.stdout + other.stderr).not.toContain("hunter2-secret");
   });
 
   test("coderd --help offers only the --db kinds start-up accepts", async () => {

@@ -5,7 +5,7 @@
 import { Database } from "bun:sqlite";
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { createServer, type Socket } from "node:net";
+import type { Socket } from "node:net";
 import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
 import { BoundaryClient, type ClientRecord, demoRecords } from "../../src/client/index.ts";
@@ -63,16 +63,7 @@ function startBinary(args: string[], env: Record<string, string> = {}): Child {
 // ------------------------------------------------------------ temp dirs, ports
 
 /** A loopback port nobody listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from "../helpers/ports.ts";
 
 // ------------------------------------------------------------ processes
 

@@ -31,6 +31,8 @@ import { BOUNDARY_KIND, EXEC_KIND, type RequestKind } from "../forwarder/kinds.t
 import { RetryTiming } from "../forwarder/backoff.ts";
 import { Quarantine, QUARANTINE_DIR } from "../forwarder/quarantine.ts";
 import { createIngestClient, type IngestClient } from "../../rpc/index.ts";
+import { splitUrls } from "../../config/kinds.ts";
+import { failoverSend } from "../forwarder/failover.ts";
 import { ReportBoundaryLogsRequestSchema } from "../../gen/coder/agent/v2/boundary_pb.ts";
 
 export type CoderdOutputConfig = Pick<
@@ -110,11 +112,11 @@ export class CoderdOutput implements RecordOutput {
       metrics,
       log,
     });
-    const client = createIngestClient({ baseUrl: config.coderd_url, token: config.agent_token, caPem });
+    const replicas = splitUrls(config.coderd_url).map((baseUrl) => createIngestClient({ baseUrl, token: config.agent_token, caPem }));
     const forwarder = new Forwarder<Req>({
       spool,
       kind: channel.kind,
-      send: channel.send(client),
+      send: failoverSend(replicas.map(channel.send)),
       quarantine: new Quarantine(join(channel.dir, QUARANTINE_DIR)),
       batchMaxRecords: config.batch_max_records,
       batchMaxBytes: config.batch_max_bytes,

@@ -1,26 +1,35 @@
-// Picks the store for --db: sqlite:PATH now; postgres:// is refused with a
-// clear message until its Store implementation lands. Failures are
-// StoreErrors; a --db the CLI should name as bad usage is `bad_location`.
-import { StoreError } from "./errors.ts";
+// Picks the store for --db by its scheme: sqlite:PATH (embedded) or
+// postgres://… / postgresql://… (a shared PostgreSQL, host, user, password
+// and database also from the usual PG* environment variables). Failures
+// are StoreErrors; a --db the CLI should name as bad usage is `bad_location`.
 import { accessSync, constants, existsSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { probeDirectory } from "../../config/probe.ts";
-import { messageOf } from "./errors.ts";
+import { messageOf, StoreError } from "./errors.ts";
+import { PostgresStore, type PostgresStoreOptions } from "./postgres.ts";
 import { SqliteStore, type SqliteStoreOptions } from "./sqlite.ts";
 import type { Store } from "./store.ts";
 
+export type StoreKind = "sqlite" | "postgres";
+
+/** Which store `db` names; throws StoreError("bad_location") for anything else (config check runs it too). */
+export function storeKindOf(db: string): StoreKind {
+  if (db.startsWith("sqlite:")) return "sqlite";
+  if (/^postgres(ql)?:\/\//.test(db)) return "postgres";
+  throw new StoreError("bad_location", "must be sqlite:PATH or postgres://user:password@host:port/database");
+}
+
 /** Throws StoreError("bad_location") unless this build can open `db`. */
 export function checkStoreLocation(db: string): void {
-  if (db.startsWith("sqlite:")) return;
-  throw new StoreError("bad_location", "only sqlite:PATH is supported so far (PostgreSQL is planned)");
+  storeKindOf(db);
 }
 
 /**
- * checkStoreLocation, and that start-up could make the database's directory
+ * checkStoreLocation, and for SQLite that start-up could make the database's directory
  * (made and removed again) and open its file (`config check`).
  */
 export function probeStoreLocation(db: string): void {
-  checkStoreLocation(db);
+  if (storeKindOf(db) === "postgres") return; // config check opens no connection: start-up reports an unreachable server
   const path = db.slice("sqlite:".length);
   if (path === ":memory:") return;
   try {
@@ -37,7 +46,7 @@ export function probeStoreLocation(db: string): void {
   }
 }
 
-export async function openStore(db: string, opts: SqliteStoreOptions = {}): Promise<Store> {
-  checkStoreLocation(db);
+export async function openStore(db: string, opts: SqliteStoreOptions & PostgresStoreOptions = {}): Promise<Store> {
+  if (storeKindOf(db) === "postgres") return PostgresStore.open(db, opts);
   return SqliteStore.open(db.slice("sqlite:".length), opts);
 }

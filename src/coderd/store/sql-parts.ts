@@ -2,7 +2,7 @@
 // filter by filter (values always bound, never spliced), the record filters
 // that apply alike to records and to the hourly rollup, and the cut of a
 // newest-first page fetched with one row too many.
-import type { LogFilter, Page, PagePosition } from "./store.ts";
+import type { LogFilter, Page, PagePosition, TimeseriesPoint, TimeseriesQuery, WorkspaceStats } from "./store.ts";
 
 type Row = Record<string, unknown>;
 
@@ -56,14 +56,47 @@ export const ROLLUP_COLUMNS: FilterColumns = {
   ownerName: "r.owner_name", processName: "r.confined_process_name",
 };
 
+/** The two filters whose SQL differs between engines: a host suffix and a substring test. */
+export interface FilterDialect {
+  /** The last `?` characters of the host column given. */
+  hostSuffix: (host: string) => string;
+  /** True when `?` occurs in l.http_url. */
+  urlContains: string;
+}
+
+export const SQLITE_FILTERS: FilterDialect = { hostSuffix: (host) => `substr(${host}, -?)`, urlContains: "instr(l.http_url, ?) > 0" };
+export const PG_FILTERS: FilterDialect = { hostSuffix: (host) => `right(${host}, ?::int)`, urlContains: "strpos(l.http_url, ?) > 0" };
+
 /** The filters on host, decision and workspace identity (not time, not url_contains), added to `w`. */
-export function attributeWhere(q: LogFilter, c: FilterColumns, w = new Where()): Where {
+export function attributeWhere(q: LogFilter, c: FilterColumns, w = new Where(), dialect = SQLITE_FILTERS): Where {
   if (q.host) w.add(`${c.host} = ?`, q.host);
-  if (q.domain) w.add(`(${c.host} = ? OR substr(${c.host}, -?) = ?)`, q.domain, q.domain.length + 1, `.${q.domain}`);
+  if (q.domain) w.add(`(${c.host} = ? OR ${dialect.hostSuffix(c.host)} = ?)`, q.domain, q.domain.length + 1, `.${q.domain}`);
   if (q.decision) w.add(`${c.allowed} = ?`, q.decision === "allow" ? 1 : 0);
   if (q.workspaceId) w.add(`${c.workspaceId} = ?`, q.workspaceId);
   if (q.workspace) w.add(`${c.workspaceName} = ?`, q.workspace);
   if (q.owner) w.add(`${c.ownerName} = ?`, q.owner);
   if (q.process) w.add(`${c.processName} = ?`, q.process);
   return w;
+}
+
+/** A row of a per-workspace allow/deny count (numbers may come back as text or bigint). */
+export function toWorkspaceStats(r: Row): WorkspaceStats {
+  return {
+    workspace_id: String(r.workspace_id),
+    workspace_name: String(r.workspace_name),
+    owner_name: String(r.owner_name),
+    allowed: Number(r.allowed),
+    denied: Number(r.denied),
+  };
+}
+
+/** Every bucket of the window, from rows of (bucket index, allowed, denied); buckets without rows count 0. */
+export function timeseriesPoints(rows: Row[], q: Pick<TimeseriesQuery, "since" | "until" | "bucketMs">): TimeseriesPoint[] {
+  const counts = new Map(rows.map((r) => [Number(r.bucket), r]));
+  const points: TimeseriesPoint[] = [];
+  for (let i = 0, at = q.since.getTime(); at < q.until.getTime(); i++, at += q.bucketMs) {
+    const r = counts.get(i);
+    points.push({ at, allowed: Number(r?.allowed ?? 0), denied: Number(r?.denied ?? 0) });
+  }
+  return points;
 }

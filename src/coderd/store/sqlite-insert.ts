@@ -22,7 +22,7 @@ const ROWS_PER_INSERT = 50;
  * numbers it returned: a number repeated within the batch counts once, at
  * its first occurrence.
  */
-function firstOccurrences(records: NewBatch["records"], returned: number[]): number[] {
+export function firstOccurrences(records: NewBatch["records"], returned: number[]): number[] {
   const fresh = new Set(returned);
   const stored: number[] = [];
   records.forEach((r, i) => {

@@ -19,7 +19,7 @@ import type {
   AgentLastSeen, LogFilter, LogSearch, Page, SequenceGap, SessionCompleteness, SessionQuery,
   SessionSummary, StoredRecord, StoredSession, TimeseriesPoint, TimeseriesQuery, TopQuery, WorkspaceStats,
 } from "./store.ts";
-import { attributeWhere, newestFirstPage, RECORD_COLUMNS, Where } from "./sql-parts.ts";
+import { attributeWhere, type FilterDialect, newestFirstPage, RECORD_COLUMNS, SQLITE_FILTERS, timeseriesPoints, toWorkspaceStats, Where } from "./sql-parts.ts";
 import { rollupTimeseries, rollupTop, rollupWorkspaceStats, type Sql } from "./sqlite-rollup.ts";
 
 type Row = Record<string, unknown>;
@@ -35,13 +35,13 @@ export interface RowMapping {
 }
 
 /** Gaps listed per session in lists (the count of missing records is always exact). */
-const GAPS_PER_SESSION = 50;
+export const GAPS_PER_SESSION = 50;
 
 /** `2025-12-08T20:58:47`: event_time compared by its whole-second prefix, which sorts as text. */
-const eventSecond = (ms: number) => new Date(ms).toISOString().slice(0, 19);
+export const eventSecond = (ms: number) => new Date(ms).toISOString().slice(0, 19);
 
-/** The shared filters over `boundary_logs l JOIN boundary_sessions s`. */
-function filterWhere(q: LogFilter): Where {
+/** The shared filters over `boundary_logs l JOIN boundary_sessions s` (postgres-queries.ts passes its dialect). */
+export function filterWhere(q: LogFilter, dialect: FilterDialect = SQLITE_FILTERS): Where {
   const w = new Where();
   if (q.timeField === "event") {
     if (q.since) w.add("substr(l.event_time, 1, 19) >= ?", eventSecond(Math.floor(q.since.getTime() / 1000) * 1000));
@@ -50,16 +50,16 @@ function filterWhere(q: LogFilter): Where {
     if (q.since) w.add("l.captured_at >= ?", q.since.getTime());
     if (q.until) w.add("l.captured_at < ?", q.until.getTime());
   }
-  attributeWhere(q, RECORD_COLUMNS, w);
-  if (q.urlContains) w.add("instr(l.http_url, ?) > 0", q.urlContains);
+  attributeWhere(q, RECORD_COLUMNS, w, dialect);
+  if (q.urlContains) w.add(dialect.urlContains, q.urlContains);
   return w;
 }
 
 /** True when a filter needs the session columns (else the join can be skipped). */
-const needsSession = (q: LogFilter) => Boolean(q.workspaceId || q.workspace || q.owner || q.process);
+export const needsSession = (q: LogFilter) => Boolean(q.workspaceId || q.workspace || q.owner || q.process);
 
-const FROM_LOGS = "FROM boundary_logs l JOIN boundary_sessions s ON s.id = l.session_ref";
-const FROM_LOGS_ONLY = "FROM boundary_logs l";
+export const FROM_LOGS = "FROM boundary_logs l JOIN boundary_sessions s ON s.id = l.session_ref";
+export const FROM_LOGS_ONLY = "FROM boundary_logs l";
 
 export class SqliteQueries {
   private readonly statements = new Map<string, SqliteStatement>();
@@ -97,13 +97,7 @@ export class SqliteQueries {
   }
 
   async workspaceStats(q: LogFilter): Promise<WorkspaceStats[]> {
-    return this.run(rollupWorkspaceStats(q) ?? this.scanWorkspaceStats(q)).map((r) => ({
-      workspace_id: String(r.workspace_id),
-      workspace_name: String(r.workspace_name),
-      owner_name: String(r.owner_name),
-      allowed: Number(r.allowed),
-      denied: Number(r.denied),
-    }));
+    return this.run(rollupWorkspaceStats(q) ?? this.scanWorkspaceStats(q)).map(toWorkspaceStats);
   }
 
   async top(q: TopQuery & { decision: "allow" | "deny" }): Promise<{ value: string; count: number }[]> {
@@ -111,14 +105,7 @@ export class SqliteQueries {
   }
 
   async timeseries(q: TimeseriesQuery): Promise<TimeseriesPoint[]> {
-    const rows = this.run(rollupTimeseries(q) ?? this.scanTimeseries(q));
-    const counts = new Map(rows.map((r) => [Number(r.bucket), r]));
-    const points: TimeseriesPoint[] = [];
-    for (let i = 0, at = q.since.getTime(); at < q.until.getTime(); i++, at += q.bucketMs) {
-      const r = counts.get(i);
-      points.push({ at, allowed: Number(r?.allowed ?? 0), denied: Number(r?.denied ?? 0) });
-    }
-    return points;
+    return timeseriesPoints(this.run(rollupTimeseries(q) ?? this.scanTimeseries(q)), q);
   }
 
   /** The aggregates by scanning the window's records: for what the rollup does not carry (sqlite-rollup.ts). */

@@ -64,10 +64,10 @@ export interface SqliteStoreOptions {
 const IDENTITY = IDENTITY_COLUMNS;
 const SESSION_IDENTITY = IDENTITY.split(", ").map((c) => `s.${c}`).join(", ");
 /** Records joined with their session, which carries the identity. */
-const LOG_SELECT = `SELECT l.id, s.session_id, l.sequence_number, l.allowed, l.http_method, l.http_url, l.http_host,
+export const LOG_SELECT = `SELECT l.id, s.session_id, l.sequence_number, l.allowed, l.http_method, l.http_url, l.http_host,
   l.matched_rule, l.event_time, l.captured_at, ${SESSION_IDENTITY}
   FROM boundary_logs l JOIN boundary_sessions s ON s.id = l.session_ref`;
-const SESSION_COLUMNS = `id, session_id, ${IDENTITY}, started_at, updated_at`;
+export const SESSION_COLUMNS = `id, session_id, ${IDENTITY}, started_at, updated_at`;
 const LOG_INSERT_COLUMNS = "session_ref, dedup, sequence_number, allowed, http_method, http_url, http_host, matched_rule, event_time, captured_at";
 /** Rows per INSERT statement: fewer crossings into SQLite, measured best near 50. */
 const ROWS_PER_INSERT = 50;
@@ -105,7 +105,7 @@ function toIdentity(r: Row): SessionIdentity {
   };
 }
 
-function toRecord(r: Row): StoredRecord {
+export function toRecord(r: Row): StoredRecord {
   return {
     id: Number(r.id),
     session_id: String(r.session_id),
@@ -121,7 +121,7 @@ function toRecord(r: Row): StoredRecord {
   };
 }
 
-function toSession(r: Row): StoredSession {
+export function toSession(r: Row): StoredSession {
   return {
     session_id: String(r.session_id),
     ...toIdentity(r),

@@ -1,0 +1,101 @@
+// PostgreSQL schema, versioned in code, as migrations.ts is for SQLite.
+// Several replicas may start at once: migrate() takes a transaction-level
+// advisory lock first, so one replica migrates and the others wait, then
+// find the work done. Every migration of a start runs in that one
+// transaction (PostgreSQL DDL is transactional): a crash halfway leaves the
+// previous version intact. A database newer than this binary is refused
+// (StoreError "schema_newer"). Never edit a shipped migration: add the next.
+//
+// Tables as in Coder's schema: boundary_sessions (one row per session and
+// workspace, carrying the agent identity) and boundary_logs (one row per
+// record, pointing at its session). Times are milliseconds since the epoch
+// (bigint), as in the SQLite store, so both stores page and bucket alike.
+// De-duplication is the partial unique index on (session_ref,
+// sequence_number) WHERE dedup. consumer_queue holds, per consumer, the
+// records it has not taken yet: filled in the insert's own statement, so a
+// committed record always has its entry; replicas claim entries with
+// FOR UPDATE SKIP LOCKED and a lease (postgres.ts).
+import type { Sql } from "postgres";
+import { StoreError } from "./errors.ts";
+
+export const PG_MIGRATIONS: string[] = [
+  `
+  CREATE TABLE boundary_sessions (
+    id bigserial PRIMARY KEY,
+    session_id text NOT NULL,
+    keyed boolean NOT NULL,
+    agent_id text NOT NULL,
+    agent_name text NOT NULL,
+    workspace_id text NOT NULL,
+    workspace_name text NOT NULL,
+    owner_id text NOT NULL,
+    owner_name text NOT NULL,
+    template_id text NOT NULL,
+    template_version_id text NOT NULL,
+    confined_process_name text NOT NULL,
+    started_at bigint NOT NULL,
+    updated_at bigint NOT NULL
+  );
+  CREATE UNIQUE INDEX boundary_sessions_key ON boundary_sessions (session_id, workspace_id);
+  CREATE INDEX boundary_sessions_started ON boundary_sessions (started_at, id);
+  CREATE INDEX boundary_sessions_workspace ON boundary_sessions (workspace_id, started_at, id);
+  CREATE INDEX boundary_sessions_updated ON boundary_sessions (updated_at);
+  CREATE INDEX boundary_sessions_agent ON boundary_sessions (agent_id, workspace_id, updated_at);
+
+  CREATE TABLE boundary_logs (
+    id bigserial PRIMARY KEY,
+    session_ref bigint NOT NULL REFERENCES boundary_sessions (id),
+    dedup boolean NOT NULL,
+    sequence_number integer NOT NULL,
+    allowed smallint NOT NULL,
+    http_method text NOT NULL,
+    http_url text NOT NULL,
+    http_host text NOT NULL,
+    matched_rule text NOT NULL,
+    event_time text NOT NULL,
+    captured_at bigint NOT NULL
+  );
+  CREATE UNIQUE INDEX boundary_logs_dedup ON boundary_logs (session_ref, sequence_number) WHERE dedup;
+  CREATE INDEX boundary_logs_session_seq ON boundary_logs (session_ref, sequence_number);
+  CREATE INDEX boundary_logs_captured ON boundary_logs (captured_at, id);
+  CREATE INDEX boundary_logs_host_captured ON boundary_logs (http_host, captured_at);
+
+  CREATE TABLE consumers (consumer text PRIMARY KEY);
+  INSERT INTO consumers (consumer) VALUES ('stderr');
+  CREATE TABLE consumer_queue (
+    consumer text NOT NULL REFERENCES consumers (consumer),
+    log_id bigint NOT NULL,
+    claimed_by text,
+    claimed_until timestamptz,
+    -- log_id first: claims walk it in id order, and the purge looks records up by it (one index, not two).
+    PRIMARY KEY (log_id, consumer)
+  );
+  `,
+];
+
+export const PG_SCHEMA_VERSION = PG_MIGRATIONS.length;
+
+/** The advisory lock key of migrations ("brmigrat" as 64 bits, any fixed number would do). */
+const MIGRATION_LOCK = 0x62726d6967726174n;
+
+/** Brings the database to PG_SCHEMA_VERSION under an advisory lock; refuses a newer one. */
+export async function migratePostgres(sql: Sql): Promise<number> {
+  await sql.begin(async (tx) => {
+    await tx`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK.toString()}::bigint)`;
+    await tx`CREATE TABLE IF NOT EXISTS boundary_relay_schema (version integer NOT NULL)`;
+    const rows = await tx<{ version: number }[]>`SELECT version FROM boundary_relay_schema`;
+    const current = rows[0]?.version ?? 0;
+    if (current > PG_SCHEMA_VERSION) {
+      throw new StoreError(
+        "schema_newer",
+        `database schema version ${current} is newer than this boundary-relay (${PG_SCHEMA_VERSION}); upgrade boundary-relay`,
+      );
+    }
+    for (let version = current + 1; version <= PG_SCHEMA_VERSION; version++) {
+      await tx.unsafe(PG_MIGRATIONS[version - 1]!);
+    }
+    if (rows.length === 0) await tx`INSERT INTO boundary_relay_schema (version) VALUES (${PG_SCHEMA_VERSION})`;
+    else await tx`UPDATE boundary_relay_schema SET version = ${PG_SCHEMA_VERSION}`;
+  });
+  return PG_SCHEMA_VERSION;
+}

@@ -1,0 +1,312 @@
+// The PostgreSQL store (--db postgres://…), for one coderd or several
+// replicas sharing one database. Client: porsager's `postgres` package
+// (pure JavaScript over node:net, so it runs under Bun, Deno and in the
+// compiled binary). Only this folder imports it, and only here do its
+// errors become StoreError, by SQLSTATE or connection error code.
+//
+// Guarantees:
+// - a batch is one statement, so one round trip and one transaction: the
+//   session upsert, the records (arrays unnested, ON CONFLICT DO NOTHING
+//   RETURNING on the unique (session, sequence) index) and one queue entry
+//   per consumer for each newly stored record. Concurrent batches commit in
+//   parallel (PostgreSQL's own group commit); rows are exactly once across
+//   any number of replicas;
+// - consumers (the stderr lines) take records by claiming queue entries
+//   with FOR UPDATE SKIP LOCKED and a lease (CLAIM_LEASE_S): replicas share
+//   the work, and entries a dead replica had claimed are taken by another
+//   once the lease runs out. advanceCursor deletes the claimed entries, so
+//   a record is handed out again only when its consumer died (or failed)
+//   before advancing: at least once, per consumer;
+// - retention runs on one replica at a time (a transaction advisory lock)
+//   and never deletes a record still queued for a consumer;
+// - PostgreSQL away is `unreachable` (ingest answers unavailable, /readyz
+//   503); the pool reconnects by itself when it returns.
+// Not guaranteed: lines in commit order across replicas (each claim is in id
+// order); the live tail (logsAfterId) may skip a record whose transaction
+// committed after a later id's.
+import postgres, { type Sql } from "postgres";
+import { redactUrlPasswords } from "../../config/redact.ts";
+import { messageOf, StoreError, type StoreFailure } from "./errors.ts";
+import { migratePostgres } from "./postgres-migrations.ts";
+import { PgQueries } from "./postgres-queries.ts";
+import { newestFirstPage, toWorkspaceStats, Where } from "./sql-parts.ts";
+import { LOG_SELECT, SESSION_COLUMNS, toRecord, toSession } from "./sqlite.ts";
+import { firstOccurrences, IDENTITY_COLUMNS as IDENTITY } from "./sqlite-insert.ts";
+import type {
+  AgentLastSeen, InsertResult, LogFilter, LogQuery, LogSearch, NewBatch, Page, SessionLogsQuery, SessionQuery,
+  SessionSummary, Store, StoredRecord, StoredSession, TimeseriesPoint, TimeseriesQuery, TimeWindow, TopDeniedQuery,
+  TopQuery, WorkspaceStats,
+} from "./store.ts";
+
+export interface PostgresStoreOptions {
+  /** Connections in the pool (default 10). */
+  maxConnections?: number;
+  /** Seconds a connection attempt may take (default 5). */
+  connectTimeoutS?: number;
+  /** Seconds a consumer's claim lasts before another replica may take its records (default 10). */
+  claimLeaseS?: number;
+}
+
+const CLAIM_LEASE_S = 10;
+/** Advisory lock keys (any fixed numbers; migrations use another). */
+export const RETENTION_LOCK = "7092164953162589795";
+const PING_TIMEOUT_MS = 3000;
+
+/** SQLSTATE classes and codes we tell apart (https://www.postgresql.org/docs/current/errcodes-appendix.html). */
+const BAD_LOCATION_CODES = new Set(["28P01", "28000", "3D000"]);
+const CORRUPT_CODES = new Set(["XX001", "XX002"]);
+
+type Row = Record<string, unknown>;
+
+/** `?` placeholders as PostgreSQL's `$1, $2, …` (our SQL has no `?` inside literals). */
+export function numberPlaceholders(sql: string): string {
+  let n = 0;
+  return sql.replace(/\?/g, () => `$${++n}`);
+}
+
+/** A driver failure as a StoreError; `opening` makes a refused login or a missing database a bad location. */
+export function pgStoreError(err: unknown, doing: string, opening = false): StoreError {
+  if (err instanceof StoreError) return err;
+  const code = String((err as { code?: unknown } | null)?.code ?? "");
+  let failure: StoreFailure = "unreachable";
+  if (opening && BAD_LOCATION_CODES.has(code)) failure = "bad_location";
+  else if (CORRUPT_CODES.has(code)) failure = "corrupt";
+  return new StoreError(failure, redactUrlPasswords(`${doing}: ${messageOf(err)}`), { cause: err });
+}
+
+export class PostgresStore implements Store {
+  private readonly queries: PgQueries;
+  /** Names this store's claims: unique per process start. */
+  private readonly claimant = crypto.randomUUID();
+  private readonly knownConsumers = new Set<string>();
+
+  private constructor(
+    private readonly sql: Sql,
+    private readonly leaseS: number,
+  ) {
+    this.queries = new PgQueries((text, params) => this.all(text, params));
+  }
+
+  static async open(url: string, opts: PostgresStoreOptions = {}): Promise<PostgresStore> {
+    let sql: Sql;
+    try {
+      sql = postgres(url, {
+        max: opts.maxConnections ?? 10,
+        connect_timeout: opts.connectTimeoutS ?? 5,
+        onnotice: () => {},
+        transform: { undefined: null },
+      });
+    } catch (err) {
+      throw new StoreError("bad_location", `cannot use the database URL ${redactUrlPasswords(url)}: ${messageOf(err)}`, { cause: err });
+    }
+    try {
+      await migratePostgres(sql);
+    } catch (err) {
+      await sql.end({ timeout: 1 }).catch(() => {});
+      throw pgStoreError(err, `cannot open the database ${redactUrlPasswords(url)}`, true);
+    }
+    return new PostgresStore(sql, opts.claimLeaseS ?? CLAIM_LEASE_S);
+  }
+
+  /** Runs SQL written with `?` placeholders; failures become StoreErrors. */
+  private async all(text: string, params: unknown[], doing = "query failed"): Promise<Row[]> {
+    try {
+      return (await this.sql.unsafe(numberPlaceholders(text), params as never[], { prepare: true })) as unknown as Row[];
+    } catch (err) {
+      throw pgStoreError(err, doing);
+    }
+  }
+
+  searchLogs = (q: LogSearch): Promise<Page<StoredRecord>> => this.queries.searchLogs(q);
+  logsAfterId = (q: LogFilter, afterId: number, limit: number): Promise<StoredRecord[]> => this.queries.logsAfterId(q, afterId, limit);
+  lastLogId = (): Promise<number> => this.queries.lastLogId();
+  workspaceStats = (q: LogFilter): Promise<WorkspaceStats[]> => this.queries.workspaceStats(q);
+  top = (q: TopQuery & { decision: "allow" | "deny" }) => this.queries.top(q);
+  timeseries = (q: TimeseriesQuery): Promise<TimeseriesPoint[]> => this.queries.timeseries(q);
+  sessionSummaries = async (q: SessionQuery): Promise<Page<SessionSummary>> => this.queries.withCompleteness(await this.listSessions(q));
+  sessionSummary = (sessionId: string, workspaceId?: string): Promise<SessionSummary | null> => this.queries.sessionSummary(sessionId, workspaceId);
+  agentsLastSeen = (limit: number): Promise<AgentLastSeen[]> => this.queries.agentsLastSeen(limit);
+
+  async insertBatch(batch: NewBatch): Promise<InsertResult> {
+    if (batch.records.length === 0) return { stored: [], duplicates: 0 };
+    const id = batch.identity;
+    const r = batch.records;
+    const rows = await this.all(
+      `WITH s AS (
+         INSERT INTO boundary_sessions (session_id, keyed, ${IDENTITY}, started_at, updated_at)
+         VALUES (?, ?::boolean, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::bigint, ?::bigint)
+         ON CONFLICT (session_id, workspace_id) DO UPDATE SET updated_at = excluded.updated_at
+         RETURNING id
+       ), ins AS (
+         INSERT INTO boundary_logs (session_ref, dedup, sequence_number, allowed, http_method, http_url, http_host, matched_rule, event_time, captured_at)
+         SELECT s.id, ?::boolean, r.seq, r.allowed, r.method, r.url, r.host, r.rule, r.event_time, ?::bigint
+         FROM s, unnest(?::int4[], ?::int2[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[])
+           WITH ORDINALITY AS r (seq, allowed, method, url, host, rule, event_time, ord)
+         ORDER BY r.seq, r.ord
+         ON CONFLICT DO NOTHING
+         RETURNING id, sequence_number
+       ), queued AS (
+         INSERT INTO consumer_queue (consumer, log_id) SELECT c.consumer, ins.id FROM ins CROSS JOIN consumers c
+       )
+       SELECT sequence_number FROM ins`,
+      [
+        batch.sessionId, batch.deduplicate, id.agentId, id.agentName, id.workspaceId, id.workspaceName, id.ownerId,
+        id.ownerName, id.templateId, id.templateVersionId, batch.confinedProcessName, batch.capturedAt.getTime(),
+        batch.capturedAt.getTime(), batch.deduplicate, batch.capturedAt.getTime(),
+        r.map((x) => x.sequenceNumber), r.map((x) => (x.allowed ? 1 : 0)), r.map((x) => x.httpMethod),
+        r.map((x) => x.httpUrl), r.map((x) => x.httpHost), r.map((x) => x.matchedRule), r.map((x) => x.eventTime),
+      ],
+      "insert failed",
+    );
+    const stored = batch.deduplicate ? firstOccurrences(r, rows.map((row) => Number(row.sequence_number))) : r.map((_, i) => i);
+    return { stored, duplicates: r.length - stored.length };
+  }
+
+  async listSessions(q: SessionQuery): Promise<Page<StoredSession>> {
+    const w = new Where().add("keyed");
+    if (q.workspaceId) w.add("workspace_id = ?", q.workspaceId);
+    if (q.since) w.add("updated_at >= ?", q.since.getTime());
+    if (q.until) w.add("started_at < ?", q.until.getTime());
+    if (q.after) w.add("(started_at < ? OR (started_at = ? AND id < ?))", q.after.at, q.after.at, q.after.id);
+    const rows = await this.all(
+      `SELECT ${SESSION_COLUMNS} FROM boundary_sessions ${w.sql} ORDER BY started_at DESC, id DESC LIMIT ?`,
+      [...w.params, q.limit + 1],
+    );
+    return newestFirstPage(rows, q.limit, "started_at", toSession);
+  }
+
+  async sessionLogs(q: SessionLogsQuery): Promise<StoredRecord[]> {
+    const w = new Where().add("s.session_id = ?", q.sessionId);
+    if (q.workspaceId) w.add("s.workspace_id = ?", q.workspaceId);
+    if (q.afterSeq !== undefined) w.add("l.sequence_number > ?", q.afterSeq);
+    if (q.beforeSeq !== undefined) w.add("l.sequence_number < ?", q.beforeSeq);
+    const rows = await this.all(`${LOG_SELECT} ${w.sql} ORDER BY l.sequence_number, l.id LIMIT ?`, [...w.params, q.limit]);
+    return rows.map(toRecord);
+  }
+
+  async listLogs(q: LogQuery): Promise<Page<StoredRecord>> {
+    const w = window(q);
+    if (q.workspaceId) w.add("s.workspace_id = ?", q.workspaceId);
+    if (q.decision) w.add("l.allowed = ?", q.decision === "allow" ? 1 : 0);
+    if (q.domain) w.add("l.http_host = ?", q.domain.toLowerCase());
+    if (q.after) w.add("(l.captured_at < ? OR (l.captured_at = ? AND l.id < ?))", q.after.at, q.after.at, q.after.id);
+    const rows = await this.all(`${LOG_SELECT} ${w.sql} ORDER BY l.captured_at DESC, l.id DESC LIMIT ?`, [...w.params, q.limit + 1]);
+    return newestFirstPage(rows, q.limit, "captured_at", toRecord);
+  }
+
+  async stats(q: TimeWindow): Promise<WorkspaceStats[]> {
+    const w = window(q);
+    const rows = await this.all(
+      `SELECT s.workspace_id, max(s.workspace_name) AS workspace_name, max(s.owner_name) AS owner_name,
+              sum(l.allowed) AS allowed, sum(1 - l.allowed) AS denied
+       FROM boundary_logs l JOIN boundary_sessions s ON s.id = l.session_ref ${w.sql}
+       GROUP BY s.workspace_id ORDER BY s.workspace_id`,
+      w.params,
+    );
+    return rows.map(toWorkspaceStats);
+  }
+
+  async topDenied(q: TopDeniedQuery): Promise<{ value: string; count: number }[]> {
+    const w = window(q).add("l.allowed = 0");
+    const column = q.by === "domain" ? "http_host" : "http_url";
+    const rows = await this.all(
+      `SELECT ${column} AS value, count(*) AS count FROM boundary_logs l ${w.sql}
+       GROUP BY ${column} ORDER BY count DESC, value ASC LIMIT ?`,
+      [...w.params, q.limit],
+    );
+    return rows.map((r) => ({ value: String(r.value), count: Number(r.count) }));
+  }
+
+  /** Registers a consumer the first time this store sees it; a new consumer starts at the first record. */
+  private async ensureConsumer(consumer: string): Promise<void> {
+    if (this.knownConsumers.has(consumer)) return;
+    try {
+      await this.sql.begin(async (tx) => {
+        const added = await tx`INSERT INTO consumers (consumer) VALUES (${consumer}) ON CONFLICT DO NOTHING RETURNING consumer`;
+        if (added.length > 0) await tx`INSERT INTO consumer_queue (consumer, log_id) SELECT ${consumer}, id FROM boundary_logs`;
+      });
+    } catch (err) {
+      throw pgStoreError(err, `registering the consumer ${consumer} failed`);
+    }
+    this.knownConsumers.add(consumer);
+  }
+
+  async unconsumed(consumer: string, limit: number): Promise<StoredRecord[]> {
+    await this.ensureConsumer(consumer);
+    // Entries nobody holds, or whose holder's lease ran out, or our own
+    // (a write of ours that failed): claimed for the lease, oldest first.
+    const rows = await this.all(
+      `WITH picked AS (
+         SELECT log_id FROM consumer_queue
+         WHERE consumer = ? AND (claimed_until IS NULL OR claimed_until < now() OR claimed_by = ?)
+         ORDER BY log_id LIMIT ? FOR UPDATE SKIP LOCKED
+       ), claimed AS (
+         UPDATE consumer_queue q SET claimed_by = ?, claimed_until = now() + make_interval(secs => ?::int)
+         FROM picked WHERE q.consumer = ? AND q.log_id = picked.log_id
+         RETURNING q.log_id
+       )
+       ${LOG_SELECT} JOIN claimed c ON c.log_id = l.id ORDER BY l.id`,
+      [consumer, this.claimant, limit, this.claimant, this.leaseS, consumer],
+      `reading records for ${consumer} failed`,
+    );
+    return rows.map(toRecord);
+  }
+
+  async advanceCursor(consumer: string, lastId: number): Promise<void> {
+    await this.all(
+      "DELETE FROM consumer_queue WHERE consumer = ? AND claimed_by = ? AND log_id <= ?",
+      [consumer, this.claimant, lastId],
+      `moving the cursor of ${consumer} failed`,
+    );
+  }
+
+  async purgeBefore(cutoff: Date, limit: number): Promise<number> {
+    const at = cutoff.getTime();
+    try {
+      return await this.sql.begin(async (tx) => {
+        const [lock] = await tx`SELECT pg_try_advisory_xact_lock(${RETENTION_LOCK}::bigint) AS got`;
+        if (!lock?.got) return 0; // another replica is purging
+        // Never a record still queued for a consumer, nor the newest record.
+        const deleted = await tx`
+          DELETE FROM boundary_logs WHERE id IN (
+            SELECT id FROM boundary_logs l WHERE captured_at < ${at}
+              AND id < (SELECT max(id) FROM boundary_logs)
+              AND NOT EXISTS (SELECT 1 FROM consumer_queue q WHERE q.log_id = l.id)
+            ORDER BY captured_at, id LIMIT ${limit})`;
+        await tx`
+          DELETE FROM boundary_sessions WHERE id IN (
+            SELECT s.id FROM boundary_sessions s WHERE s.updated_at < ${at}
+              AND NOT EXISTS (SELECT 1 FROM boundary_logs l WHERE l.session_ref = s.id) LIMIT ${limit})`;
+        return deleted.count;
+      });
+    } catch (err) {
+      throw pgStoreError(err, "retention purge failed");
+    }
+  }
+
+  async ping(): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new StoreError("unreachable", `the database did not answer within ${PING_TIMEOUT_MS} ms`)), PING_TIMEOUT_MS);
+    });
+    try {
+      await Promise.race([this.all("SELECT 1 FROM boundary_logs LIMIT 1", [], "the database does not answer"), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async close(): Promise<void> {
+    // Claims of a clean stop go back at once (a crash's wait for their lease).
+    await this.all("UPDATE consumer_queue SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = ?", [this.claimant]).catch(() => {});
+    // A bounded wait: a connection the server dropped may never answer its goodbye.
+    await this.sql.end({ timeout: 2 }).catch(() => {});
+  }
+}
+
+function window(q: TimeWindow): Where {
+  const w = new Where();
+  if (q.since) w.add("l.captured_at >= ?", q.since.getTime());
+  if (q.until) w.add("l.captured_at < ?", q.until.getTime());
+  return w;
+}

@@ -1,0 +1,101 @@
+// What several coderd replicas on one PostgreSQL rely on, beyond the Store
+// contract (contract.ts): migrations that several stores run at once, a
+// database newer than the binary refused, the same batch stored by two
+// replicas at once kept once, consumers' claims that a dead replica's lease
+// gives up to another, and retention on one replica at a time.
+import { afterEach, describe, expect, test } from "bun:test";
+import postgres from "postgres";
+import { StoreError } from "../../../src/coderd/store/errors.ts";
+import { PostgresStore, RETENTION_LOCK } from "../../../src/coderd/store/postgres.ts";
+import type { NewBatch } from "../../../src/coderd/store/store.ts";
+import { freshDatabase, PG_TEST_TIMEOUT_MS, postgresAvailable } from "../../helpers/postgres.ts";
+import { newRecords, STORE_IDENTITY } from "../helpers.ts";
+
+const T0 = Date.parse("2025-12-08T10:00:00.000Z");
+const batchOf = (session: string, from: number, n: number): NewBatch => ({
+  identity: STORE_IDENTITY, sessionId: session, deduplicate: true, confinedProcessName: "c", capturedAt: new Date(T0), records: newRecords(from, n),
+});
+const session = (i: number) => `70000000-0000-4000-8000-${String(i).padStart(12, "0")}`;
+
+const open: PostgresStore[] = [];
+afterEach(async () => {
+  for (const s of open.splice(0)) await s.close();
+});
+async function store(db: string, opts = {}): Promise<PostgresStore> {
+  const s = await PostgresStore.open(db, opts);
+  open.push(s);
+  return s;
+}
+
+describe.skipIf(!postgresAvailable())("PostgreSQL store shared by replicas", () => {
+  test("three replicas migrating at once all start; a database newer than the binary is refused", async () => {
+    const db = await freshDatabase("repl");
+    await Promise.all([store(db), store(db), store(db)]);
+    const sql = postgres(db, { max: 1, onnotice: () => {} });
+    try {
+      await sql`UPDATE boundary_relay_schema SET version = 99`;
+    } finally {
+      await sql.end({ timeout: 1 });
+    }
+    const refused = await PostgresStore.open(db).catch((err: unknown) => err);
+    expect(refused).toBeInstanceOf(StoreError);
+    expect((refused as StoreError).failure).toBe("schema_newer");
+    expect((refused as StoreError).message).toContain("database schema version 99 is newer than this boundary-relay");
+  }, PG_TEST_TIMEOUT_MS);
+
+  test("the same batches sent to two replicas at once are stored once", async () => {
+    const db = await freshDatabase("repl");
+    const [a, b] = await Promise.all([store(db), store(db)]);
+    let stored = 0;
+    for (let round = 0; round < 20; round++) {
+      const batch = batchOf(session(round % 3), round * 50, 100); // overlapping halves too
+      const results = await Promise.all([a!.insertBatch(batch), b!.insertBatch(batch)]);
+      stored += results.reduce((n, r) => n + r.stored.length, 0);
+    }
+    const rows = (await a!.searchLogs({ limit: 10_000 })).items;
+    expect(rows.length).toBe(stored);
+    expect(new Set(rows.map((r) => `${r.session_id}/${r.sequence_number}`)).size).toBe(rows.length);
+  }, PG_TEST_TIMEOUT_MS);
+
+  test("replicas split a consumer's records; a dead replica's claims go to another when its lease runs out", async () => {
+    const db = await freshDatabase("repl");
+    const a = await store(db, { claimLeaseS: 1 });
+    const b = await store(db, { claimLeaseS: 1 });
+    await a.insertBatch(batchOf(session(1), 0, 10));
+    const takenByA = await a.unconsumed("stderr", 4);
+    const takenByB = await b.unconsumed("stderr", 100);
+    expect(takenByA.map((r) => r.sequence_number)).toEqual([0, 1, 2, 3]);
+    expect(takenByB.map((r) => r.sequence_number)).toEqual([4, 5, 6, 7, 8, 9]);
+    await b.advanceCursor("stderr", takenByB.at(-1)!.id);
+    // A "dies" without advancing: after its lease, B takes A's records.
+    expect(await b.unconsumed("stderr", 100)).toEqual([]);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect((await b.unconsumed("stderr", 100)).map((r) => r.sequence_number)).toEqual([0, 1, 2, 3]);
+  }, PG_TEST_TIMEOUT_MS);
+
+  test("retention runs on one replica at a time: while another holds the purge lock, a purge does nothing", async () => {
+    const db = await freshDatabase("repl");
+    const a = await store(db);
+    await a.insertBatch(batchOf(session(2), 0, 10));
+    await a.advanceCursor("stderr", (await a.unconsumed("stderr", 100)).at(-1)!.id);
+    const other = postgres(db, { max: 1, onnotice: () => {} });
+    let release = () => {};
+    const held = new Promise<void>((r) => (release = r));
+    let locked = () => {};
+    const isLocked = new Promise<void>((r) => (locked = r));
+    const holder = other.begin(async (tx) => {
+      await tx`SELECT pg_advisory_xact_lock(${RETENTION_LOCK}::bigint)`;
+      locked();
+      await held;
+    });
+    try {
+      await isLocked;
+      expect(await a.purgeBefore(new Date(T0 + 1000), 100)).toBe(0);
+    } finally {
+      release();
+      await holder;
+      await other.end({ timeout: 1 });
+    }
+    expect(await a.purgeBefore(new Date(T0 + 1000), 100)).toBe(9); // all but the newest
+  }, PG_TEST_TIMEOUT_MS);
+});

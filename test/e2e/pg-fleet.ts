@@ -1,0 +1,108 @@
+// A fleet on PostgreSQL for the e2e tests: compiled coderd replicas on one
+// database of the test run's cluster (test/helpers/postgres.ts), agents
+// with their own tokens, a feeder that writes numbered records straight
+// into an agent's socket, and the store and stderr read back to count
+// every (session, sequence) stored and printed.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import postgres from "postgres";
+import { connectUnix, keyOf, logsFrames, type Proc, startBinaryChild, writeBytes } from "./harness.ts";
+import { until } from "../helpers/until.ts";
+import type { Child } from "../helpers/cli.ts";
+
+export const ADMIN = "pg-e2e-admin-token-0123456789";
+export const agentToken = (i: number) => `pg-e2e-agent-token-${i}-0123456789`;
+
+/** An agents file with `n` agents, each in its own workspace. */
+export function writeFleetAgents(dir: string, n: number): string {
+  const file = join(dir, "agents.yaml");
+  const rows = Array.from({ length: n }, (_, i) =>
+    `  - token: "${agentToken(i)}"\n    workspace_id: 0f4c5d2e-8a7b-4c1d-9e3f-5a6b7c8d9e${String(i).padStart(2, "0")}\n    workspace_name: ws-${i}\n    owner_name: owner-${i}\n`,
+  );
+  writeFileSync(file, `agents:\n${rows.join("")}`);
+  return file;
+}
+
+async function started(child: Child, what: string, pattern: RegExp): Promise<number> {
+  await until(() => pattern.test(child.stderr()) || child.proc.exitCode !== null, { what: `${what} to start`, timeoutMs: 60_000 });
+  const port = Number(pattern.exec(child.stderr())?.[1]);
+  if (!port) throw new Error(`${what} did not start (exit ${child.proc.exitCode}):\n${child.stderr()}`);
+  return port;
+}
+
+const asProc = (child: Child, port: number): Proc => ({
+  child, port, stop: async (signal = "SIGTERM") => (child.kill(signal), child.exited),
+});
+
+/** `boundary-relay coderd --db <url>` on 127.0.0.1:`port` (0 = any). */
+export async function startPgCoderd(db: string, agentsFile: string, port = 0, extra: string[] = []): Promise<Proc> {
+  const child = startBinaryChild([
+    "coderd", "--db", db, "--agents-file", agentsFile, "--admin-token", ADMIN, "--http-listen", `127.0.0.1:${port}`, ...extra,
+  ]);
+  return asProc(child, await started(child, "coderd", /listening on https?:\/\/127\.0\.0\.1:(\d+)/));
+}
+
+/** An agent with token `i`, forwarding to `coderdUrls` (comma-separated when several). */
+export async function startFleetAgent(dir: string, i: number, coderdUrls: string, extra: string[] = []): Promise<Proc & { socket: string }> {
+  const socket = join(dir, `agent-${i}.sock`);
+  const spool = join(dir, `spool-${i}`);
+  const child = startBinaryChild(
+    ["agent", "--socket", socket, "--spool-dir", spool, "--http-listen", "127.0.0.1:0", "--output", "coderd",
+      "--coderd-url", coderdUrls, "--agent-token", agentToken(i), ...extra],
+    { HOME: spool, TMPDIR: dir },
+  );
+  return { ...asProc(child, await started(child, `agent ${i}`, /http http:\/\/127\.0\.0\.1:(\d+)/)), socket };
+}
+
+/**
+ * Writes `total` records of session `sessionId` (sequence 0..total-1) into
+ * `socket`, `perFrame` per frame, `framesPerWrite` frames per write, pausing
+ * `pauseMs` between writes; `onProgress` sees the records written so far.
+ */
+export async function feed(socket: string, sessionId: string, total: number, opts: { perFrame?: number; framesPerWrite?: number; pauseMs?: number; onProgress?: (n: number) => void | Promise<void> } = {}): Promise<void> {
+  const perFrame = opts.perFrame ?? 10;
+  const framesPerWrite = opts.framesPerWrite ?? 20;
+  const conn = await connectUnix(socket);
+  try {
+    for (let seq = 0; seq < total;) {
+      const frames = Math.min(framesPerWrite, Math.ceil((total - seq) / perFrame));
+      const n = Math.min(frames * perFrame, total - seq);
+      const full = Math.floor(n / perFrame);
+      if (full > 0) await writeBytes(conn, logsFrames(sessionId, seq, full, perFrame));
+      if (n % perFrame) await writeBytes(conn, logsFrames(sessionId, seq + full * perFrame, 1, n % perFrame));
+      seq += n;
+      await opts.onProgress?.(seq);
+      if (opts.pauseMs) await new Promise((r) => setTimeout(r, opts.pauseMs));
+    }
+  } finally {
+    conn.end();
+  }
+}
+
+/** (session_id/sequence_number) → rows stored, read from PostgreSQL. */
+export async function pgStoredCounts(db: string): Promise<Map<string, number>> {
+  const sql = postgres(db, { max: 1, onnotice: () => {} });
+  try {
+    const rows = await sql<{ session_id: string; sequence_number: number; n: string }[]>`
+      SELECT s.session_id, l.sequence_number, count(*) AS n
+      FROM boundary_logs l JOIN boundary_sessions s ON s.id = l.session_ref GROUP BY 1, 2`;
+    return new Map(rows.map((r) => [keyOf(r.session_id, r.sequence_number), Number(r.n)]));
+  } catch (err) {
+    if ((err as { code?: string }).code === "42P01") return new Map(); // no schema yet
+    throw err;
+  } finally {
+    await sql.end({ timeout: 1 });
+  }
+}
+
+/** Rows in boundary_logs. */
+export async function pgStoredRows(db: string): Promise<number> {
+  const sql = postgres(db, { max: 1, onnotice: () => {} });
+  try {
+    return Number((await sql`SELECT count(*) AS n FROM boundary_logs`)[0]!.n);
+  } catch {
+    return 0;
+  } finally {
+    await sql.end({ timeout: 1 });
+  }
+}

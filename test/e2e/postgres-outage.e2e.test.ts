@@ -1,0 +1,63 @@
+// PostgreSQL going away is an outage, not a crash (issue #14): the compiled
+// coderd on a real PostgreSQL, an agent streaming records, and the database
+// stopped mid-stream (a clean stop, then a crash-style immediate restart).
+// While it is away /readyz is 503 naming the store and ingest answers
+// unavailable (the agent keeps the records); when it returns everything
+// resumes by itself: every record stored exactly once, each with its
+// boundary_request line, and coderd never exits.
+import { afterAll, describe, expect, test } from "bun:test";
+import { emittedCounts, keyOf, readyz } from "./harness.ts";
+import { tempDir } from "../helpers/temp.ts";
+import { until } from "../helpers/until.ts";
+import { feed, pgStoredCounts, pgStoredRows, startFleetAgent, startPgCoderd, writeFleetAgents } from "./pg-fleet.ts";
+import { freshDatabase, PG_PASSWORD, pgCluster, postgresAvailable } from "../helpers/postgres.ts";
+
+const SESSION = "50000000-0000-4000-8000-000000000001";
+const TOTAL = 6000;
+
+const cleanups: (() => unknown)[] = [];
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+describe.skipIf(!postgresAvailable())("coderd on PostgreSQL: the database restarts mid-stream", () => {
+  test("503 while away, then nothing lost, nothing stored twice, coderd never exits", async () => {
+    const { dir, cleanup } = tempDir("br-pg-outage-");
+    cleanups.push(cleanup);
+    const db = await freshDatabase("outage");
+    const coderd = await startPgCoderd(db, writeFleetAgents(dir, 1));
+    cleanups.push(() => coderd.stop());
+    const agent = await startFleetAgent(dir, 0, `http://127.0.0.1:${coderd.port}`);
+    cleanups.push(() => agent.stop());
+    expect((await readyz(coderd.port)).status).toBe(200);
+
+    let outage: Promise<void> | null = null;
+    await feed(agent.socket, SESSION, TOTAL, {
+      pauseMs: 20,
+      onProgress: async (n) => {
+        if (n < TOTAL / 3 || outage) return;
+        outage = (async () => {
+          pgCluster().stop(); // a clean stop: the database is away
+          const away = await readyz(coderd.port);
+          expect(away.status).toBe(503);
+          expect(JSON.parse(away.body).reason).toContain("store");
+          await until(() => /batch refused with unavailable/.test(coderd.child.stderr()), { what: "ingest to answer unavailable", timeoutMs: 20_000 });
+          pgCluster().start();
+          await until(async () => (await readyz(coderd.port)).status === 200, { what: "/readyz to be 200 again", timeoutMs: 20_000 });
+        })();
+        await outage;
+      },
+    });
+    // And a crash-style restart (immediate stop) right after the last write.
+    pgCluster().restart();
+    await until(async () => (await pgStoredRows(db)) >= TOTAL, { what: "every record stored", timeoutMs: 90_000, intervalMs: 500 });
+    const stored = await pgStoredCounts(db);
+    expect(stored.size).toBe(TOTAL);
+    expect([...stored.values()].filter((n) => n !== 1)).toEqual([]);
+    for (let seq = 0; seq < TOTAL; seq++) expect(stored.has(keyOf(SESSION, seq))).toBe(true);
+    await until(() => emittedCounts(coderd.child.stderr()).size === TOTAL, { what: "every line printed", timeoutMs: 30_000 });
+    expect(coderd.child.proc.exitCode).toBeNull();
+    expect(coderd.child.proc.signalCode).toBeNull();
+    expect(coderd.child.stderr()).not.toContain(PG_PASSWORD);
+  }, 180_000);
+});
