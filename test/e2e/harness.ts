@@ -3,8 +3,7 @@
 // store read back directly, Prometheus scrapes, and a ledger of exactly
 // which records in-process boundary clients wrote to the agent's socket.
 import { Database } from "bun:sqlite";
-import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import type { Socket } from "node:net";
 import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
@@ -15,36 +14,20 @@ import {  } from "../helpers/agent.ts";
 import { type Child, startCli } from "../helpers/cli.ts";
 import { parseSeries, type Sample, scrapeMetrics, valueOf } from "../helpers/metrics.ts";
 import { until } from "../helpers/until.ts";
-
-const ROOT = join(import.meta.dir, "..", "..");
+import { ensureBuilt } from "../helpers/build.ts";
 
 // ------------------------------------------------------------ the binary
 
 let built: string | null = null;
 
-/** Newest modification time of any file under `dir` (ms). */
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const name of readdirSync(dir, { recursive: true }) as string[]) {
-    const st = statSync(join(dir, name));
-    if (st.isFile() && st.mtimeMs > newest) newest = st.mtimeMs;
-  }
-  return newest;
-}
-
 /**
  * The binary under test: BOUNDARY_RELAY_BIN, else dist/boundary-relay,
- * (re)built with `bun build.ts` (host only) when missing or older than src/,
- * so a stale binary can never stand in for the code being tested.
+ * (re)built when missing or older than src/ (test/helpers/build.ts).
  */
 export function binary(): string {
   if (process.env.BOUNDARY_RELAY_BIN) return process.env.BOUNDARY_RELAY_BIN;
   if (built) return built;
-  const bin = join(ROOT, "dist", "boundary-relay");
-  if (!existsSync(bin) || statSync(bin).mtimeMs < newestMtime(join(ROOT, "src"))) {
-    const r = spawnSync(process.execPath, ["build.ts"], { cwd: ROOT, env: { ...process.env, BOUNDARY_RELAY_CROSS: "0" }, encoding: "utf8" });
-    if (r.status !== 0) throw new Error(`bun build.ts failed:\n${r.stdout}${r.stderr}`);
-  }
+  const bin = join(ensureBuilt(), "boundary-relay");
   built = bin;
   return bin;
 }

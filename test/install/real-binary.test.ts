@@ -1,22 +1,22 @@
 // install.sh with the REAL compiled binary: serves the build output
 // directory (dist/, or BOUNDARY_RELAY_DIST) as the download base, installs
-// from it, and runs the installed binary. Runs when the host's binary has
-// been built; when BOUNDARY_RELAY_DIST is set (as .ci/run does) a missing
-// binary is a failure, not a skip.
+// from it, and runs the installed binary. dist/ is built first when it is
+// missing or stale (test/helpers/build.ts); with BOUNDARY_RELAY_DIST set
+// (as .ci/run does) that directory is used as it is, and a missing binary
+// there is a failure.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
 import type { HttpServer } from "../../src/runtime/adapter.ts";
-import { hostFile, REPO_ROOT, runInstall, serveDirectory, sha256 } from "./fixture.ts";
+import { hostFile, runInstall, serveDirectory, sha256 } from "./fixture.ts";
 import { tempDir } from "../helpers/temp.ts";
+import { ensureBuilt } from "../helpers/build.ts";
 
-const distDir = process.env.BOUNDARY_RELAY_DIST || join(REPO_ROOT, "dist");
-const built = existsSync(join(distDir, hostFile)) && existsSync(join(distDir, `${hostFile}.sha256`));
-const required = Boolean(process.env.BOUNDARY_RELAY_DIST);
+const distDir = process.env.BOUNDARY_RELAY_DIST || ensureBuilt(hostFile);
 
-describe.if(built || required)(`install.sh with the real ${hostFile} from ${distDir}`, () => {
+describe(`install.sh with the real ${hostFile} from ${distDir}`, () => {
   let work: string;
   let server: HttpServer;
   let url: string;
