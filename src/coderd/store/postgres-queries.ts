@@ -6,7 +6,7 @@
 // two files read side by side; the contract suite (test/coderd/store/)
 // proves they answer alike.
 import { LOG_SELECT, SESSION_COLUMNS, toRecord, toSession } from "./sqlite.ts";
-import { newestFirstPage, PG_FILTERS, timeseriesPoints, toWorkspaceStats, Where } from "./sql-parts.ts";
+import { newestFirstPage, PG_FILTERS, timeseriesPoints, toAgentLastSeen, toWorkspaceStats, Where } from "./sql-parts.ts";
 import {
   filterWhere as sqliteFilterWhere, FROM_LOGS, FROM_LOGS_ONLY, GAPS_PER_SESSION, needsSession,
 } from "./sqlite-queries.ts";
@@ -139,13 +139,6 @@ export class PgQueries {
        FROM boundary_sessions GROUP BY agent_id, workspace_id ORDER BY last_seen DESC LIMIT ?`,
       [limit],
     );
-    return rows.map((r) => ({
-      agent_id: String(r.agent_id),
-      agent_name: String(r.agent_name),
-      workspace_id: String(r.workspace_id),
-      workspace_name: String(r.workspace_name),
-      owner_name: String(r.owner_name),
-      last_seen: new Date(Number(r.last_seen)).toISOString(),
-    }));
+    return rows.map(toAgentLastSeen);
   }
 }

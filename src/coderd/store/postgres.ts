@@ -29,7 +29,7 @@ import { redactUrlPasswords } from "../../config/redact.ts";
 import { messageOf, StoreError, type StoreFailure } from "./errors.ts";
 import { migratePostgres } from "./postgres-migrations.ts";
 import { PgQueries } from "./postgres-queries.ts";
-import { newestFirstPage, toWorkspaceStats, Where } from "./sql-parts.ts";
+import { newestFirstPage, sessionListWhere, toWorkspaceStats, Where } from "./sql-parts.ts";
 import { LOG_SELECT, SESSION_COLUMNS, toRecord, toSession } from "./sqlite.ts";
 import { firstOccurrences, IDENTITY_COLUMNS as IDENTITY } from "./sqlite-insert.ts";
 import type {
@@ -163,11 +163,7 @@ export class PostgresStore implements Store {
   }
 
   async listSessions(q: SessionQuery): Promise<Page<StoredSession>> {
-    const w = new Where().add("keyed");
-    if (q.workspaceId) w.add("workspace_id = ?", q.workspaceId);
-    if (q.since) w.add("updated_at >= ?", q.since.getTime());
-    if (q.until) w.add("started_at < ?", q.until.getTime());
-    if (q.after) w.add("(started_at < ? OR (started_at = ? AND id < ?))", q.after.at, q.after.at, q.after.id);
+    const w = sessionListWhere(q, "keyed");
     const rows = await this.all(
       `SELECT ${SESSION_COLUMNS} FROM boundary_sessions ${w.sql} ORDER BY started_at DESC, id DESC LIMIT ?`,
       [...w.params, q.limit + 1],

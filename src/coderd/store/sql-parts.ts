@@ -1,8 +1,9 @@
-// Small SQL-building pieces the SQLite files share: a WHERE clause built
+// Small SQL-building pieces the store files share: a WHERE clause built
 // filter by filter (values always bound, never spliced), the record filters
 // that apply alike to records and to the hourly rollup, and the cut of a
-// newest-first page fetched with one row too many.
-import type { LogFilter, Page, PagePosition, TimeseriesPoint, TimeseriesQuery, WorkspaceStats } from "./store.ts";
+// newest-first page fetched with one row too many; the row mappers and
+// session-list filters the SQLite and PostgreSQL stores share.
+import type { AgentLastSeen, LogFilter, Page, PagePosition, SessionQuery, TimeseriesPoint, TimeseriesQuery, WorkspaceStats } from "./store.ts";
 
 type Row = Record<string, unknown>;
 
@@ -99,4 +100,26 @@ export function timeseriesPoints(rows: Row[], q: Pick<TimeseriesQuery, "since" |
     points.push({ at, allowed: Number(r?.allowed ?? 0), denied: Number(r?.denied ?? 0) });
   }
   return points;
+}
+
+/** The filters of a session list over boundary_sessions; `keyed` is the engine's test of the keyed column. */
+export function sessionListWhere(q: SessionQuery, keyed: string): Where {
+  const w = new Where().add(keyed);
+  if (q.workspaceId) w.add("workspace_id = ?", q.workspaceId);
+  if (q.since) w.add("updated_at >= ?", q.since.getTime());
+  if (q.until) w.add("started_at < ?", q.until.getTime());
+  if (q.after) w.add("(started_at < ? OR (started_at = ? AND id < ?))", q.after.at, q.after.at, q.after.id);
+  return w;
+}
+
+/** A row of the agents-last-seen aggregate. */
+export function toAgentLastSeen(r: Row): AgentLastSeen {
+  return {
+    agent_id: String(r.agent_id),
+    agent_name: String(r.agent_name),
+    workspace_id: String(r.workspace_id),
+    workspace_name: String(r.workspace_name),
+    owner_name: String(r.owner_name),
+    last_seen: new Date(Number(r.last_seen)).toISOString(),
+  };
 }

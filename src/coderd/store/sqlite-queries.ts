@@ -19,7 +19,10 @@ import type {
   AgentLastSeen, LogFilter, LogSearch, Page, SequenceGap, SessionCompleteness, SessionQuery,
   SessionSummary, StoredRecord, StoredSession, TimeseriesPoint, TimeseriesQuery, TopQuery, WorkspaceStats,
 } from "./store.ts";
-import { attributeWhere, type FilterDialect, newestFirstPage, RECORD_COLUMNS, SQLITE_FILTERS, timeseriesPoints, toWorkspaceStats, Where } from "./sql-parts.ts";
+import {
+  attributeWhere, type FilterDialect, newestFirstPage, RECORD_COLUMNS, sessionListWhere, SQLITE_FILTERS, timeseriesPoints, toAgentLastSeen,
+  toWorkspaceStats, Where,
+} from "./sql-parts.ts";
 import { rollupTimeseries, rollupTop, rollupWorkspaceStats, type Sql } from "./sqlite-rollup.ts";
 
 type Row = Record<string, unknown>;
@@ -148,11 +151,7 @@ export class SqliteQueries {
 
   /** Keyed sessions, newest first. */
   async listSessions(q: SessionQuery): Promise<Page<StoredSession>> {
-    const w = new Where().add("keyed = 1");
-    if (q.workspaceId) w.add("workspace_id = ?", q.workspaceId);
-    if (q.since) w.add("updated_at >= ?", q.since.getTime());
-    if (q.until) w.add("started_at < ?", q.until.getTime());
-    if (q.after) w.add("(started_at < ? OR (started_at = ? AND id < ?))", q.after.at, q.after.at, q.after.id);
+    const w = sessionListWhere(q, "keyed = 1");
     const rows = this.all(
       `SELECT ${this.rows.sessionColumns} FROM boundary_sessions ${w.sql} ORDER BY started_at DESC, id DESC LIMIT ?`,
       [...w.params, q.limit + 1],
@@ -225,13 +224,6 @@ export class SqliteQueries {
               max(owner_name) AS owner_name, max(updated_at) AS last_seen
        FROM boundary_sessions GROUP BY agent_id, workspace_id ORDER BY last_seen DESC LIMIT ?`,
       [limit],
-    ).map((r) => ({
-      agent_id: String(r.agent_id),
-      agent_name: String(r.agent_name),
-      workspace_id: String(r.workspace_id),
-      workspace_name: String(r.workspace_name),
-      owner_name: String(r.owner_name),
-      last_seen: new Date(Number(r.last_seen)).toISOString(),
-    }));
+    ).map(toAgentLastSeen);
   }
 }
