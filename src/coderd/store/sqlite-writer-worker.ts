@@ -29,6 +29,10 @@ async function handle(req: WriterRequest): Promise<WriterReply> {
       db = await openSqlite(path);
       db.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
       db.exec(`PRAGMA synchronous = ${synchronous}`);
+      // Each batch of a group commit is a savepoint, and a savepoint keeps a
+      // statement journal: in memory, not in a temp file (micro.sqlite_insert
+      // 40k → 70k rows/s). It holds one batch's changed pages at most.
+      db.exec("PRAGMA temp_store = MEMORY");
       writer = new BatchWriter(db, synchronous);
       return { kind: "done", id: req.id };
     }

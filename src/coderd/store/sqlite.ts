@@ -189,6 +189,8 @@ export class SqliteStore implements Store {
       db.exec("PRAGMA journal_mode = WAL");
       db.exec(`PRAGMA synchronous = ${synchronous}`);
       migrate(db);
+      // After the migrations, whose back-fills may sort more than memory should hold: see sqlite-writer-worker.ts.
+      db.exec("PRAGMA temp_store = MEMORY");
       const inline = path === ":memory:" || opts.writer === "inline";
       writer = inline ? new InlineWriter(db, synchronous) : await WorkerWriter.start({ path, busyTimeoutMs, synchronous });
       if (opts.queryThread ?? path !== ":memory:") thread = await QueryThread.start(path, busyTimeoutMs);
