@@ -8,7 +8,7 @@ import { openSqlite, type SqliteDatabase } from "../../runtime/adapter.ts";
 import { StoreError } from "./errors.ts";
 import { storeErrorOf } from "./sqlite-errors.ts";
 import { BatchWriter } from "./sqlite-insert.ts";
-import type { CrossedError, WriterReply, WriterRequest } from "./sqlite-writer-protocol.ts";
+import { type CrossedError, unpackBatches, type WriterReply, type WriterRequest } from "./sqlite-writer-protocol.ts";
 
 declare function postMessage(message: WriterReply): void;
 declare let onmessage: ((e: MessageEvent<WriterRequest>) => void) | null;
@@ -37,7 +37,7 @@ async function handle(req: WriterRequest): Promise<WriterReply> {
       return { kind: "done", id: req.id };
     }
     case "commit": {
-      const outcomes = writer!.commit(req.batches).map((o) => (o.ok ? o : { ok: false as const, error: crossed(o.error, "insert failed") }));
+      const outcomes = writer!.commit(unpackBatches(req.batches)).map((o) => (o.ok ? o : { ok: false as const, error: crossed(o.error, "insert failed") }));
       return { kind: "done", id: req.id, outcomes };
     }
     case "cursor":

@@ -10,7 +10,7 @@ import type { SqliteDatabase } from "../../runtime/adapter.ts";
 import { StoreError } from "./errors.ts";
 import type { Outcome } from "./group-commit.ts";
 import { BatchWriter } from "./sqlite-insert.ts";
-import type { CrossedError, WriterReply, WriterRequest, WriterSettings } from "./sqlite-writer-protocol.ts";
+import { type CrossedError, packBatches, type WriterReply, type WriterRequest, type WriterSettings } from "./sqlite-writer-protocol.ts";
 import type { InsertResult, NewBatch } from "./store.ts";
 
 export interface Writer {
@@ -86,7 +86,7 @@ export class WorkerWriter implements Writer {
   }
 
   async commit(batches: NewBatch[]): Promise<Outcome<InsertResult>[]> {
-    const reply = await this.request({ kind: "commit", id: 0, batches });
+    const reply = await this.request({ kind: "commit", id: 0, batches: packBatches(batches) });
     return reply.outcomes!.map((o) => (o.ok ? o : { ok: false, error: fromCrossed(o.error) }));
   }
 

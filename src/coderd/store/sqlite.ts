@@ -105,10 +105,23 @@ function toIdentity(r: Row): SessionIdentity {
   };
 }
 
+/** A row of records joined with their session (LOG_SELECT). */
 export function toRecord(r: Row): StoredRecord {
+  return recordOf(r, { session_id: String(r.session_id), identity: toIdentity(r) }, iso(r.captured_at));
+}
+
+/** A session's part of each of its records, read once per session. */
+interface SessionOfRecords {
+  session_id: string;
+  identity: SessionIdentity;
+}
+
+/** A record from its boundary_logs row and its session's part, read once per session. */
+function recordOf(r: Row, s: SessionOfRecords, capturedAt: string): StoredRecord {
+  const id = s.identity;
   return {
     id: Number(r.id),
-    session_id: String(r.session_id),
+    session_id: s.session_id,
     sequence_number: Number(r.sequence_number),
     decision: Number(r.allowed) === 1 ? "allow" : "deny",
     http_method: String(r.http_method),
@@ -116,8 +129,16 @@ export function toRecord(r: Row): StoredRecord {
     domain: String(r.http_host),
     matched_rule: String(r.matched_rule),
     event_time: String(r.event_time),
-    captured_at: iso(r.captured_at),
-    ...toIdentity(r),
+    captured_at: capturedAt,
+    agent_id: id.agent_id,
+    agent_name: id.agent_name,
+    workspace_id: id.workspace_id,
+    workspace_name: id.workspace_name,
+    owner_id: id.owner_id,
+    owner_name: id.owner_name,
+    template_id: id.template_id,
+    template_version_id: id.template_version_id,
+    confined_process_name: id.confined_process_name,
   };
 }
 
@@ -261,16 +282,23 @@ export class SqliteStore implements Store {
          FROM boundary_logs WHERE id > COALESCE((SELECT last_id FROM consumer_cursors WHERE consumer = ?), 0)
          ORDER BY id LIMIT ?`,
       ).all<Row>(consumer, limit);
-      const sessions = new Map<unknown, Row>();
-      const sessionOf = (ref: unknown): Row => {
+      const sessions = new Map<unknown, SessionOfRecords>();
+      const sessionOf = (ref: unknown): SessionOfRecords => {
         let session = sessions.get(ref);
         if (!session) {
-          session = this.stmt(`SELECT ${SESSION_COLUMNS} FROM boundary_sessions WHERE id = ?`).get<Row>(ref)!;
+          const row = this.stmt(`SELECT ${SESSION_COLUMNS} FROM boundary_sessions WHERE id = ?`).get<Row>(ref)!;
+          session = { session_id: String(row.session_id), identity: toIdentity(row) };
           sessions.set(ref, session);
         }
         return session;
       };
-      return rows.map((row) => toRecord({ ...sessionOf(row.session_ref), ...row }));
+      // A batch's records share their capture time too: format it once per run of equal values.
+      let capturedMs: unknown;
+      let capturedAt = "";
+      return rows.map((row) => {
+        if (row.captured_at !== capturedMs) capturedAt = iso((capturedMs = row.captured_at));
+        return recordOf(row, sessionOf(row.session_ref), capturedAt);
+      });
     } catch (err) {
       throw storeErrorOf(err, `reading records for ${consumer} failed`);
     }
