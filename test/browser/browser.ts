@@ -4,6 +4,9 @@
 // runs as root). Also: a compiled coderd with records to look at.
 import { join } from "node:path";
 import { type Browser, type BrowserContext, chromium } from "playwright-core";
+import { create } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { type ProcessExec, ProcessExecSchema } from "../../src/gen/boundaryrelay/v1/process_pb.ts";
 import { createIngestClient } from "../../src/rpc/index.ts";
 import { ADMIN_TOKEN, AGENT_TOKEN, coderdPaths, type Proc, startCoderd } from "../e2e/harness.ts";
 import { batch, log } from "../coderd/helpers.ts";
@@ -65,3 +68,11 @@ export async function startConsoleServer(): Promise<ConsoleServer> {
 }
 
 export { ADMIN_TOKEN, batch, log };
+
+/** An exec record as the agent sends it (`ms`: when it ran). */
+export function execRecord(pid: number, argv: string[], ms = Date.now() - pid): ProcessExec {
+  return create(ProcessExecSchema, {
+    time: timestampFromMs(ms), monotonicNs: BigInt(pid) * 1000n, pid, ppid: 1, uid: 1000, gid: 1000,
+    filename: `/usr/bin/${argv[0]}`, argv, comm: argv[0], cmdline: argv.join(" "),
+  });
+}

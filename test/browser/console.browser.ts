@@ -7,9 +7,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import type { Page } from "playwright-core";
 import { create } from "@bufbuild/protobuf";
-import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { ProcessExecSchema, ReportProcessLogsRequestSchema } from "../../src/gen/boundaryrelay/v1/process_pb.ts";
-import { ADMIN_TOKEN, batch, type Chrome, type ConsoleServer, launchChromium, log, startConsoleServer } from "./browser.ts";
+import { ReportProcessLogsRequestSchema } from "../../src/gen/boundaryrelay/v1/process_pb.ts";
+import { ADMIN_TOKEN, batch, type Chrome, type ConsoleServer, execRecord as exec, launchChromium, log, startConsoleServer } from "./browser.ts";
 import { until } from "../helpers/until.ts";
 
 const GAPPY = "40000000-0000-4000-8000-000000000001";
@@ -18,14 +17,6 @@ const LIVE_SESSION = "40000000-0000-4000-8000-000000000003";
 const HOSTILE = ["https://x/<script>alert(1)</script>", "javascript:alert(1)", 'https://x/"><img src=x onerror=alert(2)>'];
 const TIMEOUT = 60_000;
 const HOSTILE_ARGV = ["sh", "-c", "<script>alert(3)</script>", '"><img src=x onerror=alert(4)>'];
-
-/** An exec record as the agent sends it. */
-function exec(pid: number, argv: string[], ms = Date.now() - pid) {
-  return create(ProcessExecSchema, {
-    time: timestampFromMs(ms), monotonicNs: BigInt(pid) * 1000n, pid, ppid: 1, uid: 1000, gid: 1000,
-    filename: `/usr/bin/${argv[0]}`, argv, comm: argv[0], cmdline: argv.join(" "),
-  });
-}
 
 let server: ConsoleServer;
 let chrome: Chrome;
