@@ -1,8 +1,6 @@
-// Messages between the SQLite store (main thread, query-thread.ts) and its
-// query thread (query-worker.ts). Arguments and results are plain data
-// (structured clone keeps Dates); a failure crosses as a StoreError's
-// reason and message.
-import type { StoreFailure } from "./errors.ts";
+// Messages from the SQLite store (main thread, query-thread.ts) to its
+// query thread (query-worker.ts); the replies are worker-calls.ts's.
+// Arguments and results are plain data (structured clone keeps Dates).
 import type { SqliteQueries } from "./sqlite-queries.ts";
 
 /** The reads the query thread answers: SqliteQueries' public methods. */
@@ -14,13 +12,6 @@ export type QueryArgs<M extends QueryMethod> = Parameters<SqliteQueries[M]>;
 export type QueryResult<M extends QueryMethod> = Awaited<ReturnType<SqliteQueries[M]>>;
 
 export type ToQueryThread =
-  | { kind: "open"; path: string; busyTimeoutMs: number }
+  | { kind: "open"; id: number; path: string; busyTimeoutMs: number }
   | { kind: "query"; id: number; method: QueryMethod; args: unknown[] }
-  | { kind: "close" };
-
-export type FromQueryThread =
-  | { kind: "opened" }
-  | { kind: "closed" }
-  | { kind: "result"; id: number; value: unknown }
-  /** id 0: opening failed. */
-  | { kind: "error"; id: number; failure: StoreFailure; message: string };
+  | { kind: "close"; id: number };

@@ -8,54 +8,38 @@
 // scan the whole rollup (about 50,000 rows, 6 MiB, at 10 million records
 // over 30 days), which the default 2 MiB cache cannot hold.
 import { openSqlite, type SqliteDatabase } from "../../runtime/adapter.ts";
-import type { FromQueryThread, ToQueryThread } from "./query-protocol.ts";
+import type { ToQueryThread } from "./query-protocol.ts";
 import { SqliteQueries } from "./sqlite-queries.ts";
 import { ROW_MAPPING } from "./sqlite.ts";
-import { storeErrorOf } from "./sqlite-errors.ts";
-
-declare function postMessage(message: FromQueryThread): void;
-declare let onmessage: ((e: MessageEvent<ToQueryThread>) => void) | null;
+import { serveCalls } from "./worker-serve.ts";
 
 const CACHE_KIB = 32 * 1024;
 const MMAP_BYTES = 256 * 1024 * 1024;
 
 let db: SqliteDatabase | undefined;
 let queries: SqliteQueries | undefined;
-/** Messages are handled one after another even though opening is async. */
-let turn: Promise<void> = Promise.resolve();
 
-async function handle(m: ToQueryThread): Promise<void> {
-  if (m.kind === "open") {
-    try {
+async function handle(m: ToQueryThread): Promise<unknown> {
+  switch (m.kind) {
+    case "open":
       db = await openSqlite(m.path);
       db.exec(`PRAGMA busy_timeout = ${m.busyTimeoutMs}`);
       db.exec("PRAGMA query_only = ON");
       db.exec(`PRAGMA cache_size = -${CACHE_KIB}`);
       db.exec(`PRAGMA mmap_size = ${MMAP_BYTES}`);
       queries = new SqliteQueries(db, ROW_MAPPING);
-      postMessage({ kind: "opened" });
-    } catch (err) {
-      const e = storeErrorOf(err, `the query thread cannot open ${m.path}`, true);
-      postMessage({ kind: "error", id: 0, failure: e.failure, message: e.message });
+      return undefined;
+    case "close":
+      db?.close();
+      db = queries = undefined;
+      return undefined;
+    case "query": {
+      if (!queries) throw new Error("the query thread's database is closed");
+      const read = queries[m.method] as (...args: unknown[]) => Promise<unknown>;
+      return read.apply(queries, m.args);
     }
-    return;
-  }
-  if (m.kind === "close") {
-    db?.close();
-    db = queries = undefined;
-    postMessage({ kind: "closed" });
-    return;
-  }
-  try {
-    if (!queries) throw new Error("the query thread's database is closed");
-    const read = queries[m.method] as (...args: unknown[]) => Promise<unknown>;
-    postMessage({ kind: "result", id: m.id, value: await read.apply(queries, m.args) });
-  } catch (err) {
-    const e = storeErrorOf(err, `${m.method} failed`);
-    postMessage({ kind: "error", id: m.id, failure: e.failure, message: e.message });
   }
 }
 
-onmessage = (e: MessageEvent<ToQueryThread>) => {
-  turn = turn.then(() => handle(e.data));
-};
+serveCalls(handle, (m) =>
+  m.kind === "open" ? { doing: `the query thread cannot open ${m.path}`, opening: true } : { doing: `${m.kind === "query" ? m.method : m.kind} failed` });

@@ -1,6 +1,8 @@
-// Messages between the SQLite store (main thread) and its writer worker
-// (sqlite-writer-worker.ts). Errors cross as a StoreFailure and a message:
-// a StoreError does not survive structured cloning.
+// Messages from the SQLite store (main thread, sqlite-writer.ts) to its
+// writer worker (sqlite-writer-worker.ts); the replies are worker-calls.ts's.
+// A commit answers with one outcome per batch, a failed batch's error as a
+// StoreError's reason and message (a StoreError does not survive structured
+// cloning).
 import type { StoreFailure } from "./errors.ts";
 import type { InsertResult, NewBatch } from "./store.ts";
 
@@ -35,7 +37,3 @@ export function unpackBatches(json: string): NewBatch[] {
 }
 
 export type CrossedOutcome = { ok: true; value: InsertResult } | { ok: false; error: CrossedError };
-
-export type WriterReply =
-  | { kind: "done"; id: number; outcomes?: CrossedOutcome[] }
-  | { kind: "failed"; id: number; error: CrossedError };

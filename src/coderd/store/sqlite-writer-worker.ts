@@ -5,24 +5,15 @@
 // writer of records and cursors, so record ids still increase in commit
 // order. It answers each request in order, after its transaction returned.
 import { openSqlite, type SqliteDatabase } from "../../runtime/adapter.ts";
-import { StoreError } from "./errors.ts";
 import { storeErrorOf } from "./sqlite-errors.ts";
 import { BatchWriter } from "./sqlite-insert.ts";
-import { type CrossedError, unpackBatches, type WriterReply, type WriterRequest } from "./sqlite-writer-protocol.ts";
-
-declare function postMessage(message: WriterReply): void;
-declare let onmessage: ((e: MessageEvent<WriterRequest>) => void) | null;
-declare function close(): void;
+import { type CrossedOutcome, unpackBatches, type WriterRequest } from "./sqlite-writer-protocol.ts";
+import { serveCalls } from "./worker-serve.ts";
 
 let db: SqliteDatabase | undefined;
 let writer: BatchWriter | undefined;
 
-const crossed = (err: unknown, doing: string): CrossedError => {
-  const e = err instanceof StoreError ? err : storeErrorOf(err, doing);
-  return { failure: e.failure, message: e.message };
-};
-
-async function handle(req: WriterRequest): Promise<WriterReply> {
+async function handle(req: WriterRequest): Promise<CrossedOutcome[] | undefined> {
   switch (req.kind) {
     case "open": {
       const { path, busyTimeoutMs, synchronous } = req.settings;
@@ -34,33 +25,23 @@ async function handle(req: WriterRequest): Promise<WriterReply> {
       // 40k → 70k rows/s). It holds one batch's changed pages at most.
       db.exec("PRAGMA temp_store = MEMORY");
       writer = new BatchWriter(db, synchronous);
-      return { kind: "done", id: req.id };
+      return undefined;
     }
-    case "commit": {
-      const outcomes = writer!.commit(unpackBatches(req.batches)).map((o) => (o.ok ? o : { ok: false as const, error: crossed(o.error, "insert failed") }));
-      return { kind: "done", id: req.id, outcomes };
-    }
+    case "commit":
+      return writer!.commit(unpackBatches(req.batches)).map((o) => {
+        if (o.ok) return o;
+        const e = storeErrorOf(o.error, "insert failed");
+        return { ok: false, error: { failure: e.failure, message: e.message } };
+      });
     case "cursor":
       writer!.advanceCursor(req.consumer, req.lastId);
-      return { kind: "done", id: req.id };
+      return undefined;
     case "close":
       writer?.close();
       db?.close();
       db = writer = undefined;
-      return { kind: "done", id: req.id };
+      return undefined;
   }
 }
 
-// Requests are handled one at a time, in order (each handler is synchronous after "open").
-let chain: Promise<void> = Promise.resolve();
-onmessage = (e) => {
-  const req = e.data;
-  chain = chain.then(async () => {
-    try {
-      postMessage(await handle(req));
-    } catch (err) {
-      postMessage({ kind: "failed", id: req.id, error: crossed(err, req.kind === "open" ? "cannot open the database" : "write failed") });
-    }
-    if (req.kind === "close") close();
-  });
-};
+serveCalls(handle, (req) => ({ doing: req.kind === "open" ? "cannot open the database" : "write failed" }));

@@ -10,7 +10,8 @@ import type { SqliteDatabase } from "../../runtime/adapter.ts";
 import { StoreError } from "./errors.ts";
 import type { Outcome } from "./group-commit.ts";
 import { BatchWriter } from "./sqlite-insert.ts";
-import { type CrossedError, packBatches, type WriterReply, type WriterRequest, type WriterSettings } from "./sqlite-writer-protocol.ts";
+import { type CrossedOutcome, packBatches, type WriterSettings } from "./sqlite-writer-protocol.ts";
+import { storeWorkerUrl, WorkerCalls } from "./worker-calls.ts";
 import type { InsertResult, NewBatch } from "./store.ts";
 
 export interface Writer {
@@ -36,37 +37,11 @@ export class InlineWriter implements Writer {
   }
 }
 
-/**
- * The writer worker's URL: beside this file when run from source; in the
- * compiled binary, where build.ts embeds it (an extra entry point, rooted at
- * the entry points' common folder, src/).
- */
-function writerWorkerUrl(): string {
-  const beside = new URL("./sqlite-writer-worker.ts", import.meta.url);
-  return beside.pathname.startsWith("/$bunfs/") ? "/$bunfs/root/coderd/store/sqlite-writer-worker.ts" : beside.href;
-}
-
-const fromCrossed = (e: CrossedError) => new StoreError(e.failure, e.message);
-
-interface Waiting {
-  resolve(reply: Extract<WriterReply, { kind: "done" }>): void;
-  reject(error: StoreError): void;
-}
-
 export class WorkerWriter implements Writer {
-  private nextId = 1;
-  private readonly waiting = new Map<number, Waiting>();
-  private dead: StoreError | null = null;
-
-  private constructor(private readonly worker: Worker) {
-    worker.onmessage = (e: MessageEvent<WriterReply>) => this.settle(e.data);
-    worker.onerror = (e: ErrorEvent) => {
-      e.preventDefault?.();
-      this.fail(new StoreError("unreachable", `the SQLite writer thread failed: ${e.message}`));
-    };
-    // Bun tells when a worker's thread has ended; a write waiting then would never be answered.
-    worker.addEventListener("close", () => this.fail(new StoreError("unreachable", "the SQLite writer thread ended")));
-  }
+  private constructor(
+    private readonly worker: Worker,
+    private readonly calls: WorkerCalls,
+  ) {}
 
   /** Ends the thread as a crash would (tests). */
   kill(): void {
@@ -75,55 +50,32 @@ export class WorkerWriter implements Writer {
 
   /** Starts the thread and opens the file there (the schema is already migrated). */
   static async start(settings: WriterSettings): Promise<WorkerWriter> {
-    const writer = new WorkerWriter(new Worker(writerWorkerUrl(), { type: "module" }));
+    const worker = new Worker(storeWorkerUrl("sqlite-writer-worker.ts"), { type: "module" });
+    const calls = new WorkerCalls(worker, { name: "the SQLite writer thread" });
     try {
-      await writer.request({ kind: "open", id: 0, settings });
+      await calls.call({ kind: "open", settings });
     } catch (err) {
-      writer.worker.terminate();
+      worker.terminate();
       throw err;
     }
-    return writer;
+    return new WorkerWriter(worker, calls);
   }
 
   async commit(batches: NewBatch[]): Promise<Outcome<InsertResult>[]> {
-    const reply = await this.request({ kind: "commit", id: 0, batches: packBatches(batches) });
-    return reply.outcomes!.map((o) => (o.ok ? o : { ok: false, error: fromCrossed(o.error) }));
+    const outcomes = await this.calls.call<CrossedOutcome[]>({ kind: "commit", batches: packBatches(batches) });
+    return outcomes.map((o) => (o.ok ? o : { ok: false, error: new StoreError(o.error.failure, o.error.message) }));
   }
 
   async advanceCursor(consumer: string, lastId: number): Promise<void> {
-    await this.request({ kind: "cursor", id: 0, consumer, lastId });
+    await this.calls.call({ kind: "cursor", consumer, lastId });
   }
 
   check(): void {
-    if (this.dead) throw this.dead;
+    if (this.calls.dead) throw this.calls.dead;
   }
 
   async close(): Promise<void> {
-    if (!this.dead) await this.request({ kind: "close", id: 0 }).catch(() => {});
-    this.fail(new StoreError("unreachable", "the store is closed"));
-    this.worker.terminate();
-  }
-
-  private request(req: WriterRequest): Promise<Extract<WriterReply, { kind: "done" }>> {
-    if (this.dead) return Promise.reject(this.dead);
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject });
-      this.worker.postMessage({ ...req, id });
-    });
-  }
-
-  private settle(reply: WriterReply): void {
-    const w = this.waiting.get(reply.id);
-    if (!w) return;
-    this.waiting.delete(reply.id);
-    if (reply.kind === "done") w.resolve(reply);
-    else w.reject(fromCrossed(reply.error));
-  }
-
-  private fail(error: StoreError): void {
-    this.dead ??= error;
-    for (const w of this.waiting.values()) w.reject(error);
-    this.waiting.clear();
+    await this.calls.call({ kind: "close" }).catch(() => {});
+    this.calls.fail(new StoreError("unreachable", "the store is closed"));
   }
 }
