@@ -63,6 +63,18 @@ export interface LineSource<R extends { id: number }> {
   line(record: R, now: Date): string;
 }
 
+/** A store's records past the "stderr" consumer's cursor, with `line` as their lines. */
+export function stderrSourceOf<R extends { id: number }>(
+  store: { unconsumed(consumer: string, limit: number): Promise<R[]>; advanceCursor(consumer: string, lastId: number): Promise<void> },
+  line: (record: R, now: Date) => string,
+): LineSource<R> {
+  return {
+    unconsumed: (limit) => store.unconsumed(STDERR_CONSUMER, limit),
+    advance: (lastId) => store.advanceCursor(STDERR_CONSUMER, lastId),
+    line,
+  };
+}
+
 export interface CursorLinesOptions<R extends { id: number }> {
   source: LineSource<R>;
   write: Writer;
@@ -75,13 +87,10 @@ export interface CursorLinesOptions<R extends { id: number }> {
   pollMs?: number;
 }
 
-export interface LineEmitterOptions {
+export interface LineEmitterOptions extends Omit<CursorLinesOptions<StoredRecord>, "source" | "counters"> {
   store: Store;
   format: LogFormat;
-  write: Writer;
   metrics: CoderdMetrics;
-  now: () => Date;
-  pollMs?: number;
 }
 
 /** Writes a LineSource's records past its cursor, in order, at least once. */
@@ -155,11 +164,7 @@ export class LineEmitter extends CursorLines<StoredRecord> {
   constructor(opts: LineEmitterOptions) {
     const { store, format } = opts;
     super({
-      source: {
-        unconsumed: (limit) => store.unconsumed(STDERR_CONSUMER, limit),
-        advance: (lastId) => store.advanceCursor(STDERR_CONSUMER, lastId),
-        line: (r, now) => formatLineRecord(format, lineOfStored(r), now),
-      },
+      source: stderrSourceOf(store, (r, now) => formatLineRecord(format, lineOfStored(r), now)),
       write: opts.write,
       counters: opts.metrics,
       now: opts.now,

@@ -7,7 +7,7 @@
 // repeats those lines at the next start.
 import type { LogFormat } from "../../record/emission.ts";
 import { type ExecLabels, formatExecLine } from "../../process/exec-line.ts";
-import { CursorLines, STDERR_CONSUMER, type Writer } from "../line-emitter.ts";
+import { CursorLines, stderrSourceOf, type Writer } from "../line-emitter.ts";
 import type { ProcessIngestMetrics } from "./metrics.ts";
 import type { ProcessLogStore, StoredExec } from "./store.ts";
 
@@ -27,11 +27,7 @@ export function labelsOfStored(e: StoredExec): ExecLabels {
 export function createExecLines(opts: ExecLinesOptions): CursorLines<StoredExec> {
   const { store, format } = opts;
   return new CursorLines<StoredExec>({
-    source: {
-      unconsumed: (limit) => store.unconsumed(STDERR_CONSUMER, limit),
-      advance: (lastId) => store.advanceCursor(STDERR_CONSUMER, lastId),
-      line: (e, now) => formatExecLine(format, { ...e, time: e.event_time }, labelsOfStored(e), now),
-    },
+    source: stderrSourceOf(store, (e, now) => formatExecLine(format, { ...e, time: e.event_time }, labelsOfStored(e), now)),
     write: opts.write,
     counters: opts.metrics,
     now: opts.now,

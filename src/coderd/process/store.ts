@@ -15,7 +15,7 @@ import type { AgentIdentity } from "../../record/identity.ts";
 import { rfc3339Nano } from "../../record/time.ts";
 import { openSqlite, type SqliteDatabase, type SqliteStatement } from "../../runtime/adapter.ts";
 import { migrate } from "../store/migrations.ts";
-import { advanceCursorSql } from "../store/sql-parts.ts";
+import { advanceCursorSql, withoutOwnFsync } from "../store/sql-parts.ts";
 import type { Page, PagePosition, TimeWindow } from "../store/store.ts";
 
 export interface ExecBatchToStore {
@@ -195,13 +195,7 @@ export class SqliteProcessLogStore implements ProcessLogStore {
   }
 
   async advanceCursor(consumer: string, lastId: number): Promise<void> {
-    // A lost cursor move only repeats lines: no fsync of its own.
-    this.db.exec("PRAGMA synchronous = NORMAL");
-    try {
-      this.stmt(advanceCursorSql("process_consumer_cursors")).run(consumer, lastId);
-    } finally {
-      this.db.exec("PRAGMA synchronous = FULL");
-    }
+    withoutOwnFsync(this.db, "FULL", () => this.stmt(advanceCursorSql("process_consumer_cursors")).run(consumer, lastId));
   }
 
   async purgeBefore(cutoff: Date, limit: number): Promise<number> {

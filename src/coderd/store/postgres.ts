@@ -29,7 +29,7 @@ import { redactUrlPasswords } from "../../config/redact.ts";
 import { messageOf, StoreError, type StoreFailure } from "./errors.ts";
 import { migratePostgres } from "./postgres-migrations.ts";
 import { PgQueries } from "./postgres-queries.ts";
-import { newestFirstPage, sessionListWhere, toWorkspaceStats, Where } from "./sql-parts.ts";
+import { newestFirstPage, sessionListWhere, Where } from "./sql-parts.ts";
 import { LOG_SELECT, SESSION_COLUMNS, toRecord, toSession } from "./sqlite.ts";
 import { firstOccurrences, IDENTITY_COLUMNS as IDENTITY } from "./sqlite-insert.ts";
 import type {
@@ -190,27 +190,14 @@ export class PostgresStore implements Store {
     return newestFirstPage(rows, q.limit, "captured_at", toRecord);
   }
 
-  async stats(q: TimeWindow): Promise<WorkspaceStats[]> {
-    const w = window(q);
-    const rows = await this.all(
-      `SELECT s.workspace_id, max(s.workspace_name) AS workspace_name, max(s.owner_name) AS owner_name,
-              sum(l.allowed) AS allowed, sum(1 - l.allowed) AS denied
-       FROM boundary_logs l JOIN boundary_sessions s ON s.id = l.session_ref ${w.sql}
-       GROUP BY s.workspace_id ORDER BY s.workspace_id`,
-      w.params,
-    );
-    return rows.map(toWorkspaceStats);
+  /** The query API's workspaceStats over a window only (kept for the Store interface, as in sqlite.ts). */
+  stats(q: TimeWindow): Promise<WorkspaceStats[]> {
+    return this.queries.workspaceStats({ since: q.since, until: q.until });
   }
 
-  async topDenied(q: TopDeniedQuery): Promise<{ value: string; count: number }[]> {
-    const w = window(q).add("l.allowed = 0");
-    const column = q.by === "domain" ? "http_host" : "http_url";
-    const rows = await this.all(
-      `SELECT ${column} AS value, count(*) AS count FROM boundary_logs l ${w.sql}
-       GROUP BY ${column} ORDER BY count DESC, value ASC LIMIT ?`,
-      [...w.params, q.limit],
-    );
-    return rows.map((r) => ({ value: String(r.value), count: Number(r.count) }));
+  /** The query API's top denied over a window only (kept for the Store interface, as in sqlite.ts). */
+  topDenied(q: TopDeniedQuery): Promise<{ value: string; count: number }[]> {
+    return this.queries.top({ since: q.since, until: q.until, by: q.by, limit: q.limit, decision: "deny" });
   }
 
   /** Registers a consumer the first time this store sees it; a new consumer starts at the first record. */

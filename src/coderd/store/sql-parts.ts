@@ -3,6 +3,7 @@
 // that apply alike to records and to the hourly rollup, and the cut of a
 // newest-first page fetched with one row too many; the row mappers and
 // session-list filters the SQLite and PostgreSQL stores share.
+import type { SqliteDatabase } from "../../runtime/adapter.ts";
 import type { AgentLastSeen, LogFilter, Page, PagePosition, SessionQuery, TimeseriesPoint, TimeseriesQuery, WorkspaceStats } from "./store.ts";
 
 type Row = Record<string, unknown>;
@@ -14,6 +15,20 @@ type Row = Record<string, unknown>;
 export const advanceCursorSql = (table: string) =>
   `INSERT INTO ${table} (consumer, last_id) VALUES (?, ?)
    ON CONFLICT (consumer) DO UPDATE SET last_id = max(last_id, excluded.last_id)`;
+
+/**
+ * Runs a cursor move (`move`, a statement of advanceCursorSql) on an SQLite
+ * connection whose commits are `synchronous`, without an fsync of its own:
+ * a cursor move lost to a power cut only repeats lines.
+ */
+export function withoutOwnFsync(db: SqliteDatabase, synchronous: "NORMAL" | "FULL", move: () => void): void {
+  if (synchronous !== "NORMAL") db.exec("PRAGMA synchronous = NORMAL");
+  try {
+    move();
+  } finally {
+    if (synchronous !== "NORMAL") db.exec(`PRAGMA synchronous = ${synchronous}`);
+  }
+}
 
 /** WHERE clauses and their parameters, built up filter by filter. */
 export class Where {

@@ -7,7 +7,7 @@
 import type { SqliteDatabase, SqliteStatement } from "../../runtime/adapter.ts";
 import type { Outcome } from "./group-commit.ts";
 import { storeErrorOf } from "./sqlite-errors.ts";
-import { advanceCursorSql } from "./sql-parts.ts";
+import { advanceCursorSql, withoutOwnFsync } from "./sql-parts.ts";
 import { StatementCache } from "./statement-cache.ts";
 import type { InsertResult, NewBatch } from "./store.ts";
 
@@ -123,13 +123,7 @@ export class BatchWriter {
   /** Moves a consumer's cursor forward (never back), without an fsync of its own. */
   advanceCursor(consumer: string, lastId: number): void {
     try {
-      // A lost cursor move only repeats lines: no fsync of its own.
-      if (this.synchronous !== "NORMAL") this.db.exec("PRAGMA synchronous = NORMAL");
-      try {
-        this.stmt(advanceCursorSql("consumer_cursors")).run(consumer, lastId);
-      } finally {
-        if (this.synchronous !== "NORMAL") this.db.exec(`PRAGMA synchronous = ${this.synchronous}`);
-      }
+      withoutOwnFsync(this.db, this.synchronous, () => this.stmt(advanceCursorSql("consumer_cursors")).run(consumer, lastId));
     } catch (err) {
       throw storeErrorOf(err, `moving the cursor of ${consumer} failed`);
     }

@@ -61,13 +61,12 @@ export interface SqliteStoreOptions {
   queryThread?: boolean;
 }
 
-const IDENTITY = IDENTITY_COLUMNS;
-const SESSION_IDENTITY = IDENTITY.split(", ").map((c) => `s.${c}`).join(", ");
+const SESSION_IDENTITY = IDENTITY_COLUMNS.split(", ").map((c) => `s.${c}`).join(", ");
 /** Records joined with their session, which carries the identity. */
 export const LOG_SELECT = `SELECT l.id, s.session_id, l.sequence_number, l.allowed, l.http_method, l.http_url, l.http_host,
   l.matched_rule, l.event_time, l.captured_at, ${SESSION_IDENTITY}
   FROM boundary_logs l JOIN boundary_sessions s ON s.id = l.session_ref`;
-export const SESSION_COLUMNS = `id, session_id, ${IDENTITY}, started_at, updated_at`;
+export const SESSION_COLUMNS = `id, session_id, ${IDENTITY_COLUMNS}, started_at, updated_at`;
 const LOG_INSERT_COLUMNS = "session_ref, dedup, sequence_number, allowed, http_method, http_url, http_host, matched_rule, event_time, captured_at";
 /** Rows per INSERT statement: fewer crossings into SQLite, measured best near 50. */
 const ROWS_PER_INSERT = 50;
