@@ -7,24 +7,26 @@
 // Guarantees:
 // - a batch is one statement, so one round trip and one transaction: the
 //   session upsert, the records (arrays unnested, ON CONFLICT DO NOTHING
-//   RETURNING on the unique (session, sequence) index) and one queue entry
-//   per consumer for each newly stored record. Concurrent batches commit in
-//   parallel (PostgreSQL's own group commit); rows are exactly once across
-//   any number of replicas;
+//   RETURNING on the unique (session, sequence, copy) index) and one queue
+//   entry per consumer holding the ids of the newly stored records.
+//   Concurrent batches commit in parallel (PostgreSQL's own group commit);
+//   rows are exactly once across any number of replicas;
 // - consumers (the stderr lines) take records by claiming queue entries
-//   with FOR UPDATE SKIP LOCKED and a lease (CLAIM_LEASE_S): replicas share
-//   the work, and entries a dead replica had claimed are taken by another
-//   once the lease runs out. advanceCursor deletes the claimed entries, so
-//   a record is handed out again only when its consumer died (or failed)
-//   before advancing: at least once, per consumer;
+//   with FOR UPDATE SKIP LOCKED and a lease (CLAIM_LEASE_S), splitting an
+//   entry larger than they asked for: replicas share the work, and entries a
+//   dead replica had claimed are taken by another once the lease runs out.
+//   advanceCursor deletes the entries claimed, so a record is handed out
+//   again only when its consumer died (or failed) before advancing: at
+//   least once, per consumer;
 // - retention runs on one replica at a time (a transaction advisory lock)
-//   and never deletes a record still queued for a consumer;
+//   and never deletes a record still queued for a consumer (nor a newer one);
 // - PostgreSQL away is `unreachable` (ingest answers unavailable, /readyz
 //   503); the pool reconnects by itself when it returns.
-// Not guaranteed: lines in commit order across replicas (each claim is in id
-// order); the live tail (logsAfterId) may skip a record whose transaction
-// committed after a later id's.
-import postgres, { type Sql } from "postgres";
+// Not guaranteed: lines in commit order across replicas (a claim takes
+// entries by their oldest record, and gives its records in id order); the
+// live tail (logsAfterId) may skip a record whose transaction committed
+// after a later id's.
+import postgres, { type Sql, type TransactionSql } from "postgres";
 import { redactUrlPasswords } from "../../config/redact.ts";
 import { messageOf, StoreError, type StoreFailure } from "./errors.ts";
 import { migratePostgres } from "./postgres-migrations.ts";
@@ -79,6 +81,8 @@ export class PostgresStore implements Store {
   /** Names this store's claims: unique per process start. */
   private readonly claimant = crypto.randomUUID();
   private readonly knownConsumers = new Set<string>();
+  /** Per consumer, the queue entries its last unconsumed() claimed. */
+  private readonly claims = new Map<string, string[]>();
 
   private constructor(
     private readonly sql: Sql,
@@ -138,21 +142,24 @@ export class PostgresStore implements Store {
          ON CONFLICT (session_id, workspace_id) DO UPDATE SET updated_at = excluded.updated_at
          RETURNING id
        ), ins AS (
-         INSERT INTO boundary_logs (session_ref, dedup, sequence_number, allowed, http_method, http_url, http_host, matched_rule, event_time, captured_at)
-         SELECT s.id, ?::boolean, r.seq, r.allowed, r.method, r.url, r.host, r.rule, r.event_time, ?::bigint
-         FROM s, unnest(?::int4[], ?::int2[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[])
+         INSERT INTO boundary_logs (session_ref, dedup, copy, sequence_number, allowed, http_method, http_url, http_host, matched_rule, event_time, captured_at)
+         SELECT s.id, d.dedup, CASE WHEN d.dedup THEN 0 ELSE nextval('boundary_logs_copy') END,
+                r.seq, r.allowed, r.method, r.url, r.host, r.rule, r.event_time, ?::bigint
+         FROM s, (SELECT ?::boolean AS dedup) d, unnest(?::int4[], ?::int2[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[])
            WITH ORDINALITY AS r (seq, allowed, method, url, host, rule, event_time, ord)
          ORDER BY r.seq, r.ord
          ON CONFLICT DO NOTHING
          RETURNING id, sequence_number
        ), queued AS (
-         INSERT INTO consumer_queue (consumer, log_id) SELECT c.consumer, ins.id FROM ins CROSS JOIN consumers c
+         INSERT INTO consumer_batches (consumer, log_ids)
+         SELECT c.consumer, b.log_ids FROM consumers c, (SELECT array_agg(id ORDER BY id) AS log_ids FROM ins) b
+         WHERE b.log_ids IS NOT NULL
        )
        SELECT sequence_number FROM ins`,
       [
         batch.sessionId, batch.deduplicate, id.agentId, id.agentName, id.workspaceId, id.workspaceName, id.ownerId,
         id.ownerName, id.templateId, id.templateVersionId, batch.confinedProcessName, batch.capturedAt.getTime(),
-        batch.capturedAt.getTime(), batch.deduplicate, batch.capturedAt.getTime(),
+        batch.capturedAt.getTime(), batch.capturedAt.getTime(), batch.deduplicate,
         r.map((x) => x.sequenceNumber), r.map((x) => (x.allowed ? 1 : 0)), r.map((x) => x.httpMethod),
         r.map((x) => x.httpUrl), r.map((x) => x.httpHost), r.map((x) => x.matchedRule), r.map((x) => x.eventTime),
       ],
@@ -206,7 +213,11 @@ export class PostgresStore implements Store {
     try {
       await this.sql.begin(async (tx) => {
         const added = await tx`INSERT INTO consumers (consumer) VALUES (${consumer}) ON CONFLICT DO NOTHING RETURNING consumer`;
-        if (added.length > 0) await tx`INSERT INTO consumer_queue (consumer, log_id) SELECT ${consumer}, id FROM boundary_logs`;
+        if (added.length > 0) {
+          await tx`
+            INSERT INTO consumer_batches (consumer, log_ids)
+            SELECT ${consumer}, array_agg(id ORDER BY id) FROM boundary_logs GROUP BY id / 1000 ORDER BY id / 1000`;
+        }
       });
     } catch (err) {
       throw pgStoreError(err, `registering the consumer ${consumer} failed`);
@@ -216,29 +227,69 @@ export class PostgresStore implements Store {
 
   async unconsumed(consumer: string, limit: number): Promise<StoredRecord[]> {
     await this.ensureConsumer(consumer);
-    // Entries nobody holds, or whose holder's lease ran out, or our own
-    // (a write of ours that failed): claimed for the lease, oldest first.
+    let claimed: string[];
+    try {
+      claimed = await this.sql.begin((tx) => this.claim(tx, consumer, limit));
+    } catch (err) {
+      throw pgStoreError(err, `reading records for ${consumer} failed`);
+    }
+    this.claims.set(consumer, claimed);
+    if (claimed.length === 0) return [];
     const rows = await this.all(
-      `WITH picked AS (
-         SELECT log_id FROM consumer_queue
-         WHERE consumer = ? AND (claimed_until IS NULL OR claimed_until < now() OR claimed_by = ?)
-         ORDER BY log_id LIMIT ? FOR UPDATE SKIP LOCKED
-       ), claimed AS (
-         UPDATE consumer_queue q SET claimed_by = ?, claimed_until = now() + make_interval(secs => ?::int)
-         FROM picked WHERE q.consumer = ? AND q.log_id = picked.log_id
-         RETURNING q.log_id
-       )
-       ${LOG_SELECT} JOIN claimed c ON c.log_id = l.id ORDER BY l.id`,
-      [consumer, this.claimant, limit, this.claimant, this.leaseS, consumer],
+      `${LOG_SELECT} JOIN (SELECT unnest(log_ids) AS id FROM consumer_batches WHERE id = ANY(?::bigint[])) c ON c.id = l.id ORDER BY l.id`,
+      [claimed],
       `reading records for ${consumer} failed`,
     );
     return rows.map(toRecord);
   }
 
+  /**
+   * Claims up to `limit` of the consumer's queued records for the lease,
+   * oldest entry (by its first record) first: entries nobody holds, or whose
+   * holder's lease ran out, or our own (a write of ours that failed). An
+   * entry larger than what is left of `limit` is split: the part taken
+   * becomes an entry of its own, claimed; the rest stays where it was. The
+   * ids stay in the database; only entry ids and sizes come back.
+   */
+  private async claim(tx: TransactionSql, consumer: string, limit: number): Promise<string[]> {
+    const entries = await tx<{ id: string; size: number }[]>`
+      SELECT id, cardinality(log_ids) AS size FROM consumer_batches
+      WHERE consumer = ${consumer} AND (claimed_until IS NULL OR claimed_until < now() OR claimed_by = ${this.claimant})
+      ORDER BY log_ids[1] LIMIT ${limit} FOR UPDATE SKIP LOCKED`;
+    const whole: string[] = [];
+    let room = limit;
+    let split: { id: string; taken: number } | undefined;
+    for (const e of entries) {
+      if (room <= 0) break;
+      if (e.size <= room) whole.push(e.id);
+      else split = { id: e.id, taken: room };
+      room -= Math.min(e.size, room);
+    }
+    const lease = this.leaseS;
+    const claimed = [...whole];
+    if (split) {
+      const [part] = await tx<{ id: string }[]>`
+        INSERT INTO consumer_batches (consumer, log_ids)
+        SELECT consumer, log_ids[1:${split.taken}] FROM consumer_batches WHERE id = ${split.id} RETURNING id`;
+      await tx`UPDATE consumer_batches SET log_ids = log_ids[${split.taken + 1}:] WHERE id = ${split.id}`;
+      claimed.push(part!.id);
+    }
+    if (claimed.length > 0) {
+      await tx`
+        UPDATE consumer_batches SET claimed_by = ${this.claimant}, claimed_until = now() + make_interval(secs => ${lease}::int)
+        WHERE id = ANY(${claimed}::bigint[])`;
+    }
+    return claimed;
+  }
+
+  /** Deletes the entries of the consumer's last claim that lie at or below `lastId`: those records are written. */
   async advanceCursor(consumer: string, lastId: number): Promise<void> {
+    const claimed = this.claims.get(consumer) ?? [];
+    if (claimed.length === 0) return;
     await this.all(
-      "DELETE FROM consumer_queue WHERE consumer = ? AND claimed_by = ? AND log_id <= ?",
-      [consumer, this.claimant, lastId],
+      `DELETE FROM consumer_batches
+       WHERE id = ANY(?::bigint[]) AND consumer = ? AND claimed_by = ? AND log_ids[cardinality(log_ids)] <= ?`,
+      [claimed, consumer, this.claimant, lastId],
       `moving the cursor of ${consumer} failed`,
     );
   }
@@ -249,12 +300,13 @@ export class PostgresStore implements Store {
       return await this.sql.begin(async (tx) => {
         const [lock] = await tx`SELECT pg_try_advisory_xact_lock(${RETENTION_LOCK}::bigint) AS got`;
         if (!lock?.got) return 0; // another replica is purging
-        // Never a record still queued for a consumer, nor the newest record.
+        // Never a record still queued for a consumer (nor any newer: entries
+        // are ascending, so log_ids[1] is an entry's oldest), nor the newest record.
         const deleted = await tx`
           DELETE FROM boundary_logs WHERE id IN (
             SELECT id FROM boundary_logs l WHERE captured_at < ${at}
               AND id < (SELECT max(id) FROM boundary_logs)
-              AND NOT EXISTS (SELECT 1 FROM consumer_queue q WHERE q.log_id = l.id)
+              AND id < coalesce((SELECT min(log_ids[1]) FROM consumer_batches), ${Number.MAX_SAFE_INTEGER})
             ORDER BY captured_at, id LIMIT ${limit})`;
         await tx`
           DELETE FROM boundary_sessions WHERE id IN (
@@ -281,7 +333,7 @@ export class PostgresStore implements Store {
 
   async close(): Promise<void> {
     // Claims of a clean stop go back at once (a crash's wait for their lease).
-    await this.all("UPDATE consumer_queue SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = ?", [this.claimant]).catch(() => {});
+    await this.all("UPDATE consumer_batches SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = ?", [this.claimant]).catch(() => {});
     // A bounded wait: a connection the server dropped may never answer its goodbye.
     await this.sql.end({ timeout: 2 }).catch(() => {});
   }

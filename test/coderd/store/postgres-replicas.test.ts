@@ -2,10 +2,12 @@
 // contract (contract.ts): migrations that several stores run at once, a
 // database newer than the binary refused, the same batch stored by two
 // replicas at once kept once, consumers' claims that a dead replica's lease
-// gives up to another, and retention on one replica at a time.
+// gives up to another, retention on one replica at a time, and a database
+// of an earlier schema version carried forward with its data.
 import { afterEach, describe, expect, test } from "bun:test";
 import postgres from "postgres";
 import { StoreError } from "../../../src/coderd/store/errors.ts";
+import { PG_MIGRATIONS } from "../../../src/coderd/store/postgres-migrations.ts";
 import { PostgresStore, RETENTION_LOCK } from "../../../src/coderd/store/postgres.ts";
 import type { NewBatch } from "../../../src/coderd/store/store.ts";
 import { freshDatabase, PG_TEST_TIMEOUT_MS, postgresAvailable } from "../../helpers/postgres.ts";
@@ -41,6 +43,40 @@ describe.skipIf(!postgresAvailable())("PostgreSQL store shared by replicas", () 
     expect(refused).toBeInstanceOf(StoreError);
     expect((refused as StoreError).failure).toBe("schema_newer");
     expect((refused as StoreError).message).toContain("database schema version 99 is newer than this boundary-relay");
+  }, PG_TEST_TIMEOUT_MS);
+
+  test("a version-1 database keeps its queued records and its de-duplication through migration 2", async () => {
+    const db = await freshDatabase("repl");
+    const sql = postgres(db, { max: 1, onnotice: () => {} });
+    try {
+      // What a boundary-relay of schema version 1 left behind: one keyed and
+      // one unkeyed session, two records each, the stderr consumer having
+      // taken the first keyed record only.
+      await sql.unsafe(PG_MIGRATIONS[0]!);
+      await sql`CREATE TABLE boundary_relay_schema (version integer NOT NULL)`;
+      await sql`INSERT INTO boundary_relay_schema VALUES (1)`;
+      await sql.unsafe(`
+        INSERT INTO boundary_sessions (id, session_id, keyed, agent_id, agent_name, workspace_id, workspace_name, owner_id, owner_name,
+          template_id, template_version_id, confined_process_name, started_at, updated_at)
+        VALUES (1, '${session(1)}', true, '${STORE_IDENTITY.agentId}', 'a', '${STORE_IDENTITY.workspaceId}', 'w', 'o', 'o', 't', 'v', 'c', ${T0}, ${T0}),
+               (2, 'not-a-uuid', false, '${STORE_IDENTITY.agentId}', 'a', '${STORE_IDENTITY.workspaceId}', 'w', 'o', 'o', 't', 'v', 'c', ${T0}, ${T0});
+        SELECT setval('boundary_sessions_id_seq', 2);
+        INSERT INTO boundary_logs (session_ref, dedup, sequence_number, allowed, http_method, http_url, http_host, matched_rule, event_time, captured_at)
+        VALUES (1, true, 0, 1, 'GET', 'https://s.example/0', 's.example', '', '2025-12-08T10:00:00Z', ${T0}),
+               (1, true, 1, 1, 'GET', 'https://s.example/1', 's.example', '', '2025-12-08T10:00:00Z', ${T0}),
+               (2, false, 5, 1, 'GET', 'https://u.example/5', 'u.example', '', '2025-12-08T10:00:00Z', ${T0}),
+               (2, false, 5, 0, 'GET', 'https://u.example/5', 'u.example', '', '2025-12-08T10:00:00Z', ${T0});
+        INSERT INTO consumer_queue (consumer, log_id) SELECT 'stderr', id FROM boundary_logs WHERE id > 1;`);
+    } finally {
+      await sql.end({ timeout: 1 });
+    }
+    const s = await store(db);
+    expect((await s.unconsumed("stderr", 100)).map((r) => r.http_url)).toEqual(["https://s.example/1", "https://u.example/5", "https://u.example/5"]);
+    // The keyed session's records are still duplicates; an unkeyed session's never are.
+    expect((await s.insertBatch(batchOf(session(1), 0, 3))).stored).toEqual([2]);
+    const unkeyed = { ...batchOf("not-a-uuid", 5, 1), deduplicate: false };
+    expect((await s.insertBatch(unkeyed)).stored).toEqual([0]);
+    expect((await s.searchLogs({ limit: 100 })).items.length).toBe(6);
   }, PG_TEST_TIMEOUT_MS);
 
   test("the same batches sent to two replicas at once are stored once", async () => {
