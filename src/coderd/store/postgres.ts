@@ -32,7 +32,7 @@ import { messageOf, StoreError, type StoreFailure } from "./errors.ts";
 import { migratePostgres } from "./postgres-migrations.ts";
 import { PgQueries } from "./postgres-queries.ts";
 import { newestFirstPage, sessionListWhere, Where } from "./sql-parts.ts";
-import { LOG_SELECT, SESSION_COLUMNS, toRecord, toSession } from "./sqlite.ts";
+import { LOG_COLUMNS, LOG_SELECT, recordsWithSessions, SESSION_COLUMNS, sessionOfRow, toRecord, toSession } from "./sqlite.ts";
 import { firstOccurrences, IDENTITY_COLUMNS as IDENTITY } from "./sqlite-insert.ts";
 import type {
   AgentLastSeen, InsertResult, LogFilter, LogQuery, LogSearch, NewBatch, Page, SessionLogsQuery, SessionQuery,
@@ -235,12 +235,19 @@ export class PostgresStore implements Store {
     }
     this.claims.set(consumer, claimed);
     if (claimed.length === 0) return [];
+    const doing = `reading records for ${consumer} failed`;
+    // Records and their sessions apart, as in sqlite.ts: a join would send
+    // each session's identity columns once per record.
     const rows = await this.all(
-      `${LOG_SELECT} JOIN (SELECT unnest(log_ids) AS id FROM consumer_batches WHERE id = ANY(?::bigint[])) c ON c.id = l.id ORDER BY l.id`,
+      `SELECT ${LOG_COLUMNS} FROM boundary_logs
+       WHERE id IN (SELECT unnest(log_ids) FROM consumer_batches WHERE id = ANY(?::bigint[])) ORDER BY id`,
       [claimed],
-      `reading records for ${consumer} failed`,
+      doing,
     );
-    return rows.map(toRecord);
+    const refs = [...new Set(rows.map((r) => String(r.session_ref)))];
+    const sessions = await this.all(`SELECT ${SESSION_COLUMNS} FROM boundary_sessions WHERE id = ANY(?::bigint[])`, [refs], doing);
+    const byRef = new Map(sessions.map((r) => [String(r.id), sessionOfRow(r)]));
+    return recordsWithSessions(rows, (ref) => byRef.get(String(ref))!);
   }
 
   /**
@@ -308,8 +315,11 @@ export class PostgresStore implements Store {
               AND id < (SELECT max(id) FROM boundary_logs)
               AND id < coalesce((SELECT min(log_ids[1]) FROM consumer_batches), ${Number.MAX_SAFE_INTEGER})
             ORDER BY captured_at, id LIMIT ${limit})`;
+        // A session idle and empty in our snapshot, unless a batch upserts it
+        // meanwhile: the outer updated_at test is checked again on the row
+        // version we wait for, so its new records never lose their session.
         await tx`
-          DELETE FROM boundary_sessions WHERE id IN (
+          DELETE FROM boundary_sessions WHERE updated_at < ${at} AND id IN (
             SELECT s.id FROM boundary_sessions s WHERE s.updated_at < ${at}
               AND NOT EXISTS (SELECT 1 FROM boundary_logs l WHERE l.session_ref = s.id) LIMIT ${limit})`;
         return deleted.count;

@@ -106,13 +106,35 @@ function toIdentity(r: Row): SessionIdentity {
 
 /** A row of records joined with their session (LOG_SELECT). */
 export function toRecord(r: Row): StoredRecord {
-  return recordOf(r, { session_id: String(r.session_id), identity: toIdentity(r) }, iso(r.captured_at));
+  return recordOf(r, sessionOfRow(r), iso(r.captured_at));
 }
 
 /** A session's part of each of its records, read once per session. */
-interface SessionOfRecords {
+export interface SessionOfRecords {
   session_id: string;
   identity: SessionIdentity;
+}
+
+/** boundary_logs columns read apart from their session (recordsWithSessions). */
+export const LOG_COLUMNS = "id, session_ref, sequence_number, allowed, http_method, http_url, http_host, matched_rule, event_time, captured_at";
+
+/** A boundary_sessions row (SESSION_COLUMNS) as its records' part. */
+export function sessionOfRow(row: Row): SessionOfRecords {
+  return { session_id: String(row.session_id), identity: toIdentity(row) };
+}
+
+/**
+ * Records from LOG_COLUMNS rows, each session's part from `sessionOf` (which
+ * looks each up once), and a batch's shared capture time formatted once per
+ * run of equal values.
+ */
+export function recordsWithSessions(rows: Row[], sessionOf: (ref: unknown) => SessionOfRecords): StoredRecord[] {
+  let capturedMs: unknown;
+  let capturedAt = "";
+  return rows.map((row) => {
+    if (row.captured_at !== capturedMs) capturedAt = iso((capturedMs = row.captured_at));
+    return recordOf(row, sessionOf(row.session_ref), capturedAt);
+  });
 }
 
 /** A record from its boundary_logs row and its session's part, read once per session. */
@@ -277,26 +299,18 @@ export class SqliteStore implements Store {
       // Records and their sessions apart: a batch's rows share one session,
       // and joining would copy its nine identity columns into every row.
       const rows = this.stmt(
-        `SELECT id, session_ref, sequence_number, allowed, http_method, http_url, http_host, matched_rule, event_time, captured_at
-         FROM boundary_logs WHERE id > COALESCE((SELECT last_id FROM consumer_cursors WHERE consumer = ?), 0)
+        `SELECT ${LOG_COLUMNS} FROM boundary_logs
+         WHERE id > COALESCE((SELECT last_id FROM consumer_cursors WHERE consumer = ?), 0)
          ORDER BY id LIMIT ?`,
       ).all<Row>(consumer, limit);
       const sessions = new Map<unknown, SessionOfRecords>();
-      const sessionOf = (ref: unknown): SessionOfRecords => {
+      return recordsWithSessions(rows, (ref) => {
         let session = sessions.get(ref);
         if (!session) {
-          const row = this.stmt(`SELECT ${SESSION_COLUMNS} FROM boundary_sessions WHERE id = ?`).get<Row>(ref)!;
-          session = { session_id: String(row.session_id), identity: toIdentity(row) };
+          session = sessionOfRow(this.stmt(`SELECT ${SESSION_COLUMNS} FROM boundary_sessions WHERE id = ?`).get<Row>(ref)!);
           sessions.set(ref, session);
         }
         return session;
-      };
-      // A batch's records share their capture time too: format it once per run of equal values.
-      let capturedMs: unknown;
-      let capturedAt = "";
-      return rows.map((row) => {
-        if (row.captured_at !== capturedMs) capturedAt = iso((capturedMs = row.captured_at));
-        return recordOf(row, sessionOf(row.session_ref), capturedAt);
       });
     } catch (err) {
       throw storeErrorOf(err, `reading records for ${consumer} failed`);
