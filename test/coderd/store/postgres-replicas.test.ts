@@ -2,8 +2,9 @@
 // contract (contract.ts): migrations that several stores run at once, a
 // database newer than the binary refused, the same batch stored by two
 // replicas at once kept once, consumers' claims that a dead replica's lease
-// gives up to another, retention on one replica at a time, and a database
-// of an earlier schema version carried forward with its data.
+// gives up to another, retention on one replica at a time that never takes
+// a session a batch is writing to, and a database of an earlier schema
+// version carried forward with its data.
 import { afterEach, describe, expect, test } from "bun:test";
 import postgres from "postgres";
 import { StoreError } from "../../../src/coderd/store/errors.ts";
@@ -11,6 +12,7 @@ import { PG_MIGRATIONS } from "../../../src/coderd/store/postgres-migrations.ts"
 import { PostgresStore, RETENTION_LOCK } from "../../../src/coderd/store/postgres.ts";
 import type { NewBatch } from "../../../src/coderd/store/store.ts";
 import { freshDatabase, PG_TEST_TIMEOUT_MS, postgresAvailable } from "../../helpers/postgres.ts";
+import { until } from "../../helpers/until.ts";
 import { newRecords, STORE_IDENTITY } from "../helpers.ts";
 
 const T0 = Date.parse("2025-12-08T10:00:00.000Z");
@@ -133,5 +135,44 @@ describe.skipIf(!postgresAvailable())("PostgreSQL store shared by replicas", () 
       await other.end({ timeout: 1 });
     }
     expect(await a.purgeBefore(new Date(T0 + 1000), 100)).toBe(9); // all but the newest
+  }, PG_TEST_TIMEOUT_MS);
+
+  test("a purge never deletes a session that a batch upserts meanwhile: its new records keep their session", async () => {
+    const db = await freshDatabase("repl");
+    const a = await store(db);
+    await a.insertBatch(batchOf(session(3), 0, 10)); // old, idle: the purge's to take
+    await a.insertBatch({ ...batchOf(session(4), 0, 1), capturedAt: new Date(T0 + 5000) }); // the newest, kept
+    await a.advanceCursor("stderr", (await a.unconsumed("stderr", 100)).at(-1)!.id);
+    const writer = postgres(db, { max: 1, onnotice: () => {} });
+    const watcher = postgres(db, { max: 1, onnotice: () => {} });
+    try {
+      let commit = () => {};
+      const committing = new Promise<void>((r) => (commit = r));
+      let upserted = () => {};
+      const isUpserted = new Promise<void>((r) => (upserted = r));
+      // A batch for session 3 in flight, as insertBatch writes it: the session
+      // row upserted (and so locked) first, its record after.
+      const batch = writer.begin(async (tx) => {
+        const [s] = await tx`UPDATE boundary_sessions SET updated_at = ${T0 + 10_000} WHERE session_id = ${session(3)} RETURNING id`;
+        upserted();
+        await committing;
+        await tx`
+          INSERT INTO boundary_logs (session_ref, dedup, copy, sequence_number, allowed, http_method, http_url, http_host, matched_rule, event_time, captured_at)
+          VALUES (${s!.id}, true, 0, 10, 1, 'GET', 'https://late.example/', 'late.example', '', '2025-12-08T10:00:10Z', ${T0 + 10_000})`;
+      });
+      await isUpserted;
+      const purge = a.purgeBefore(new Date(T0 + 1000), 100);
+      await until(async () => (await watcher`
+        SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%DELETE FROM boundary_sessions%'`).length > 0);
+      commit();
+      await batch;
+      expect(await purge).toBe(10); // session 3's old records
+    } finally {
+      await writer.end({ timeout: 1 });
+      await watcher.end({ timeout: 1 });
+    }
+    const rows = (await a.searchLogs({ limit: 100 })).items;
+    expect(rows.map((r) => r.http_url).sort()).toEqual(["https://late.example/", "https://s.example/0"]);
+    expect(rows.find((r) => r.http_url === "https://late.example/")!.session_id).toBe(session(3));
   }, PG_TEST_TIMEOUT_MS);
 });
