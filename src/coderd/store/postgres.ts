@@ -86,36 +86,45 @@ export class PostgresStore implements Store {
 
   private constructor(
     private readonly sql: Sql,
+    /** The consumers' bookkeeping (claims, record reads, cursor moves), see open(). */
+    private readonly lines: Sql,
     private readonly leaseS: number,
   ) {
     this.queries = new PgQueries((text, params) => this.all(text, params));
   }
 
+  /**
+   * Two pools: `sql` for records, sessions, queries and retention, committed
+   * durably; `lines`, one connection for the consumers' claims and cursor
+   * moves, committing without waiting for its WAL flush (synchronous_commit
+   * off, as SQLite's cursor moves skip their own fsync). A crash can forget
+   * its last claims or moves, so some lines are written again, never lost;
+   * and the lines never wait behind ingest for a connection.
+   */
   static async open(url: string, opts: PostgresStoreOptions = {}): Promise<PostgresStore> {
+    const pool = (max: number, connection: Record<string, string> = {}) =>
+      postgres(url, { max, connect_timeout: opts.connectTimeoutS ?? 5, onnotice: () => {}, transform: { undefined: null }, connection });
     let sql: Sql;
+    let lines: Sql;
     try {
-      sql = postgres(url, {
-        max: opts.maxConnections ?? 10,
-        connect_timeout: opts.connectTimeoutS ?? 5,
-        onnotice: () => {},
-        transform: { undefined: null },
-      });
+      sql = pool(opts.maxConnections ?? 10);
+      lines = pool(1, { synchronous_commit: "off" });
     } catch (err) {
       throw new StoreError("bad_location", `cannot use the database URL ${redactUrlPasswords(url)}: ${messageOf(err)}`, { cause: err });
     }
     try {
       await migratePostgres(sql);
     } catch (err) {
-      await sql.end({ timeout: 1 }).catch(() => {});
+      await Promise.all([sql.end({ timeout: 1 }), lines.end({ timeout: 1 })]).catch(() => {});
       throw pgStoreError(err, `cannot open the database ${redactUrlPasswords(url)}`, true);
     }
-    return new PostgresStore(sql, opts.claimLeaseS ?? CLAIM_LEASE_S);
+    return new PostgresStore(sql, lines, opts.claimLeaseS ?? CLAIM_LEASE_S);
   }
 
-  /** Runs SQL written with `?` placeholders; failures become StoreErrors. */
-  private async all(text: string, params: unknown[], doing = "query failed"): Promise<Row[]> {
+  /** Runs SQL written with `?` placeholders (on `on`, the records' pool unless told); failures become StoreErrors. */
+  private async all(text: string, params: unknown[], doing = "query failed", on: Sql = this.sql): Promise<Row[]> {
     try {
-      return (await this.sql.unsafe(numberPlaceholders(text), params as never[], { prepare: true })) as unknown as Row[];
+      return (await on.unsafe(numberPlaceholders(text), params as never[], { prepare: true })) as unknown as Row[];
     } catch (err) {
       throw pgStoreError(err, doing);
     }
@@ -211,7 +220,7 @@ export class PostgresStore implements Store {
   private async ensureConsumer(consumer: string): Promise<void> {
     if (this.knownConsumers.has(consumer)) return;
     try {
-      await this.sql.begin(async (tx) => {
+      await this.lines.begin(async (tx) => {
         const added = await tx`INSERT INTO consumers (consumer) VALUES (${consumer}) ON CONFLICT DO NOTHING RETURNING consumer`;
         if (added.length > 0) {
           await tx`
@@ -229,7 +238,7 @@ export class PostgresStore implements Store {
     await this.ensureConsumer(consumer);
     let claimed: string[];
     try {
-      claimed = await this.sql.begin((tx) => this.claim(tx, consumer, limit));
+      claimed = await this.lines.begin((tx) => this.claim(tx, consumer, limit));
     } catch (err) {
       throw pgStoreError(err, `reading records for ${consumer} failed`);
     }
@@ -243,9 +252,10 @@ export class PostgresStore implements Store {
        WHERE id IN (SELECT unnest(log_ids) FROM consumer_batches WHERE id = ANY(?::bigint[])) ORDER BY id`,
       [claimed],
       doing,
+      this.lines,
     );
     const refs = [...new Set(rows.map((r) => String(r.session_ref)))];
-    const sessions = await this.all(`SELECT ${SESSION_COLUMNS} FROM boundary_sessions WHERE id = ANY(?::bigint[])`, [refs], doing);
+    const sessions = await this.all(`SELECT ${SESSION_COLUMNS} FROM boundary_sessions WHERE id = ANY(?::bigint[])`, [refs], doing, this.lines);
     const byRef = new Map(sessions.map((r) => [String(r.id), sessionOfRow(r)]));
     return recordsWithSessions(rows, (ref) => byRef.get(String(ref))!);
   }
@@ -298,6 +308,7 @@ export class PostgresStore implements Store {
        WHERE id = ANY(?::bigint[]) AND consumer = ? AND claimed_by = ? AND log_ids[cardinality(log_ids)] <= ?`,
       [claimed, consumer, this.claimant, lastId],
       `moving the cursor of ${consumer} failed`,
+      this.lines,
     );
   }
 
@@ -343,9 +354,10 @@ export class PostgresStore implements Store {
 
   async close(): Promise<void> {
     // Claims of a clean stop go back at once (a crash's wait for their lease).
-    await this.all("UPDATE consumer_batches SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = ?", [this.claimant]).catch(() => {});
+    await this.all("UPDATE consumer_batches SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = ?", [this.claimant], "", this.lines)
+      .catch(() => {});
     // A bounded wait: a connection the server dropped may never answer its goodbye.
-    await this.sql.end({ timeout: 2 }).catch(() => {});
+    await Promise.all([this.sql.end({ timeout: 2 }), this.lines.end({ timeout: 2 })]).catch(() => {});
   }
 }
 
