@@ -1,8 +1,6 @@
 // The PostgreSQL store (--db postgres://…), for one coderd or several
-// replicas sharing one database. Client: porsager's `postgres` package
-// (pure JavaScript over node:net, so it runs under Bun, Deno and in the
-// compiled binary). Only this folder imports it, and only here do its
-// errors become StoreError, by SQLSTATE or connection error code.
+// replicas sharing one database (connections and errors: postgres-pools.ts;
+// the consumers' queue: postgres-consumers.ts).
 //
 // Guarantees:
 // - a batch is one statement, so one round trip and one transaction: the
@@ -26,10 +24,9 @@
 // entries by their oldest record, and gives its records in id order); the
 // live tail (logsAfterId) may skip a record whose transaction committed
 // after a later id's.
-import postgres, { type Sql, type TransactionSql } from "postgres";
-import { redactUrlPasswords } from "../../config/redact.ts";
-import { messageOf, StoreError, type StoreFailure } from "./errors.ts";
-import { migratePostgres } from "./postgres-migrations.ts";
+import { StoreError } from "./errors.ts";
+import { PgConsumerQueue } from "./postgres-consumers.ts";
+import { closePgPools, openPgPools, type PgPoolOptions, type PgPools, pgStoreError, runPg } from "./postgres-pools.ts";
 import { PgQueries } from "./postgres-queries.ts";
 import { newestFirstPage, sessionListWhere, Where } from "./sql-parts.ts";
 import { LOG_COLUMNS, LOG_SELECT, recordsWithSessions, SESSION_COLUMNS, sessionOfRow, toRecord, toSession } from "./sqlite.ts";
@@ -40,94 +37,42 @@ import type {
   TopQuery, WorkspaceStats,
 } from "./store.ts";
 
-export interface PostgresStoreOptions {
-  /** Connections in the pool (default 10). */
-  maxConnections?: number;
-  /** Seconds a connection attempt may take (default 5). */
-  connectTimeoutS?: number;
+export interface PostgresStoreOptions extends PgPoolOptions {
   /** Seconds a consumer's claim lasts before another replica may take its records (default 10). */
   claimLeaseS?: number;
 }
 
-const CLAIM_LEASE_S = 10;
+export const CLAIM_LEASE_S = 10;
 /** Advisory lock keys (any fixed numbers; migrations use another). */
 export const RETENTION_LOCK = "7092164953162589795";
 const PING_TIMEOUT_MS = 3000;
 
-/** SQLSTATE classes and codes we tell apart (https://www.postgresql.org/docs/current/errcodes-appendix.html). */
-const BAD_LOCATION_CODES = new Set(["28P01", "28000", "3D000"]);
-const CORRUPT_CODES = new Set(["XX001", "XX002"]);
-
 type Row = Record<string, unknown>;
-
-/** `?` placeholders as PostgreSQL's `$1, $2, …` (our SQL has no `?` inside literals). */
-export function numberPlaceholders(sql: string): string {
-  let n = 0;
-  return sql.replace(/\?/g, () => `$${++n}`);
-}
-
-/** A driver failure as a StoreError; `opening` makes a refused login or a missing database a bad location. */
-export function pgStoreError(err: unknown, doing: string, opening = false): StoreError {
-  if (err instanceof StoreError) return err;
-  const code = String((err as { code?: unknown } | null)?.code ?? "");
-  let failure: StoreFailure = "unreachable";
-  if (opening && BAD_LOCATION_CODES.has(code)) failure = "bad_location";
-  else if (CORRUPT_CODES.has(code)) failure = "corrupt";
-  return new StoreError(failure, redactUrlPasswords(`${doing}: ${messageOf(err)}`), { cause: err });
-}
 
 export class PostgresStore implements Store {
   private readonly queries: PgQueries;
-  /** Names this store's claims: unique per process start. */
-  private readonly claimant = crypto.randomUUID();
-  private readonly knownConsumers = new Set<string>();
-  /** Per consumer, the queue entries its last unconsumed() claimed. */
-  private readonly claims = new Map<string, string[]>();
+  private readonly queue: PgConsumerQueue;
 
   private constructor(
-    private readonly sql: Sql,
-    /** The consumers' bookkeeping (claims, record reads, cursor moves), see open(). */
-    private readonly lines: Sql,
-    private readonly leaseS: number,
+    private readonly pools: PgPools,
+    leaseS: number,
   ) {
     this.queries = new PgQueries((text, params) => this.all(text, params));
+    this.queue = new PgConsumerQueue(
+      pools.lines,
+      { consumers: "consumers", entries: "consumer_batches", records: "boundary_logs" },
+      crypto.randomUUID(),
+      leaseS,
+    );
   }
 
-  /**
-   * Two pools: `sql` for records, sessions, queries and retention, committed
-   * durably; `lines`, one connection for the consumers' claims and cursor
-   * moves, committing without waiting for its WAL flush (synchronous_commit
-   * off, as SQLite's cursor moves skip their own fsync). A crash can forget
-   * its last claims or moves, so some lines are written again, never lost;
-   * and the lines never wait behind ingest for a connection.
-   */
   static async open(url: string, opts: PostgresStoreOptions = {}): Promise<PostgresStore> {
-    const pool = (max: number, connection: Record<string, string> = {}) =>
-      postgres(url, { max, connect_timeout: opts.connectTimeoutS ?? 5, onnotice: () => {}, transform: { undefined: null }, connection });
-    let sql: Sql;
-    let lines: Sql;
-    try {
-      sql = pool(opts.maxConnections ?? 10);
-      lines = pool(1, { synchronous_commit: "off" });
-    } catch (err) {
-      throw new StoreError("bad_location", `cannot use the database URL ${redactUrlPasswords(url)}: ${messageOf(err)}`, { cause: err });
-    }
-    try {
-      await migratePostgres(sql);
-    } catch (err) {
-      await Promise.all([sql.end({ timeout: 1 }), lines.end({ timeout: 1 })]).catch(() => {});
-      throw pgStoreError(err, `cannot open the database ${redactUrlPasswords(url)}`, true);
-    }
-    return new PostgresStore(sql, lines, opts.claimLeaseS ?? CLAIM_LEASE_S);
+    return new PostgresStore(await openPgPools(url, opts), opts.claimLeaseS ?? CLAIM_LEASE_S);
   }
 
-  /** Runs SQL written with `?` placeholders (on `on`, the records' pool unless told); failures become StoreErrors. */
-  private async all(text: string, params: unknown[], doing = "query failed", on: Sql = this.sql): Promise<Row[]> {
-    try {
-      return (await on.unsafe(numberPlaceholders(text), params as never[], { prepare: true })) as unknown as Row[];
-    } catch (err) {
-      throw pgStoreError(err, doing);
-    }
+  /** Runs SQL written with `?` placeholders (on the records' pool unless told); failures become StoreErrors. */
+  private all(text: string, params: unknown[], doing = "query failed", on = this.pools.sql): Promise<Row[]> {
+    return runPg(on, text, params, doing);
   }
 
   searchLogs = (q: LogSearch): Promise<Page<StoredRecord>> => this.queries.searchLogs(q);
@@ -216,106 +161,28 @@ export class PostgresStore implements Store {
     return this.queries.top({ since: q.since, until: q.until, by: q.by, limit: q.limit, decision: "deny" });
   }
 
-  /** Registers a consumer the first time this store sees it; a new consumer starts at the first record. */
-  private async ensureConsumer(consumer: string): Promise<void> {
-    if (this.knownConsumers.has(consumer)) return;
-    try {
-      await this.lines.begin(async (tx) => {
-        const added = await tx`INSERT INTO consumers (consumer) VALUES (${consumer}) ON CONFLICT DO NOTHING RETURNING consumer`;
-        if (added.length > 0) {
-          await tx`
-            INSERT INTO consumer_batches (consumer, log_ids)
-            SELECT ${consumer}, array_agg(id ORDER BY id) FROM boundary_logs GROUP BY id / 1000 ORDER BY id / 1000`;
-        }
-      });
-    } catch (err) {
-      throw pgStoreError(err, `registering the consumer ${consumer} failed`);
-    }
-    this.knownConsumers.add(consumer);
-  }
-
   async unconsumed(consumer: string, limit: number): Promise<StoredRecord[]> {
-    await this.ensureConsumer(consumer);
-    let claimed: string[];
-    try {
-      claimed = await this.lines.begin((tx) => this.claim(tx, consumer, limit));
-    } catch (err) {
-      throw pgStoreError(err, `reading records for ${consumer} failed`);
-    }
-    this.claims.set(consumer, claimed);
+    const claimed = await this.queue.claim(consumer, limit);
     if (claimed.length === 0) return [];
     const doing = `reading records for ${consumer} failed`;
+    const lines = this.pools.lines;
     // Records and their sessions apart, as in sqlite.ts: a join would send
     // each session's identity columns once per record.
-    const rows = await this.all(
-      `SELECT ${LOG_COLUMNS} FROM boundary_logs
-       WHERE id IN (SELECT unnest(log_ids) FROM consumer_batches WHERE id = ANY(?::bigint[])) ORDER BY id`,
-      [claimed],
-      doing,
-      this.lines,
-    );
+    const rows = await this.all(`SELECT ${LOG_COLUMNS} FROM boundary_logs WHERE id IN (${this.queue.idsOf("?")}) ORDER BY id`, [claimed], doing, lines);
     const refs = [...new Set(rows.map((r) => String(r.session_ref)))];
-    const sessions = await this.all(`SELECT ${SESSION_COLUMNS} FROM boundary_sessions WHERE id = ANY(?::bigint[])`, [refs], doing, this.lines);
+    const sessions = await this.all(`SELECT ${SESSION_COLUMNS} FROM boundary_sessions WHERE id = ANY(?::bigint[])`, [refs], doing, lines);
     const byRef = new Map(sessions.map((r) => [String(r.id), sessionOfRow(r)]));
     return recordsWithSessions(rows, (ref) => byRef.get(String(ref))!);
   }
 
-  /**
-   * Claims up to `limit` of the consumer's queued records for the lease,
-   * oldest entry (by its first record) first: entries nobody holds, or whose
-   * holder's lease ran out, or our own (a write of ours that failed). An
-   * entry larger than what is left of `limit` is split: the part taken
-   * becomes an entry of its own, claimed; the rest stays where it was. The
-   * ids stay in the database; only entry ids and sizes come back.
-   */
-  private async claim(tx: TransactionSql, consumer: string, limit: number): Promise<string[]> {
-    const entries = await tx<{ id: string; size: number }[]>`
-      SELECT id, cardinality(log_ids) AS size FROM consumer_batches
-      WHERE consumer = ${consumer} AND (claimed_until IS NULL OR claimed_until < now() OR claimed_by = ${this.claimant})
-      ORDER BY log_ids[1] LIMIT ${limit} FOR UPDATE SKIP LOCKED`;
-    const whole: string[] = [];
-    let room = limit;
-    let split: { id: string; taken: number } | undefined;
-    for (const e of entries) {
-      if (room <= 0) break;
-      if (e.size <= room) whole.push(e.id);
-      else split = { id: e.id, taken: room };
-      room -= Math.min(e.size, room);
-    }
-    const lease = this.leaseS;
-    const claimed = [...whole];
-    if (split) {
-      const [part] = await tx<{ id: string }[]>`
-        INSERT INTO consumer_batches (consumer, log_ids)
-        SELECT consumer, log_ids[1:${split.taken}] FROM consumer_batches WHERE id = ${split.id} RETURNING id`;
-      await tx`UPDATE consumer_batches SET log_ids = log_ids[${split.taken + 1}:] WHERE id = ${split.id}`;
-      claimed.push(part!.id);
-    }
-    if (claimed.length > 0) {
-      await tx`
-        UPDATE consumer_batches SET claimed_by = ${this.claimant}, claimed_until = now() + make_interval(secs => ${lease}::int)
-        WHERE id = ANY(${claimed}::bigint[])`;
-    }
-    return claimed;
-  }
-
-  /** Deletes the entries of the consumer's last claim that lie at or below `lastId`: those records are written. */
-  async advanceCursor(consumer: string, lastId: number): Promise<void> {
-    const claimed = this.claims.get(consumer) ?? [];
-    if (claimed.length === 0) return;
-    await this.all(
-      `DELETE FROM consumer_batches
-       WHERE id = ANY(?::bigint[]) AND consumer = ? AND claimed_by = ? AND log_ids[cardinality(log_ids)] <= ?`,
-      [claimed, consumer, this.claimant, lastId],
-      `moving the cursor of ${consumer} failed`,
-      this.lines,
-    );
+  advanceCursor(consumer: string, lastId: number): Promise<void> {
+    return this.queue.advance(consumer, lastId);
   }
 
   async purgeBefore(cutoff: Date, limit: number): Promise<number> {
     const at = cutoff.getTime();
     try {
-      return await this.sql.begin(async (tx) => {
+      return await this.pools.sql.begin(async (tx) => {
         const [lock] = await tx`SELECT pg_try_advisory_xact_lock(${RETENTION_LOCK}::bigint) AS got`;
         if (!lock?.got) return 0; // another replica is purging
         // Never a record still queued for a consumer (nor any newer: entries
@@ -324,7 +191,7 @@ export class PostgresStore implements Store {
           DELETE FROM boundary_logs WHERE id IN (
             SELECT id FROM boundary_logs l WHERE captured_at < ${at}
               AND id < (SELECT max(id) FROM boundary_logs)
-              AND id < coalesce((SELECT min(log_ids[1]) FROM consumer_batches), ${Number.MAX_SAFE_INTEGER})
+              AND id < coalesce((${tx.unsafe(this.queue.oldestQueuedSql())}), ${Number.MAX_SAFE_INTEGER})
             ORDER BY captured_at, id LIMIT ${limit})`;
         // A session idle and empty in our snapshot, unless a batch upserts it
         // meanwhile: the outer updated_at test is checked again on the row
@@ -354,10 +221,8 @@ export class PostgresStore implements Store {
 
   async close(): Promise<void> {
     // Claims of a clean stop go back at once (a crash's wait for their lease).
-    await this.all("UPDATE consumer_batches SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = ?", [this.claimant], "", this.lines)
-      .catch(() => {});
-    // A bounded wait: a connection the server dropped may never answer its goodbye.
-    await Promise.all([this.sql.end({ timeout: 2 }), this.lines.end({ timeout: 2 })]).catch(() => {});
+    await this.queue.release();
+    await closePgPools(this.pools);
   }
 }
 
