@@ -19,7 +19,6 @@ import { openProcessLogStore } from "./process/open.ts";
 import { Retention } from "./retention.ts";
 import { resolveCoderdSettings } from "./settings.ts";
 import { openStore, storeKindOf } from "./store/open.ts";
-import { refuseProcessLogs } from "./process/unsupported.ts";
 import type { Store } from "./store/store.ts";
 
 export interface CoderdStartOptions {
@@ -75,7 +74,7 @@ export async function startCoderd(opts: CoderdStartOptions): Promise<CoderdHandl
   const shared = storeKindOf(config.db) === "postgres";
   // A shared store also holds records other replicas stored and did not print: look every second.
   const lines = new LineEmitter({ store, format: config.log_format, write, metrics, now, pollMs: shared ? 1000 : undefined });
-  const execLines = createExecLines({ store: processStore, format: config.log_format, write, metrics: metrics.process, now });
+  const execLines = createExecLines({ store: processStore, format: config.log_format, write, metrics: metrics.process, now, pollMs: shared ? 1000 : undefined });
   const warnExposure = () => {
     const warning = identities.exposureWarning();
     if (warning) log(warning);
@@ -83,7 +82,7 @@ export async function startCoderd(opts: CoderdStartOptions): Promise<CoderdHandl
   try {
     const ingest = {
       ...createIngestService({ store, lines, metrics, now, log }),
-      ...(shared ? refuseProcessLogs : createProcessIngest({ store: processStore, metrics: metrics.process, lines: execLines, now, log })),
+      ...createProcessIngest({ store: processStore, metrics: metrics.process, lines: execLines, now, log }),
     };
     const readers = new Readers(adminToken, config.users_file ? loadUsersFile(config.users_file) : []);
     const app = createCoderdApp({

@@ -1,6 +1,7 @@
 // coderd's `exec` lines, driven by the store as boundary_request lines are
 // (line-emitter.ts): after a batch commits, ingest wakes this; it reads the
-// exec records past the "stderr" cursor of process_consumer_cursors, writes
+// exec records past the "stderr" cursor (SQLite: process_consumer_cursors;
+// PostgreSQL: claims from process_consumer_batches), writes
 // their lines (text or JSON, shared/WIRE.md §6 shape, labels from the
 // identity stored with each row) in one write, then moves the cursor. A crash
 // between commit and write loses no line; one between write and cursor move
@@ -17,6 +18,8 @@ export interface ExecLinesOptions {
   write: Writer;
   metrics: ProcessIngestMetrics;
   now: () => Date;
+  /** Also look for unprinted records every this many ms (a store shared with other replicas). */
+  pollMs?: number;
 }
 
 /** exectrace's labels of a stored exec: its workspace and owner as stored with it. */
@@ -31,5 +34,6 @@ export function createExecLines(opts: ExecLinesOptions): CursorLines<StoredExec>
     write: opts.write,
     counters: opts.metrics,
     now: opts.now,
+    pollMs: opts.pollMs,
   });
 }

@@ -15,7 +15,7 @@ import type { AgentIdentity } from "../../record/identity.ts";
 import { rfc3339Nano } from "../../record/time.ts";
 import { openSqlite, type SqliteDatabase, type SqliteStatement } from "../../runtime/adapter.ts";
 import { migrate } from "../store/migrations.ts";
-import { advanceCursorSql, withoutOwnFsync } from "../store/sql-parts.ts";
+import { advanceCursorSql, newestFirstPage, Where, withoutOwnFsync } from "../store/sql-parts.ts";
 import type { Page, PagePosition, TimeWindow } from "../store/store.ts";
 
 export interface ExecBatchToStore {
@@ -89,7 +89,7 @@ const INSERT = `INSERT INTO process_logs (${COLUMNS}) VALUES (${COLUMNS.split(",
 
 type Row = Record<string, unknown>;
 
-function toStoredExec(r: Row): StoredExec {
+export function toStoredExec(r: Row): StoredExec {
   return {
     id: Number(r.id),
     workspace_id: String(r.workspace_id),
@@ -108,14 +108,35 @@ function toStoredExec(r: Row): StoredExec {
     argv: JSON.parse(String(r.argv)) as string[],
     comm: String(r.comm),
     command: String(r.command),
-    truncated: Number(r.truncated) === 1,
+    truncated: r.truncated === true || Number(r.truncated) === 1,
     cmdline: String(r.cmdline),
     event_time: String(r.event_time),
     captured_at: new Date(Number(r.captured_at)).toISOString(),
   };
 }
 
-const eventTimeMs = (e: ProcessExec) => Number(e.time?.seconds ?? 0n) * 1000 + Math.floor((e.time?.nanos ?? 0) / 1e6);
+export const eventTimeMs = (e: ProcessExec) => Number(e.time?.seconds ?? 0n) * 1000 + Math.floor((e.time?.nanos ?? 0) / 1e6);
+
+/** The list query's filters, with `?` placeholders (both stores' SQL). */
+export function execListWhere(q: ExecQuery): Where {
+  const w = new Where();
+  if (q.workspaceId !== undefined) w.add("workspace_id = ?", q.workspaceId);
+  if (q.owner !== undefined) w.add("owner_name = ?", q.owner);
+  if (q.command !== undefined) w.add("command = ?", q.command);
+  if (q.since) w.add("event_time_ms >= ?", q.since.getTime());
+  if (q.until) w.add("event_time_ms < ?", q.until.getTime());
+  if (q.after) w.add("(event_time_ms < ? OR (event_time_ms = ? AND id < ?))", q.after.at, q.after.at, q.after.id);
+  return w;
+}
+
+export const EXEC_LIST = "SELECT * FROM process_logs";
+/** Newest first; the `?` is the page size plus one. */
+export const EXEC_LIST_ORDER = "ORDER BY event_time_ms DESC, id DESC LIMIT ?";
+
+/** A page of `limit` from rows read with limit + 1. */
+export function execPage(rows: Row[], limit: number): Page<StoredExec> {
+  return newestFirstPage(rows, limit, "event_time_ms", toStoredExec);
+}
 
 export class SqliteProcessLogStore implements ProcessLogStore {
   private readonly statements = new Map<string, SqliteStatement>();
@@ -168,22 +189,9 @@ export class SqliteProcessLogStore implements ProcessLogStore {
   }
 
   async listExecs(q: ExecQuery): Promise<Page<StoredExec>> {
-    const clauses: string[] = [];
-    const params: unknown[] = [];
-    const add = (clause: string, ...p: unknown[]) => void (clauses.push(clause), params.push(...p));
-    if (q.workspaceId !== undefined) add("workspace_id = ?", q.workspaceId);
-    if (q.owner !== undefined) add("owner_name = ?", q.owner);
-    if (q.command !== undefined) add("command = ?", q.command);
-    if (q.since) add("event_time_ms >= ?", q.since.getTime());
-    if (q.until) add("event_time_ms < ?", q.until.getTime());
-    if (q.after) add("(event_time_ms < ? OR (event_time_ms = ? AND id < ?))", q.after.at, q.after.at, q.after.id);
-    const where = clauses.length ? `WHERE ${clauses.join(" AND ")}` : "";
-    const rows = this.db
-      .prepare(`SELECT * FROM process_logs ${where} ORDER BY event_time_ms DESC, id DESC LIMIT ?`)
-      .all<Row>(...params, q.limit + 1);
-    const items = rows.slice(0, q.limit);
-    const last = rows.length > q.limit ? items[items.length - 1] : undefined;
-    return { items: items.map(toStoredExec), next: last ? { at: Number(last.event_time_ms), id: Number(last.id) } : null };
+    const w = execListWhere(q);
+    const rows = this.db.prepare(`${EXEC_LIST} ${w.sql} ${EXEC_LIST_ORDER}`).all<Row>(...w.params, q.limit + 1);
+    return execPage(rows, q.limit);
   }
 
   async unconsumed(consumer: string, limit: number): Promise<StoredExec[]> {

@@ -25,6 +25,8 @@
 // took a quarter of an insert's time: records are inserted in the statement
 // that upserts their session, and the retention purge deletes a session
 // only if it is still idle when it holds the row (postgres.ts).
+// Migration 3 adds the exec records (process_logs, the columns of SQLite's,
+// argv as a JSON array in text) with their own consumers and queue.
 import type { Sql } from "postgres";
 import { StoreError } from "./errors.ts";
 
@@ -103,6 +105,49 @@ export const PG_MIGRATIONS: string[] = [
   DROP INDEX boundary_logs_session_seq;
 
   ALTER TABLE boundary_logs DROP CONSTRAINT boundary_logs_session_ref_fkey;
+  `,
+  `
+  CREATE TABLE process_logs (
+    id bigserial PRIMARY KEY,
+    agent_id text NOT NULL,
+    workspace_id text NOT NULL,
+    workspace_name text NOT NULL,
+    owner_id text NOT NULL,
+    owner_name text NOT NULL,
+    template_id text NOT NULL,
+    template_version_id text NOT NULL,
+    boot_id text NOT NULL,
+    pid bigint NOT NULL,
+    monotonic_ns bigint NOT NULL,
+    event_time text NOT NULL,
+    event_time_ms bigint NOT NULL,
+    ppid bigint NOT NULL,
+    uid bigint NOT NULL,
+    gid bigint NOT NULL,
+    filename text NOT NULL,
+    argv text NOT NULL,
+    comm text NOT NULL,
+    command text NOT NULL,
+    truncated boolean NOT NULL,
+    cmdline text NOT NULL,
+    captured_at bigint NOT NULL
+  );
+  CREATE UNIQUE INDEX process_logs_dedup ON process_logs (workspace_id, boot_id, pid, monotonic_ns);
+  CREATE INDEX process_logs_time ON process_logs (event_time_ms, id);
+  CREATE INDEX process_logs_workspace ON process_logs (workspace_id, event_time_ms, id);
+  CREATE INDEX process_logs_owner ON process_logs (owner_name, event_time_ms, id);
+  CREATE INDEX process_logs_captured ON process_logs (captured_at);
+
+  CREATE TABLE process_consumers (consumer text PRIMARY KEY);
+  INSERT INTO process_consumers (consumer) VALUES ('stderr');
+  CREATE TABLE process_consumer_batches (
+    id bigserial PRIMARY KEY,
+    consumer text NOT NULL REFERENCES process_consumers (consumer),
+    log_ids bigint[] NOT NULL CHECK (cardinality(log_ids) > 0),
+    claimed_by text,
+    claimed_until timestamptz
+  );
+  CREATE INDEX process_consumer_batches_oldest ON process_consumer_batches (consumer, (log_ids[1]));
   `,
 ];
 
