@@ -9,7 +9,7 @@
 // its consumer died or failed before advancing: at least once, per
 // consumer. Runs on the store's `lines` connection (synchronous_commit off:
 // a crash may forget a claim or a move, so lines repeat, never vanish).
-import type { Sql, TransactionSql } from "postgres";
+import type { Sql } from "postgres";
 import { pgStoreError } from "./postgres-pools.ts";
 
 /** The tables one queue works on. */
@@ -45,12 +45,40 @@ export class PgConsumerQueue {
    */
   async claim(consumer: string, limit: number): Promise<string[]> {
     await this.ensure(consumer);
-    let claimed: string[];
-    try {
-      claimed = await this.lines.begin((tx) => this.claimIn(tx, consumer, limit));
-    } catch (err) {
-      throw pgStoreError(err, `reading records for ${consumer} failed`);
-    }
+    const table = this.t.entries;
+    // One statement, so no transaction of ours is ever left open: a
+    // multi-statement transaction whose connection dies between statements
+    // could leave postgres.js waiting forever (seen in the outage test).
+    // `sized` numbers the records before each locked entry; entries that fit
+    // are claimed whole, the one that straddles `limit` is split: its first
+    // ids become a new entry, claimed (`part`), the rest stay in place. Every
+    // CTE reads the same snapshot, so `part` copies the ids `rest` removes.
+    const rows = await this.run(
+      `WITH locked AS (
+         SELECT id, cardinality(log_ids) AS size, log_ids[1] AS first FROM ${table}
+         WHERE consumer = $1 AND (claimed_until IS NULL OR claimed_until < now() OR claimed_by = $2)
+         ORDER BY log_ids[1] LIMIT $3 FOR UPDATE SKIP LOCKED
+       ), sized AS (
+         SELECT id, size, sum(size) OVER (ORDER BY first, id) - size AS before FROM locked
+       ), whole AS (
+         UPDATE ${table} e SET claimed_by = $2, claimed_until = now() + make_interval(secs => $4::int)
+         FROM sized WHERE e.id = sized.id AND sized.before + sized.size <= $3
+         RETURNING e.id
+       ), straddling AS (
+         SELECT id, ($3 - before)::int AS taken FROM sized WHERE before < $3 AND before + size > $3
+       ), rest AS (
+         UPDATE ${table} e SET log_ids = e.log_ids[s.taken + 1:] FROM straddling s WHERE e.id = s.id
+       ), part AS (
+         INSERT INTO ${table} (consumer, log_ids, claimed_by, claimed_until)
+         SELECT e.consumer, e.log_ids[1:s.taken], $2, now() + make_interval(secs => $4::int)
+         FROM ${table} e JOIN straddling s ON e.id = s.id
+         RETURNING id
+       )
+       SELECT id FROM whole UNION ALL SELECT id FROM part`,
+      [consumer, this.claimant, limit, this.leaseS],
+      `reading records for ${consumer} failed`,
+    );
+    const claimed = rows.map((r) => String(r.id));
     this.claims.set(consumer, claimed);
     return claimed;
   }
@@ -64,15 +92,12 @@ export class PgConsumerQueue {
   async advance(consumer: string, lastId: number): Promise<void> {
     const claimed = this.claims.get(consumer) ?? [];
     if (claimed.length === 0) return;
-    try {
-      await this.lines.unsafe(
-        `DELETE FROM ${this.t.entries}
-         WHERE id = ANY($1::bigint[]) AND consumer = $2 AND claimed_by = $3 AND log_ids[cardinality(log_ids)] <= $4`,
-        [claimed, consumer, this.claimant, lastId],
-      );
-    } catch (err) {
-      throw pgStoreError(err, `moving the cursor of ${consumer} failed`);
-    }
+    await this.run(
+      `DELETE FROM ${this.t.entries}
+       WHERE id = ANY($1::bigint[]) AND consumer = $2 AND claimed_by = $3 AND log_ids[cardinality(log_ids)] <= $4`,
+      [claimed, consumer, this.claimant, lastId],
+      `moving the cursor of ${consumer} failed`,
+    );
   }
 
   /** SQL for the oldest record id still queued for any consumer (NULL when none), for the purge. */
@@ -87,58 +112,28 @@ export class PgConsumerQueue {
       .catch(() => {});
   }
 
-  /** Registers a consumer the first time this process sees it; a new consumer starts at the first record. */
+  /** Registers a consumer the first time this process sees it; a new consumer starts at the first record (one statement). */
   private async ensure(consumer: string): Promise<void> {
     if (this.known.has(consumer)) return;
     const { consumers, entries, records } = this.t;
-    try {
-      await this.lines.begin(async (tx) => {
-        const added = await tx.unsafe(`INSERT INTO ${consumers} (consumer) VALUES ($1) ON CONFLICT DO NOTHING RETURNING consumer`, [consumer]);
-        if (added.length > 0) {
-          await tx.unsafe(
-            `INSERT INTO ${entries} (consumer, log_ids)
-             SELECT $1, array_agg(id ORDER BY id) FROM ${records} GROUP BY id / 1000 ORDER BY id / 1000`,
-            [consumer],
-          );
-        }
-      });
-    } catch (err) {
-      throw pgStoreError(err, `registering the consumer ${consumer} failed`);
-    }
+    await this.run(
+      `WITH added AS (
+         INSERT INTO ${consumers} (consumer) VALUES ($1) ON CONFLICT DO NOTHING RETURNING consumer
+       )
+       INSERT INTO ${entries} (consumer, log_ids)
+       SELECT a.consumer, array_agg(r.id ORDER BY r.id) FROM added a, ${records} r GROUP BY a.consumer, r.id / 1000 ORDER BY r.id / 1000`,
+      [consumer],
+      `registering the consumer ${consumer} failed`,
+    );
     this.known.add(consumer);
   }
 
-  private async claimIn(tx: TransactionSql, consumer: string, limit: number): Promise<string[]> {
-    const { entries: table } = this.t;
-    const entries = (await tx.unsafe(
-      `SELECT id, cardinality(log_ids) AS size FROM ${table}
-       WHERE consumer = $1 AND (claimed_until IS NULL OR claimed_until < now() OR claimed_by = $2)
-       ORDER BY log_ids[1] LIMIT $3 FOR UPDATE SKIP LOCKED`,
-      [consumer, this.claimant, limit],
-    )) as unknown as { id: string; size: number }[];
-    const claimed: string[] = [];
-    let room = limit;
-    let split: { id: string; taken: number } | undefined;
-    for (const e of entries) {
-      if (room <= 0) break;
-      if (e.size <= room) claimed.push(e.id);
-      else split = { id: e.id, taken: room };
-      room -= Math.min(e.size, room);
+  /** One statement on the lines' connection; failures become StoreErrors saying what was being done. */
+  private async run(text: string, params: unknown[], doing: string): Promise<Record<string, unknown>[]> {
+    try {
+      return (await this.lines.unsafe(text, params as never[], { prepare: true })) as unknown as Record<string, unknown>[];
+    } catch (err) {
+      throw pgStoreError(err, doing);
     }
-    if (split) {
-      const [part] = (await tx.unsafe(
-        `INSERT INTO ${table} (consumer, log_ids) SELECT consumer, log_ids[1:$2] FROM ${table} WHERE id = $1 RETURNING id`,
-        [split.id, split.taken],
-      )) as unknown as { id: string }[];
-      await tx.unsafe(`UPDATE ${table} SET log_ids = log_ids[$2:] WHERE id = $1`, [split.id, split.taken + 1]);
-      claimed.push(part!.id);
-    }
-    if (claimed.length > 0) {
-      await tx.unsafe(
-        `UPDATE ${table} SET claimed_by = $1, claimed_until = now() + make_interval(secs => $2::int) WHERE id = ANY($3::bigint[])`,
-        [this.claimant, this.leaseS, claimed],
-      );
-    }
-    return claimed;
   }
 }
