@@ -8,7 +8,7 @@
 // consumers' queue, store/postgres-consumers.ts, with a lease). Retention
 // runs on one replica at a time and never deletes an exec still queued.
 import { PgConsumerQueue } from "../store/postgres-consumers.ts";
-import { closePgPools, openPgPools, type PgPools, pgStoreError, runPg } from "../store/postgres-pools.ts";
+import { closePgPools, openPgPools, type PgPools, runPg } from "../store/postgres-pools.ts";
 import { CLAIM_LEASE_S, type PostgresStoreOptions } from "../store/postgres.ts";
 import { rfc3339Nano } from "../../record/time.ts";
 import {
@@ -99,23 +99,25 @@ export class PostgresProcessLogStore implements ProcessLogStore {
     return this.queue.advance(consumer, lastId);
   }
 
+  /** One statement under the exec retention lock (as the boundary purge): never an exec still queued (nor a newer one), nor the newest. */
   async purgeBefore(cutoff: Date, limit: number): Promise<number> {
-    try {
-      return await this.pools.sql.begin(async (tx) => {
-        const [lock] = await tx`SELECT pg_try_advisory_xact_lock(${PROCESS_RETENTION_LOCK}::bigint) AS got`;
-        if (!lock?.got) return 0; // another replica is purging
-        // Never an exec still queued for a consumer (nor a newer one), nor the newest.
-        const deleted = await tx`
-          DELETE FROM process_logs WHERE id IN (
-            SELECT id FROM process_logs WHERE captured_at < ${cutoff.getTime()}
-              AND id < (SELECT max(id) FROM process_logs)
-              AND id < coalesce((${tx.unsafe(this.queue.oldestQueuedSql())}), ${Number.MAX_SAFE_INTEGER})
-            ORDER BY captured_at, id LIMIT ${limit})`;
-        return deleted.count;
-      });
-    } catch (err) {
-      throw pgStoreError(err, "exec retention purge failed");
-    }
+    const [row] = await runPg(
+      this.pools.sql,
+      `WITH lock AS MATERIALIZED (
+         SELECT pg_try_advisory_xact_lock(?::bigint) AS got
+       ), deleted AS (
+         DELETE FROM process_logs WHERE (SELECT got FROM lock) AND id IN (
+           SELECT id FROM process_logs WHERE captured_at < ?
+             AND id < (SELECT max(id) FROM process_logs)
+             AND id < coalesce((${this.queue.oldestQueuedSql()}), ?)
+           ORDER BY captured_at, id LIMIT ?)
+         RETURNING id
+       )
+       SELECT count(*) AS n FROM deleted`,
+      [PROCESS_RETENTION_LOCK, cutoff.getTime(), Number.MAX_SAFE_INTEGER, limit],
+      "exec retention purge failed",
+    );
+    return Number(row?.n ?? 0);
   }
 
   async close(): Promise<void> {

@@ -179,32 +179,39 @@ export class PostgresStore implements Store {
     return this.queue.advance(consumer, lastId);
   }
 
+  /**
+   * One statement (no transaction of ours left open if the connection dies,
+   * see postgres-consumers.ts), holding the retention lock for its duration:
+   * another replica's purge meanwhile deletes nothing. Never a record still
+   * queued for a consumer (nor any newer: entries are ascending, so
+   * log_ids[1] is an entry's oldest), nor the newest record. A session goes
+   * when it is idle and has no record left but those deleted here, unless a
+   * batch upserts it meanwhile: the outer updated_at test is checked again
+   * on the row version we wait for, so its new records keep their session.
+   */
   async purgeBefore(cutoff: Date, limit: number): Promise<number> {
     const at = cutoff.getTime();
-    try {
-      return await this.pools.sql.begin(async (tx) => {
-        const [lock] = await tx`SELECT pg_try_advisory_xact_lock(${RETENTION_LOCK}::bigint) AS got`;
-        if (!lock?.got) return 0; // another replica is purging
-        // Never a record still queued for a consumer (nor any newer: entries
-        // are ascending, so log_ids[1] is an entry's oldest), nor the newest record.
-        const deleted = await tx`
-          DELETE FROM boundary_logs WHERE id IN (
-            SELECT id FROM boundary_logs l WHERE captured_at < ${at}
-              AND id < (SELECT max(id) FROM boundary_logs)
-              AND id < coalesce((${tx.unsafe(this.queue.oldestQueuedSql())}), ${Number.MAX_SAFE_INTEGER})
-            ORDER BY captured_at, id LIMIT ${limit})`;
-        // A session idle and empty in our snapshot, unless a batch upserts it
-        // meanwhile: the outer updated_at test is checked again on the row
-        // version we wait for, so its new records never lose their session.
-        await tx`
-          DELETE FROM boundary_sessions WHERE updated_at < ${at} AND id IN (
-            SELECT s.id FROM boundary_sessions s WHERE s.updated_at < ${at}
-              AND NOT EXISTS (SELECT 1 FROM boundary_logs l WHERE l.session_ref = s.id) LIMIT ${limit})`;
-        return deleted.count;
-      });
-    } catch (err) {
-      throw pgStoreError(err, "retention purge failed");
-    }
+    const [row] = await this.all(
+      `WITH lock AS MATERIALIZED (
+         SELECT pg_try_advisory_xact_lock(?::bigint) AS got
+       ), logs AS (
+         DELETE FROM boundary_logs WHERE (SELECT got FROM lock) AND id IN (
+           SELECT id FROM boundary_logs WHERE captured_at < ?
+             AND id < (SELECT max(id) FROM boundary_logs)
+             AND id < coalesce((${this.queue.oldestQueuedSql()}), ?)
+           ORDER BY captured_at, id LIMIT ?)
+         RETURNING id
+       ), sessions AS (
+         DELETE FROM boundary_sessions WHERE (SELECT got FROM lock) AND updated_at < ? AND id IN (
+           SELECT s.id FROM boundary_sessions s WHERE s.updated_at < ?
+             AND NOT EXISTS (SELECT 1 FROM boundary_logs l WHERE l.session_ref = s.id AND l.id NOT IN (SELECT id FROM logs))
+           LIMIT ?)
+       )
+       SELECT count(*) AS n FROM logs`,
+      [RETENTION_LOCK, at, Number.MAX_SAFE_INTEGER, limit, at, at, limit],
+      "retention purge failed",
+    );
+    return Number(row?.n ?? 0);
   }
 
   async ping(): Promise<void> {
