@@ -73,8 +73,9 @@ export async function startCoderd(opts: CoderdStartOptions): Promise<CoderdHandl
   });
   const shared = storeKindOf(config.db) === "postgres";
   // A shared store also holds records other replicas stored and did not print: look every second.
-  const lines = new LineEmitter({ store, format: config.log_format, write, metrics, now, pollMs: shared ? 1000 : undefined });
-  const execLines = createExecLines({ store: processStore, format: config.log_format, write, metrics: metrics.process, now, pollMs: shared ? 1000 : undefined });
+  const pollMs = shared ? 1000 : undefined;
+  const lines = new LineEmitter({ store, format: config.log_format, write, metrics, now, pollMs });
+  const execLines = createExecLines({ store: processStore, format: config.log_format, write, metrics: metrics.process, now, pollMs });
   const warnExposure = () => {
     const warning = identities.exposureWarning();
     if (warning) log(warning);

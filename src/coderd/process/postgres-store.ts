@@ -24,12 +24,7 @@ export class PostgresProcessLogStore implements ProcessLogStore {
   private readonly queue: PgConsumerQueue;
 
   private constructor(private readonly pools: PgPools, leaseS: number) {
-    this.queue = new PgConsumerQueue(
-      pools.lines,
-      { consumers: "process_consumers", entries: "process_consumer_batches", records: "process_logs" },
-      crypto.randomUUID(),
-      leaseS,
-    );
+    this.queue = new PgConsumerQueue(pools.lines, { consumers: "process_consumers", entries: "process_consumer_batches", records: "process_logs" }, leaseS);
   }
 
   static async open(url: string, opts: PostgresStoreOptions = {}): Promise<PostgresProcessLogStore> {
@@ -54,9 +49,7 @@ export class PostgresProcessLogStore implements ProcessLogStore {
          ON CONFLICT (workspace_id, boot_id, pid, monotonic_ns) DO NOTHING
          RETURNING id, pid, monotonic_ns
        ), queued AS (
-         INSERT INTO process_consumer_batches (consumer, log_ids)
-         SELECT c.consumer, b.log_ids FROM process_consumers c, (SELECT array_agg(id ORDER BY id) AS log_ids FROM ins) b
-         WHERE b.log_ids IS NOT NULL
+         ${this.queue.enqueueSql("ins")}
        )
        SELECT pid, monotonic_ns FROM ins`,
       [
@@ -99,7 +92,7 @@ export class PostgresProcessLogStore implements ProcessLogStore {
     return this.queue.advance(consumer, lastId);
   }
 
-  /** One statement under the exec retention lock (as the boundary purge): never an exec still queued (nor a newer one), nor the newest. */
+  /** One statement under the exec retention lock (as the boundary purge): only execs every consumer has taken, never the newest. */
   async purgeBefore(cutoff: Date, limit: number): Promise<number> {
     const [row] = await runPg(
       this.pools.sql,
@@ -107,14 +100,12 @@ export class PostgresProcessLogStore implements ProcessLogStore {
          SELECT pg_try_advisory_xact_lock(?::bigint) AS got
        ), deleted AS (
          DELETE FROM process_logs WHERE (SELECT got FROM lock) AND id IN (
-           SELECT id FROM process_logs WHERE captured_at < ?
-             AND id < (SELECT max(id) FROM process_logs)
-             AND id < coalesce((${this.queue.oldestQueuedSql()}), ?)
+           SELECT id FROM process_logs WHERE captured_at < ? AND ${this.queue.takenByAllSql()}
            ORDER BY captured_at, id LIMIT ?)
          RETURNING id
        )
        SELECT count(*) AS n FROM deleted`,
-      [PROCESS_RETENTION_LOCK, cutoff.getTime(), Number.MAX_SAFE_INTEGER, limit],
+      [PROCESS_RETENTION_LOCK, cutoff.getTime(), limit],
       "exec retention purge failed",
     );
     return Number(row?.n ?? 0);

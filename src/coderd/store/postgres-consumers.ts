@@ -10,7 +10,7 @@
 // consumer. Runs on the store's `lines` connection (synchronous_commit off:
 // a crash may forget a claim or a move, so lines repeat, never vanish).
 import type { Sql } from "postgres";
-import { pgStoreError } from "./postgres-pools.ts";
+import { runPg } from "./postgres-pools.ts";
 
 /** The tables one queue works on. */
 export interface QueueTables {
@@ -27,13 +27,25 @@ export class PgConsumerQueue {
   /** Per consumer, the entries its last claim took. */
   private readonly claims = new Map<string, string[]>();
 
+  /** Names this process's claims: unique per start. */
+  private readonly claimant = crypto.randomUUID();
+
   constructor(
     private readonly lines: Sql,
     private readonly t: QueueTables,
-    /** Names this process's claims: unique per start. */
-    private readonly claimant: string,
     private readonly leaseS: number,
   ) {}
+
+  /**
+   * The CTE body that queues, for every consumer, one entry holding the ids
+   * CTE `stored` returned (ascending); nothing when it stored none. Part of
+   * the insert's own statement, so a committed record always has its entry.
+   */
+  enqueueSql(stored: string): string {
+    return `INSERT INTO ${this.t.entries} (consumer, log_ids)
+         SELECT c.consumer, b.log_ids FROM ${this.t.consumers} c, (SELECT array_agg(id ORDER BY id) AS log_ids FROM ${stored}) b
+         WHERE b.log_ids IS NOT NULL`;
+  }
 
   /**
    * Claims up to `limit` of the consumer's queued records for the lease and
@@ -100,15 +112,21 @@ export class PgConsumerQueue {
     );
   }
 
-  /** SQL for the oldest record id still queued for any consumer (NULL when none), for the purge. */
-  oldestQueuedSql(): string {
-    return `SELECT min(log_ids[1]) FROM ${this.t.entries}`;
+  /**
+   * The purge's condition on a record id: every consumer has taken it (it is
+   * older than the oldest id still queued; entries are ascending, so
+   * log_ids[1] is an entry's oldest), and it is not the newest record, so
+   * ids never repeat.
+   */
+  takenByAllSql(): string {
+    const { entries, records } = this.t;
+    return `id < (SELECT max(id) FROM ${records})
+             AND id < coalesce((SELECT min(log_ids[1]) FROM ${entries}), 9223372036854775807)`;
   }
 
   /** Gives this process's claims back at once (a clean stop), instead of when their lease runs out. */
   async release(): Promise<void> {
-    await this.lines
-      .unsafe(`UPDATE ${this.t.entries} SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = $1`, [this.claimant])
+    await this.run(`UPDATE ${this.t.entries} SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = $1`, [this.claimant], "")
       .catch(() => {});
   }
 
@@ -129,11 +147,7 @@ export class PgConsumerQueue {
   }
 
   /** One statement on the lines' connection; failures become StoreErrors saying what was being done. */
-  private async run(text: string, params: unknown[], doing: string): Promise<Record<string, unknown>[]> {
-    try {
-      return (await this.lines.unsafe(text, params as never[], { prepare: true })) as unknown as Record<string, unknown>[];
-    } catch (err) {
-      throw pgStoreError(err, doing);
-    }
+  private run(text: string, params: unknown[], doing: string): Promise<Record<string, unknown>[]> {
+    return runPg(this.lines, text, params, doing);
   }
 }

@@ -26,7 +26,7 @@
 // after a later id's.
 import { StoreError } from "./errors.ts";
 import { PgConsumerQueue } from "./postgres-consumers.ts";
-import { closePgPools, openPgPools, type PgPoolOptions, type PgPools, pgStoreError, runPg } from "./postgres-pools.ts";
+import { closePgPools, openPgPools, type PgPoolOptions, type PgPools, runPg } from "./postgres-pools.ts";
 import { PgQueries } from "./postgres-queries.ts";
 import { newestFirstPage, sessionListWhere, Where } from "./sql-parts.ts";
 import { LOG_COLUMNS, LOG_SELECT, recordsWithSessions, SESSION_COLUMNS, sessionOfRow, toRecord, toSession } from "./sqlite.ts";
@@ -58,12 +58,7 @@ export class PostgresStore implements Store {
     leaseS: number,
   ) {
     this.queries = new PgQueries((text, params) => this.all(text, params));
-    this.queue = new PgConsumerQueue(
-      pools.lines,
-      { consumers: "consumers", entries: "consumer_batches", records: "boundary_logs" },
-      crypto.randomUUID(),
-      leaseS,
-    );
+    this.queue = new PgConsumerQueue(pools.lines, { consumers: "consumers", entries: "consumer_batches", records: "boundary_logs" }, leaseS);
   }
 
   static async open(url: string, opts: PostgresStoreOptions = {}): Promise<PostgresStore> {
@@ -105,9 +100,7 @@ export class PostgresStore implements Store {
          ON CONFLICT DO NOTHING
          RETURNING id, sequence_number
        ), queued AS (
-         INSERT INTO consumer_batches (consumer, log_ids)
-         SELECT c.consumer, b.log_ids FROM consumers c, (SELECT array_agg(id ORDER BY id) AS log_ids FROM ins) b
-         WHERE b.log_ids IS NOT NULL
+         ${this.queue.enqueueSql("ins")}
        )
        SELECT sequence_number FROM ins`,
       [
@@ -182,9 +175,8 @@ export class PostgresStore implements Store {
   /**
    * One statement (no transaction of ours left open if the connection dies,
    * see postgres-consumers.ts), holding the retention lock for its duration:
-   * another replica's purge meanwhile deletes nothing. Never a record still
-   * queued for a consumer (nor any newer: entries are ascending, so
-   * log_ids[1] is an entry's oldest), nor the newest record. A session goes
+   * another replica's purge meanwhile deletes nothing. Only records every
+   * consumer has taken, never the newest (takenByAllSql). A session goes
    * when it is idle and has no record left but those deleted here, unless a
    * batch upserts it meanwhile: the outer updated_at test is checked again
    * on the row version we wait for, so its new records keep their session.
@@ -196,9 +188,7 @@ export class PostgresStore implements Store {
          SELECT pg_try_advisory_xact_lock(?::bigint) AS got
        ), logs AS (
          DELETE FROM boundary_logs WHERE (SELECT got FROM lock) AND id IN (
-           SELECT id FROM boundary_logs WHERE captured_at < ?
-             AND id < (SELECT max(id) FROM boundary_logs)
-             AND id < coalesce((${this.queue.oldestQueuedSql()}), ?)
+           SELECT id FROM boundary_logs WHERE captured_at < ? AND ${this.queue.takenByAllSql()}
            ORDER BY captured_at, id LIMIT ?)
          RETURNING id
        ), sessions AS (
@@ -208,7 +198,7 @@ export class PostgresStore implements Store {
            LIMIT ?)
        )
        SELECT count(*) AS n FROM logs`,
-      [RETENTION_LOCK, at, Number.MAX_SAFE_INTEGER, limit, at, at, limit],
+      [RETENTION_LOCK, at, limit, at, at, limit],
       "retention purge failed",
     );
     return Number(row?.n ?? 0);
