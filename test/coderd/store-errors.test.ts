@@ -64,7 +64,7 @@ describe("store failures", () => {
     // Back to schema version 1, as the previous release left it.
     const raw = await openSqlite(path);
     raw.exec(
-      "DROP TRIGGER boundary_rollup_hourly_insert; DROP TRIGGER boundary_rollup_hourly_delete; DROP TABLE boundary_rollup_hourly; " +
+      "DROP TRIGGER boundary_rollup_hourly_delete; DROP TABLE boundary_rollup_hourly; " +
         "DROP TABLE consumer_cursors; DROP TABLE process_consumer_cursors; DROP TABLE process_logs; DROP INDEX boundary_logs_host_captured; " +
         "DROP INDEX boundary_logs_captured_cover; DROP INDEX boundary_sessions_agent; PRAGMA user_version = 1",
     );

@@ -167,6 +167,14 @@ export const MIGRATIONS: string[] = [
   ) WITHOUT ROWID;
   INSERT INTO process_consumer_cursors (consumer, last_id) SELECT 'stderr', COALESCE(MAX(id), 0) FROM process_logs;
   `,
+  // 7 (rollup counted per batch): the store's writer (sqlite-insert.ts)
+  // adds each batch's records to the hourly rollup, one row per host and
+  // decision, in the batch's own savepoint; the per-record insert trigger
+  // cost about a third of an insert. Ingest is the only way records are
+  // stored. Deletes (retention, by hand) still go through the delete trigger.
+  `
+  DROP TRIGGER boundary_rollup_hourly_insert;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,7 +1,8 @@
 // The write side of the SQLite store: a group of ingest batches in one
 // transaction, each batch in a savepoint (a batch that fails is rolled back
 // alone), records inserted many rows per statement (RETURNING tells which
-// were new); and consumer cursor moves. Runs wherever the writing
+// were new), the hourly rollup counted once per batch from the records it
+// stored; and consumer cursor moves. Runs wherever the writing
 // connection lives: the writer worker (sqlite-writer-worker.ts) or, for an
 // in-memory database, the store's own connection.
 import type { SqliteDatabase, SqliteStatement } from "../../runtime/adapter.ts";
@@ -16,6 +17,18 @@ const IDENTITY = IDENTITY_COLUMNS;
 const LOG_INSERT_COLUMNS = "session_ref, dedup, sequence_number, allowed, http_method, http_url, http_host, matched_rule, event_time, captured_at";
 /** Rows per INSERT statement: fewer crossings into SQLite, measured best near 50. */
 const ROWS_PER_INSERT = 50;
+/** Rollup rows per upsert statement (8 parameters each). */
+const ROLLUP_ROWS_PER_UPSERT = 100;
+const HOUR_MS = 3_600_000;
+
+/** The session row's columns the rollup is keyed by, as stored (its first batch's). */
+interface StoredSession {
+  id: number;
+  workspace_id: string;
+  workspace_name: string;
+  owner_name: string;
+  confined_process_name: string;
+}
 
 /**
  * Indexes of the records a de-duplicating insert stored, given the sequence
@@ -82,7 +95,8 @@ export class BatchWriter {
     const capturedAt = batch.capturedAt.getTime();
     const dedup = batch.deduplicate ? 1 : 0;
     const returned: number[] = [];
-    const sessionRef = this.upsertSession(batch, capturedAt);
+    const session = this.upsertSession(batch, capturedAt);
+    const sessionRef = session.id;
     for (let from = 0; from < batch.records.length; from += ROWS_PER_INSERT) {
       const chunk = batch.records.slice(from, from + ROWS_PER_INSERT);
       const params: unknown[] = [];
@@ -95,22 +109,58 @@ export class BatchWriter {
       }
     }
     const stored = dedup ? firstOccurrences(batch.records, returned) : batch.records.map((_, i) => i);
+    this.countInRollup(session, capturedAt, stored.map((i) => batch.records[i]!));
     return { stored, duplicates: batch.records.length - stored.length };
   }
 
-  /** The batch's session row (made on its first batch); returns its id. */
-  private upsertSession(batch: NewBatch, capturedAt: number): number {
+  /** The batch's session row (made on its first batch), with the identity it was stored with. */
+  private upsertSession(batch: NewBatch, capturedAt: number): StoredSession {
     const id = batch.identity;
     const row = this.stmt(
       `INSERT INTO boundary_sessions (session_id, keyed, ${IDENTITY}, started_at, updated_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (session_id, workspace_id) DO UPDATE SET updated_at = excluded.updated_at
-       RETURNING id`,
-    ).get<{ id: number }>(
+       RETURNING id, workspace_id, workspace_name, owner_name, confined_process_name`,
+    ).get<StoredSession>(
       batch.sessionId, batch.deduplicate ? 1 : 0, id.agentId, id.agentName, id.workspaceId, id.workspaceName,
       id.ownerId, id.ownerName, id.templateId, id.templateVersionId, batch.confinedProcessName, capturedAt, capturedAt,
     );
-    return row!.id;
+    return row!;
+  }
+
+  /**
+   * Adds the records a batch stored to the hourly rollup (migration 5's
+   * table): a batch shares one capture time and one session, so one row per
+   * (host, decision) it holds, rather than one upsert per record, which is
+   * what the per-record trigger this replaced (migration 7) cost.
+   */
+  private countInRollup(session: StoredSession, capturedAt: number, records: NewBatch["records"]): void {
+    if (records.length === 0) return;
+    const hour = capturedAt - (((capturedAt % HOUR_MS) + HOUR_MS) % HOUR_MS);
+    const counts = new Map<string, { host: string; allowed: number; n: number }>();
+    for (const r of records) {
+      const key = `${r.allowed ? 1 : 0}${r.httpHost}`;
+      const c = counts.get(key);
+      if (c) c.n++;
+      else counts.set(key, { host: r.httpHost, allowed: r.allowed ? 1 : 0, n: 1 });
+    }
+    const rows = [...counts.values()];
+    for (let from = 0; from < rows.length; from += ROLLUP_ROWS_PER_UPSERT) {
+      const chunk = rows.slice(from, from + ROLLUP_ROWS_PER_UPSERT);
+      const params: unknown[] = [];
+      for (const c of chunk) {
+        params.push(hour, session.workspace_id, session.workspace_name, session.owner_name, session.confined_process_name, c.host, c.allowed, c.n);
+      }
+      this.upsertRollup(chunk.length).run(...params);
+    }
+  }
+
+  private upsertRollup(rows: number): SqliteStatement {
+    const values = Array.from({ length: rows }, () => "(?, ?, ?, ?, ?, ?, ?, ?)").join(", ");
+    return this.stmt(
+      `INSERT INTO boundary_rollup_hourly (hour, workspace_id, workspace_name, owner_name, confined_process_name, http_host, allowed, records)
+       VALUES ${values} ON CONFLICT DO UPDATE SET records = records + excluded.records`,
+    );
   }
 
   private insertLogs(rows: number): SqliteStatement {
