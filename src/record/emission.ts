@@ -98,11 +98,45 @@ function lineTime(now: Date): string {
   return cachedTimeText;
 }
 
+/**
+ * The text line: lineFields' fields, written out directly. The lines of one
+ * batch mostly share their session and workspace, so the part from
+ * workspace_id to confined_process_name is quoted once per run of equal
+ * values rather than once per line.
+ */
 export function textLine(line: LineRecord, now: Date): string {
-  let text = `${lineTime(now)} [${levelOf(line)}] ${EMISSION_MESSAGE}`;
-  for (const [name, value] of lineFields(line)) {
-    text += ` ${name}=${typeof value === "number" ? value : logfmtValue(value)}`;
+  let text = `${lineTime(now)} [${levelOf(line)}] ${EMISSION_MESSAGE} decision=${line.allowed ? "allow" : "deny"}`;
+  text += ` session_id=${logfmtValue(line.sessionId)} sequence_number=${line.sequenceNumber}${identityText(line)}`;
+  text += ` http_method=${logfmtValue(line.httpMethod)} http_url=${logfmtValue(line.httpUrl)}`;
+  if (line.allowed) text += ` matched_rule=${logfmtValue(line.matchedRule)}`;
+  return `${text} event_time=${logfmtValue(line.eventTime)}`;
+}
+
+// The last identity part textLine wrote, and what it was made from.
+let lastWorkspace: LineWorkspace | null = null;
+let lastProcess = "";
+let lastIdentityText = ' confined_process_name=""';
+
+function sameWorkspace(a: LineWorkspace | null, b: LineWorkspace | null): boolean {
+  if (a === b) return true;
+  if (a === null || b === null) return false;
+  return a.workspaceId === b.workspaceId && a.workspaceName === b.workspaceName && a.ownerName === b.ownerName &&
+    a.templateId === b.templateId && a.templateVersionId === b.templateVersionId;
+}
+
+/** ` workspace_id=… … confined_process_name=…` (no workspace fields without a workspace). */
+function identityText(line: LineRecord): string {
+  const ws = line.workspace;
+  if (line.confinedProcessName === lastProcess && sameWorkspace(ws, lastWorkspace)) return lastIdentityText;
+  let text = "";
+  if (ws) {
+    text += ` workspace_id=${logfmtValue(ws.workspaceId)} workspace_name=${logfmtValue(ws.workspaceName)}`;
+    text += ` owner=${logfmtValue(ws.ownerName)} template_id=${logfmtValue(ws.templateId)} template_version_id=${logfmtValue(ws.templateVersionId)}`;
   }
+  text += ` confined_process_name=${logfmtValue(line.confinedProcessName)}`;
+  lastWorkspace = ws && { ...ws };
+  lastProcess = line.confinedProcessName;
+  lastIdentityText = text;
   return text;
 }
 

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
+import fc from "fast-check";
 import { FrameDecoder } from "../../src/wire/decoder.ts";
-import { formatJson, formatText, type EmittedRecord } from "../../src/record/emission.ts";
+import { EMISSION_MESSAGE, formatJson, formatText, lineFields, textLine, type EmittedRecord, type LineRecord } from "../../src/record/emission.ts";
 import { goQuote, logfmtValue } from "../../src/record/goquote.ts";
 import { rfc3339Nano } from "../../src/record/time.ts";
 import type { AgentIdentity } from "../../src/record/identity.ts";
@@ -34,6 +35,36 @@ describe("text lines", () => {
       `2025-12-08 20:58:46.093 [warn] boundary_request decision=deny session_id=8f7c2a4e-3b1d-4c5e-9f60-1a2b3c4d5e6f sequence_number=2 ${ws} confined_process_name=claude http_method=GET http_url="https://例え.jp/path?q=\\"x\\"\\n[info] forged line" event_time=2025-12-08T20:58:48Z`,
     ]);
     for (const line of lines) expect(line.split("\n")).toHaveLength(1);
+  });
+
+  test("equal, line by line, to lineFields written out as logfmt, whatever the run of sessions and workspaces", () => {
+    // textLine quotes a run's shared identity once: any field that changes
+    // between neighbouring lines must still show in the next line.
+    const text = fc.oneof(fc.constantFrom("", "dev", "a b", "k=v", 'q"', "é", "\u2028"), fc.string({ maxLength: 6 }));
+    const workspaceArb = fc.option(
+      fc.record({ workspaceId: text, workspaceName: text, ownerName: text, templateId: text, templateVersionId: text }),
+      { nil: null },
+    );
+    const lineArb = fc.record({
+      allowed: fc.boolean(), sessionId: text, sequenceNumber: fc.nat(), workspace: workspaceArb, confinedProcessName: text,
+      httpMethod: text, httpUrl: text, matchedRule: text, eventTime: text,
+    });
+    const reference = (line: LineRecord) =>
+      `2025-12-08 20:58:46.093 [${line.allowed ? "info" : "warn"}] ${EMISSION_MESSAGE}` +
+      lineFields(line).map(([name, value]) => ` ${name}=${typeof value === "number" ? value : logfmtValue(value)}`).join("");
+    // Runs: a line often repeats its neighbour's identity, with one field changed or none.
+    const runArb = fc.array(fc.tuple(lineArb, fc.nat(3)), { minLength: 1, maxLength: 30 }).map((pairs) => {
+      const lines: LineRecord[] = [];
+      for (const [line, reuse] of pairs) {
+        const prev = lines.at(-1);
+        if (prev && reuse > 0) {
+          const workspace = prev.workspace && (reuse === 1 ? { ...prev.workspace } : reuse === 2 ? { ...prev.workspace, ownerName: `${prev.workspace.ownerName}x` } : prev.workspace);
+          lines.push({ ...line, workspace, confinedProcessName: reuse === 3 ? `${prev.confinedProcessName}y` : prev.confinedProcessName });
+        } else lines.push(line);
+      }
+      return lines;
+    });
+    fc.assert(fc.property(runArb, (lines) => lines.every((line) => textLine(line, now) === reference(line))), { numRuns: 500 });
   });
 
   test("quoting follows Go's strconv.Quote", () => {
