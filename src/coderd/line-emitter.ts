@@ -14,7 +14,16 @@
 //   move repeats those lines at the next start; none is lost;
 // - a failed write or store read is retried every RETRY_MS, counted in
 //   coderd_boundary_line_write_failures_total; ingest goes on meanwhile;
-// - memory is bounded: at most LINES_PER_WRITE records are held at a time.
+// - memory is bounded: at most LINES_PER_WRITE records are read at a time,
+//   and at most MAX_OFFERED committed records are held (below).
+//
+// A store that every record reaches through this process (SQLite) also
+// offers each committed batch's records (Store.onCommitted). Once a read of
+// the store came back short (nothing more committed past the cursor), the
+// offered records are everything committed since, so rounds take them
+// instead of reading them back. Any doubt goes back to reading the store:
+// a commit the store could not describe, more than MAX_OFFERED waiting
+// (stderr slower than ingest), a failed write.
 // Not guaranteed: a line already in the OS pipe buffer when the machine
 // loses power, or held by a reader that dies.
 import type { Counter } from "prom-client";
@@ -25,6 +34,8 @@ import type { Store, StoredRecord } from "./store/store.ts";
 export const STDERR_CONSUMER = "stderr";
 /** Records read and written per round. */
 export const LINES_PER_WRITE = 1000;
+/** Committed records held for their lines, at most; past it they are read back from the store instead. */
+export const MAX_OFFERED = 4 * LINES_PER_WRITE;
 const RETRY_MS = 1000;
 
 /** Writes a chunk; resolves once the OS has taken it. */
@@ -85,6 +96,8 @@ export interface CursorLinesOptions<R extends { id: number }> {
    * records another replica stored (or claimed and died) reach no wake().
    */
   pollMs?: number;
+  /** Hands `offer` to a store that tells of each commit (Store.onCommitted); absent, every round reads the store. */
+  subscribe?: (offer: (records: R[] | null) => void) => void;
 }
 
 export interface LineEmitterOptions extends Omit<CursorLinesOptions<StoredRecord>, "source" | "counters"> {
@@ -100,9 +113,35 @@ export class CursorLines<R extends { id: number }> {
   private stopped = false;
   private retry: ReturnType<typeof setTimeout> | undefined;
   private poll: ReturnType<typeof setInterval> | undefined;
+  /** Committed records offered since the last read of the store began, in id order. */
+  private offered: R[] = [];
+  /** True while `offered` holds everything committed past the last line written. */
+  private fromMemory = false;
+  private reading = false;
+  private gapWhileReading = false;
+  /** Id of the last record whose line was written and cursor moved. */
+  private lastId = 0;
 
   constructor(private readonly opts: CursorLinesOptions<R>) {
     if (opts.pollMs) this.poll = setInterval(() => this.wake(), opts.pollMs);
+    opts.subscribe?.((records) => this.offer(records));
+  }
+
+  /** Records just committed, in commit order; null for a commit whose records are not known. */
+  private offer(records: R[] | null): void {
+    if (records === null || this.offered.length + records.length > MAX_OFFERED) {
+      this.forgetOffered();
+      return;
+    }
+    // Outside a read and away from memory the next read sees them anyway.
+    if (this.fromMemory || this.reading) for (const r of records) this.offered.push(r);
+  }
+
+  /** Back to reading the store: what was offered may not be all there is. */
+  private forgetOffered(): void {
+    this.offered = [];
+    this.fromMemory = false;
+    if (this.reading) this.gapWhileReading = true;
   }
 
   /** Something was committed (or we are starting): write what the store holds past the cursor. */
@@ -137,6 +176,8 @@ export class CursorLines<R extends { id: number }> {
         while (!this.stopped && (await this.writeRound()) === LINES_PER_WRITE);
       } catch {
         // stderr or the store failed: nothing to report to but the metric.
+        // The records of the failed round are read back from the store on the retry.
+        this.forgetOffered();
         this.opts.counters.lineWriteFailures.inc();
         if (!this.stopped) this.retry = setTimeout(() => this.wake(), RETRY_MS);
         return;
@@ -144,18 +185,44 @@ export class CursorLines<R extends { id: number }> {
     }
   }
 
-  /** One read → write → cursor move; returns how many records it took. */
+  /** One read (or take from memory) → write → cursor move; returns how many records it took. */
   private async writeRound(): Promise<number> {
     const { source, counters } = this.opts;
-    const records = await source.unconsumed(LINES_PER_WRITE);
+    const records = this.fromMemory ? this.takeOffered() : await this.readStore();
     if (records.length === 0) return 0;
     const now = this.opts.now();
     let chunk = "";
     for (const r of records) chunk += `${source.line(r, now)}\n`;
     await this.opts.write(chunk);
-    await source.advance(records[records.length - 1]!.id);
+    const lastId = records[records.length - 1]!.id;
+    await source.advance(lastId);
+    this.lastId = lastId;
     counters.linesWritten.inc(records.length);
     return records.length;
+  }
+
+  /** What the store holds past the cursor; a short answer means `offered` now carries on from it. */
+  private async readStore(): Promise<R[]> {
+    // Everything offered so far is committed, so this read sees it.
+    this.offered = [];
+    this.reading = true;
+    this.gapWhileReading = false;
+    try {
+      const records = await this.opts.source.unconsumed(LINES_PER_WRITE);
+      this.fromMemory = this.opts.subscribe !== undefined && records.length < LINES_PER_WRITE && !this.gapWhileReading;
+      return records;
+    } finally {
+      this.reading = false;
+    }
+  }
+
+  /** The next offered records past the last line written (a read may have covered some). */
+  private takeOffered(): R[] {
+    let skip = 0;
+    while (skip < this.offered.length && this.offered[skip]!.id <= this.lastId) skip++;
+    const records = this.offered.slice(skip, skip + LINES_PER_WRITE);
+    this.offered = this.offered.slice(skip + records.length);
+    return records;
   }
 }
 
@@ -169,6 +236,7 @@ export class LineEmitter extends CursorLines<StoredRecord> {
       counters: opts.metrics,
       now: opts.now,
       pollMs: opts.pollMs,
+      subscribe: store.onCommitted && ((offer) => store.onCommitted!(offer)),
     });
   }
 }

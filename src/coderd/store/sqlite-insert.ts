@@ -10,7 +10,7 @@ import type { Outcome } from "./group-commit.ts";
 import { storeErrorOf } from "./sqlite-errors.ts";
 import { advanceCursorSql, withoutOwnFsync } from "./sql-parts.ts";
 import { StatementCache } from "./statement-cache.ts";
-import type { InsertResult, NewBatch } from "./store.ts";
+import type { InsertResult, NewBatch, SessionIdentity } from "./store.ts";
 
 export const IDENTITY_COLUMNS = "agent_id, agent_name, workspace_id, workspace_name, owner_id, owner_name, template_id, template_version_id, confined_process_name";
 const IDENTITY = IDENTITY_COLUMNS;
@@ -21,13 +21,24 @@ const ROWS_PER_INSERT = 50;
 const ROLLUP_ROWS_PER_UPSERT = 100;
 const HOUR_MS = 3_600_000;
 
-/** The session row's columns the rollup is keyed by, as stored (its first batch's). */
-interface StoredSession {
+/** A session row as its records show it: the identity of its first batch. */
+export interface CommittedSession extends SessionIdentity {
+  session_id: string;
+}
+
+/**
+ * What the writer tells the store of a batch: the caller's result and,
+ * unless RETURNING could not be matched to the records, the ids the stored
+ * records got (in `stored`'s order) and their session as stored: what the
+ * store's commit listener is told.
+ */
+export interface BatchWritten extends InsertResult {
+  committed?: { ids: number[]; session: CommittedSession };
+}
+
+/** The batch's session row as stored, and its row id. */
+interface StoredSession extends CommittedSession {
   id: number;
-  workspace_id: string;
-  workspace_name: string;
-  owner_name: string;
-  confined_process_name: string;
 }
 
 /**
@@ -63,8 +74,8 @@ export class BatchWriter {
    * savepoint so that a batch that fails is rolled back alone; its COMMIT
    * returning is the one fsync that makes them all durable.
    */
-  commit(batches: NewBatch[]): Outcome<InsertResult>[] {
-    const outcomes: Outcome<InsertResult>[] = [];
+  commit(batches: NewBatch[]): Outcome<BatchWritten>[] {
+    const outcomes: Outcome<BatchWritten>[] = [];
     this.db.exec("BEGIN IMMEDIATE");
     try {
       for (const batch of batches) {
@@ -91,10 +102,11 @@ export class BatchWriter {
   }
 
   /** Inserts one batch inside the open transaction. */
-  private insertOne(batch: NewBatch): InsertResult {
+  private insertOne(batch: NewBatch): BatchWritten {
     const capturedAt = batch.capturedAt.getTime();
     const dedup = batch.deduplicate ? 1 : 0;
     const returned: number[] = [];
+    const ids: number[] = [];
     const session = this.upsertSession(batch, capturedAt);
     const sessionRef = session.id;
     for (let from = 0; from < batch.records.length; from += ROWS_PER_INSERT) {
@@ -104,13 +116,20 @@ export class BatchWriter {
         params.push(sessionRef, dedup, r.sequenceNumber, r.allowed ? 1 : 0, r.httpMethod, r.httpUrl, r.httpHost,
           r.matchedRule, r.eventTime, capturedAt);
       }
-      for (const row of this.insertLogs(chunk.length).all<{ sequence_number: number }>(...params)) {
+      for (const row of this.insertLogs(chunk.length).all<{ id: number; sequence_number: number }>(...params)) {
         returned.push(row.sequence_number);
+        ids.push(row.id);
       }
     }
     const stored = dedup ? firstOccurrences(batch.records, returned) : batch.records.map((_, i) => i);
     this.countInRollup(session, capturedAt, stored.map((i) => batch.records[i]!));
-    return { stored, duplicates: batch.records.length - stored.length };
+    const result: BatchWritten = { stored, duplicates: batch.records.length - stored.length };
+    // RETURNING gives rows in insertion order; should it ever not, the ids are left out (consumers then read them back).
+    if (ids.length === stored.length && stored.every((i, k) => batch.records[i]!.sequenceNumber === returned[k])) {
+      const { id: _, ...committed } = session;
+      result.committed = { ids, session: committed };
+    }
+    return result;
   }
 
   /** The batch's session row (made on its first batch), with the identity it was stored with. */
@@ -120,7 +139,7 @@ export class BatchWriter {
       `INSERT INTO boundary_sessions (session_id, keyed, ${IDENTITY}, started_at, updated_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (session_id, workspace_id) DO UPDATE SET updated_at = excluded.updated_at
-       RETURNING id, workspace_id, workspace_name, owner_name, confined_process_name`,
+       RETURNING id, session_id, ${IDENTITY}`,
     ).get<StoredSession>(
       batch.sessionId, batch.deduplicate ? 1 : 0, id.agentId, id.agentName, id.workspaceId, id.workspaceName,
       id.ownerId, id.ownerName, id.templateId, id.templateVersionId, batch.confinedProcessName, capturedAt, capturedAt,
@@ -166,7 +185,7 @@ export class BatchWriter {
   private insertLogs(rows: number): SqliteStatement {
     const values = Array.from({ length: rows }, () => "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)").join(", ");
     return this.stmt(
-      `INSERT INTO boundary_logs (${LOG_INSERT_COLUMNS}) VALUES ${values} ON CONFLICT DO NOTHING RETURNING sequence_number`,
+      `INSERT INTO boundary_logs (${LOG_INSERT_COLUMNS}) VALUES ${values} ON CONFLICT DO NOTHING RETURNING id, sequence_number`,
     );
   }
 

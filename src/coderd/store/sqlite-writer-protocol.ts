@@ -4,7 +4,8 @@
 // StoreError's reason and message (a StoreError does not survive structured
 // cloning).
 import type { StoreFailure } from "./errors.ts";
-import type { InsertResult, NewBatch } from "./store.ts";
+import type { BatchWritten } from "./sqlite-insert.ts";
+import type { NewBatch } from "./store.ts";
 
 export interface WriterSettings {
   path: string;
@@ -36,4 +37,4 @@ export function unpackBatches(json: string): NewBatch[] {
   return batches.map((b) => ({ ...b, capturedAt: new Date(b.capturedAt) }));
 }
 
-export type CrossedOutcome = { ok: true; value: InsertResult } | { ok: false; error: CrossedError };
+export type CrossedOutcome = { ok: true; value: BatchWritten } | { ok: false; error: CrossedError };

@@ -9,13 +9,13 @@
 import type { SqliteDatabase } from "../../runtime/adapter.ts";
 import { StoreError } from "./errors.ts";
 import type { Outcome } from "./group-commit.ts";
-import { BatchWriter } from "./sqlite-insert.ts";
+import { type BatchWritten, BatchWriter } from "./sqlite-insert.ts";
 import { type CrossedOutcome, packBatches, type WriterSettings } from "./sqlite-writer-protocol.ts";
 import { storeWorkerUrl, WorkerCalls } from "./worker-calls.ts";
-import type { InsertResult, NewBatch } from "./store.ts";
+import type { NewBatch } from "./store.ts";
 
 export interface Writer {
-  commit(batches: NewBatch[]): Outcome<InsertResult>[] | Promise<Outcome<InsertResult>[]>;
+  commit(batches: NewBatch[]): Outcome<BatchWritten>[] | Promise<Outcome<BatchWritten>[]>;
   advanceCursor(consumer: string, lastId: number): void | Promise<void>;
   /** Throws when writes cannot be taken. */
   check(): void;
@@ -61,7 +61,7 @@ export class WorkerWriter implements Writer {
     return new WorkerWriter(worker, calls);
   }
 
-  async commit(batches: NewBatch[]): Promise<Outcome<InsertResult>[]> {
+  async commit(batches: NewBatch[]): Promise<Outcome<BatchWritten>[]> {
     const outcomes = await this.calls.call<CrossedOutcome[]>({ kind: "commit", batches: packBatches(batches) });
     return outcomes.map((o) => (o.ok ? o : { ok: false, error: new StoreError(o.error.failure, o.error.message) }));
   }

@@ -32,14 +32,14 @@ import { migrate } from "./migrations.ts";
 import { GroupCommit } from "./group-commit.ts";
 import { storeErrorOf } from "./sqlite-errors.ts";
 import { StatementCache } from "./statement-cache.ts";
-import { IDENTITY_COLUMNS } from "./sqlite-insert.ts";
+import { type BatchWritten, IDENTITY_COLUMNS } from "./sqlite-insert.ts";
 import { InlineWriter, WorkerWriter, type Writer } from "./sqlite-writer.ts";
 import { newestFirstPage, Where } from "./sql-parts.ts";
 import type { QueryArgs, QueryMethod, QueryResult } from "./query-protocol.ts";
 import { QueryThread } from "./query-thread.ts";
 import { type RowMapping, SqliteQueries } from "./sqlite-queries.ts";
 import type {
-  AgentLastSeen, LogFilter, LogSearch, SessionSummary, TimeseriesPoint, TimeseriesQuery, TopQuery,
+  AgentLastSeen, CommitListener, LogFilter, LogSearch, SessionSummary, TimeseriesPoint, TimeseriesQuery, TopQuery,
   InsertResult, LogQuery, NewBatch, Page, SessionIdentity, SessionLogsQuery, SessionQuery, Store, StoredRecord,
   StoredSession, TimeWindow, TopDeniedQuery, WorkspaceStats,
 } from "./store.ts";
@@ -137,6 +137,22 @@ export function recordsWithSessions(rows: Row[], sessionOf: (ref: unknown) => Se
   });
 }
 
+/** The records a committed batch stored, as reading them back would give them; null when the writer could not say. */
+function committedRecords(batch: NewBatch, result: BatchWritten): StoredRecord[] | null {
+  const committed = result.committed;
+  if (!committed) return null;
+  const { session_id, ...identity } = committed.session;
+  const capturedAt = batch.capturedAt.toISOString();
+  return result.stored.map((i, k) => {
+    const r = batch.records[i]!;
+    return {
+      id: committed.ids[k]!, session_id, sequence_number: r.sequenceNumber, decision: r.allowed ? "allow" : "deny",
+      http_method: r.httpMethod, http_url: r.httpUrl, domain: r.httpHost, matched_rule: r.matchedRule,
+      event_time: r.eventTime, captured_at: capturedAt, ...identity,
+    };
+  });
+}
+
 /** A record from its boundary_logs row and its session's part, read once per session. */
 function recordOf(r: Row, s: SessionOfRecords, capturedAt: string): StoredRecord {
   const id = s.identity;
@@ -177,9 +193,10 @@ export const ROW_MAPPING: RowMapping = { logSelect: LOG_SELECT, toRecord, toSess
 
 export class SqliteStore implements Store {
   private readonly statements: StatementCache;
+  private committedListener: CommitListener | undefined;
 
   /** Batches waiting for the next group commit; `writes.stats` counts transactions. */
-  readonly writes: GroupCommit<NewBatch, InsertResult>;
+  readonly writes: GroupCommit<NewBatch, BatchWritten>;
 
   /** The read side of the query API and console (sqlite-queries.ts), on this connection. */
   private readonly queries: SqliteQueries;
@@ -251,7 +268,24 @@ export class SqliteStore implements Store {
 
   /** Queued for the next group commit (group-commit.ts); resolves once that transaction has committed. */
   insertBatch(batch: NewBatch): Promise<InsertResult> {
-    return this.writes.submit(batch);
+    const listener = this.committedListener;
+    // Group commit settles batches in commit order, so the listener hears them in that order.
+    return this.writes.submit(batch).then(
+      (written) => {
+        listener?.(committedRecords(batch, written));
+        return { stored: written.stored, duplicates: written.duplicates };
+      },
+      (err: unknown) => {
+        // A failed commit may still have stored the batch (the writer thread died after COMMIT).
+        listener?.(null);
+        throw err;
+      },
+    );
+  }
+
+  /** Every record reaches this store through insertBatch: see Store.onCommitted. */
+  onCommitted(listener: CommitListener): void {
+    this.committedListener = listener;
   }
 
   async sessionLogs(q: SessionLogsQuery): Promise<StoredRecord[]> {

@@ -42,6 +42,12 @@ export interface InsertResult {
   duplicates: number;
 }
 
+/**
+ * Told, in commit order, the records each committed batch stored, or null
+ * when a commit stored records it cannot describe (read them from the store).
+ */
+export type CommitListener = (records: StoredRecord[] | null) => void;
+
 /** Who wrote a session's records: the agent identity and the jailed process. */
 export interface SessionIdentity {
   agent_id: string;
@@ -145,6 +151,13 @@ export interface Store extends RecordQueries {
    * consumers deliver at least once.
    */
   advanceCursor(consumer: string, lastId: number): Promise<void>;
+  /**
+   * Only in stores that every record reaches through this process (SQLite,
+   * not a database shared by replicas): `listener` hears of each batch as it
+   * commits, so a consumer can take what was just committed without reading
+   * it back. A consumer still reads the store at start and after any gap.
+   */
+  onCommitted?(listener: CommitListener): void;
   /**
    * Deletes at most `limit` records captured before `cutoff` (and sessions
    * idle since); returns records deleted. Never deletes a record some
