@@ -1,8 +1,11 @@
 // Group commit: the writes that arrive together share one transaction and so
 // one fsync. A write is queued and its promise settles only after the
-// transaction holding it has committed (or failed). One transaction runs at
-// a time: what arrives while it runs (on the writer thread, or in the same
-// event-loop turn) waits and goes out together in the next one.
+// transaction holding it has committed (or failed). At most `maxInFlight`
+// groups are out at a time (the writer thread takes them one after the
+// other, in order): while one commits, the next is already handed over, so
+// the writer need not wait for this thread between transactions; what
+// arrives while both are out waits and goes out together in the next one.
+// Groups settle in the order they went out.
 //
 // Guarantees:
 // - a write resolves only after the commit that holds it returned, so an
@@ -34,7 +37,8 @@ interface Pending<W, R> {
 export class GroupCommit<W, R> {
   private queue: Pending<W, R>[] = [];
   private scheduled = false;
-  private running: Promise<void> | null = null;
+  /** Groups handed to `commit` and not yet settled, oldest first. */
+  private readonly running: Promise<void>[] = [];
   readonly stats: GroupCommitStats = { transactions: 0, writes: 0 };
 
   constructor(
@@ -42,6 +46,7 @@ export class GroupCommit<W, R> {
     /** Told after each committed transaction how many writes it held. */
     private readonly onCommit: (writes: number) => void = () => {},
     private readonly maxPerGroup = 64,
+    private readonly maxInFlight = 2,
   ) {}
 
   /** Queues `write`; resolves once the transaction holding it has committed. */
@@ -54,39 +59,47 @@ export class GroupCommit<W, R> {
 
   /** Resolves once everything queued so far has been committed (or failed), e.g. before the store closes. */
   async drain(): Promise<void> {
-    while (this.running || this.queue.length > 0) await (this.running ?? this.flush());
+    while (this.running.length > 0 || this.queue.length > 0) {
+      this.flush();
+      await this.running[this.running.length - 1];
+    }
   }
 
-  /** After the current turn's I/O (setImmediate), unless a transaction is running: it schedules the next itself. */
+  /** After the current turn's I/O (setImmediate), unless every slot is out: a settling group schedules the next itself. */
   private schedule(): void {
-    if (this.scheduled || this.running) return;
+    if (this.scheduled || this.running.length >= this.maxInFlight) return;
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      void this.flush();
+      this.flush();
     });
   }
 
-  private flush(): Promise<void> {
-    if (this.running || this.queue.length === 0) return this.running ?? Promise.resolve();
-    const group = this.queue.splice(0, this.maxPerGroup);
-    this.running = this.run(group).finally(() => {
-      this.running = null;
-      if (this.queue.length > 0) this.schedule();
-    });
-    return this.running;
+  private flush(): void {
+    while (this.running.length < this.maxInFlight && this.queue.length > 0) {
+      const group = this.queue.splice(0, this.maxPerGroup);
+      // Each group settles after the one before it, whatever order `commit`'s promises settle in.
+      const before = this.running[this.running.length - 1];
+      const run: Promise<void> = this.run(group, before).finally(() => {
+        this.running.splice(this.running.indexOf(run), 1);
+        if (this.queue.length > 0) this.schedule();
+      });
+      this.running.push(run);
+    }
   }
 
-  private async run(group: Pending<W, R>[]): Promise<void> {
+  private async run(group: Pending<W, R>[], before: Promise<void> | undefined): Promise<void> {
     this.stats.transactions++;
     this.stats.writes += group.length;
     let outcomes: Outcome<R>[];
     try {
       outcomes = await this.commit(group.map((p) => p.write));
     } catch (error) {
+      await before;
       for (const p of group) p.reject(error);
       return;
     }
+    await before;
     this.onCommit(group.length);
     group.forEach((p, i) => {
       const o = outcomes[i]!;
