@@ -34,8 +34,13 @@ import type { Store, StoredRecord } from "./store/store.ts";
 export const STDERR_CONSUMER = "stderr";
 /** Records read and written per round. */
 export const LINES_PER_WRITE = 1000;
-/** Committed records held for their lines, at most; past it they are read back from the store instead. */
-export const MAX_OFFERED = 4 * LINES_PER_WRITE;
+/**
+ * Committed records held for their lines, at most (about 10 MiB); past it
+ * they are read back from the store instead. One group commit can bring
+ * 64 batches of up to 1000 records; this holds what a burst of them brings
+ * while the previous lines are still being written.
+ */
+export const MAX_OFFERED = 20 * LINES_PER_WRITE;
 const RETRY_MS = 1000;
 
 /** Writes a chunk; resolves once the OS has taken it. */
