@@ -15,7 +15,8 @@
 // - a failed write or store read is retried every RETRY_MS, counted in
 //   coderd_boundary_line_write_failures_total; ingest goes on meanwhile;
 // - memory is bounded: at most LINES_PER_WRITE records are read at a time,
-//   and at most MAX_OFFERED committed records are held (below).
+//   and at most MAX_OFFERED committed records are held, and written, at a
+//   time (below).
 //
 // A store that every record reaches through this process (SQLite) also
 // offers each committed batch's records (Store.onCommitted). Once a read of
@@ -178,7 +179,7 @@ export class CursorLines<R extends { id: number }> {
     while (this.woken && !this.stopped) {
       this.woken = false;
       try {
-        while (!this.stopped && (await this.writeRound()) === LINES_PER_WRITE);
+        while (!this.stopped && (await this.writeRound()));
       } catch {
         // stderr or the store failed: nothing to report to but the metric.
         // The records of the failed round are read back from the store on the retry.
@@ -190,11 +191,15 @@ export class CursorLines<R extends { id: number }> {
     }
   }
 
-  /** One read (or take from memory) → write → cursor move; returns how many records it took. */
-  private async writeRound(): Promise<number> {
+  /**
+   * One read (or take from memory) → write → cursor move; true when more
+   * may be waiting (a full read, or records offered meanwhile).
+   */
+  private async writeRound(): Promise<boolean> {
     const { source, counters } = this.opts;
-    const records = this.fromMemory ? this.takeOffered() : await this.readStore();
-    if (records.length === 0) return 0;
+    const fromMemory = this.fromMemory;
+    const records = fromMemory ? this.takeOffered() : await this.readStore();
+    if (records.length === 0) return false;
     const now = this.opts.now();
     let chunk = "";
     for (const r of records) chunk += `${source.line(r, now)}\n`;
@@ -203,7 +208,7 @@ export class CursorLines<R extends { id: number }> {
     await source.advance(lastId);
     this.lastId = lastId;
     counters.linesWritten.inc(records.length);
-    return records.length;
+    return fromMemory ? this.offered.length > 0 : records.length === LINES_PER_WRITE;
   }
 
   /** What the store holds past the cursor; a short answer means `offered` now carries on from it. */
@@ -221,12 +226,17 @@ export class CursorLines<R extends { id: number }> {
     }
   }
 
-  /** The next offered records past the last line written (a read may have covered some). */
+  /**
+   * Every offered record past the last line written (a read may have
+   * covered some), in one write: a round waits for its cursor move, which
+   * queues behind the commits on the writer thread, so taking all of them
+   * keeps the lines up with ingest.
+   */
   private takeOffered(): R[] {
     let skip = 0;
     while (skip < this.offered.length && this.offered[skip]!.id <= this.lastId) skip++;
-    const records = this.offered.slice(skip, skip + LINES_PER_WRITE);
-    this.offered = this.offered.slice(skip + records.length);
+    const records = skip === 0 ? this.offered : this.offered.slice(skip);
+    this.offered = [];
     return records;
   }
 }
