@@ -13,9 +13,27 @@ function isoSeconds(date: Date): string {
   );
 }
 
-// Records of a batch mostly share their second: format it once.
+// Records of a batch mostly share their second, and nearly always their day:
+// the second's text is kept, and the day's, from which any second of that
+// day is written with arithmetic alone.
 let cachedSeconds = Number.NaN;
 let cachedBase = "";
+let cachedDay = Number.NaN;
+let cachedDayText = "";
+const DAY_SECONDS = 86_400;
+const TWO_DIGITS = Array.from({ length: 60 }, (_, n) => pad(n));
+
+function secondsText(seconds: number): string {
+  const day = Math.floor(seconds / DAY_SECONDS);
+  if (day !== cachedDay) {
+    cachedDay = day;
+    cachedDayText = isoSeconds(new Date(day * DAY_SECONDS * 1000)).slice(0, 11);
+  }
+  const inDay = seconds - day * DAY_SECONDS;
+  const hours = Math.floor(inDay / 3600);
+  const minutes = Math.floor((inDay % 3600) / 60);
+  return `${cachedDayText}${TWO_DIGITS[hours]}:${TWO_DIGITS[minutes]}:${TWO_DIGITS[inDay % 60]}`;
+}
 
 /** `2025-12-08T20:58:47.000000005Z`; fraction trimmed, omitted when zero. */
 export function rfc3339Nano(ts: Timestamp | undefined): string {
@@ -23,11 +41,22 @@ export function rfc3339Nano(ts: Timestamp | undefined): string {
   const nanos = ts ? ts.nanos : 0;
   if (seconds !== cachedSeconds) {
     cachedSeconds = seconds;
-    cachedBase = isoSeconds(new Date(seconds * 1000));
+    cachedBase = secondsText(seconds);
   }
   const base = cachedBase;
   if (nanos === 0) return `${base}Z`;
-  return `${base}.${pad(nanos, 9).replace(/0+$/, "")}Z`;
+  return `${base}.${fraction(nanos)}Z`;
+}
+
+/** Nanoseconds as nine digits, trailing zeros trimmed (nanos > 0). */
+function fraction(nanos: number): string {
+  let n = nanos;
+  let width = 9;
+  while (n % 10 === 0) {
+    n /= 10;
+    width--;
+  }
+  return String(n).padStart(width, "0");
 }
 
 /** `2025-12-08 20:58:46.093`, UTC: the leading timestamp of a text line. */

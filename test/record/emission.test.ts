@@ -155,6 +155,23 @@ test("JSON lines escape DEL, C1 controls and U+2028/U+2029, and still parse to t
   expect(JSON.parse(line).fields.http_url).toBe(url);
 });
 
+test("rfc3339Nano equals Date's own ISO text with Go's trimmed fraction, over every valid second and nanosecond, in any order", () => {
+  const second = fc.oneof(
+    fc.integer({ min: -62135596800, max: 253402300799 }),
+    fc.integer({ min: 1765152000 - 2, max: 1765152000 + 2 }), // around a midnight
+  );
+  const nanos = fc.oneof(fc.constantFrom(0, 1, 10, 100_000_000, 999_999_999, 120), fc.integer({ min: 0, max: 999_999_999 }));
+  const reference = (s: number, n: number) => {
+    const base = new Date(s * 1000).toISOString().slice(0, 19);
+    return n === 0 ? `${base}Z` : `${base}.${String(n).padStart(9, "0").replace(/0+$/, "")}Z`;
+  };
+  fc.assert(
+    fc.property(fc.array(fc.tuple(second, nanos), { minLength: 1, maxLength: 20 }), (times) =>
+      times.every(([s, n]) => rfc3339Nano({ seconds: BigInt(s), nanos: n } as any) === reference(s, n))),
+    { numRuns: 2000 },
+  );
+});
+
 test("rfc3339Nano prints four-digit years, as Go does", () => {
   expect(rfc3339Nano({ seconds: -62135596800n, nanos: 0 } as any)).toBe("0001-01-01T00:00:00Z");
   expect(rfc3339Nano({ seconds: -30641760000n, nanos: 120 } as any)).toBe("0999-01-01T00:00:00.00000012Z");
