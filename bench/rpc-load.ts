@@ -4,7 +4,7 @@
 // the clock starts measures coderd, not the client). Every batch has its own
 // session UUID so nothing is a duplicate.
 //
-//   bun bench/rpc-load.ts --url U[,U2…] --token T [--clients 4] [--batches 200]
+//   bun bench/rpc-load.ts --url U[,U2…] --token T [--clients 4] [--batches 200] [--batch-records 1000]
 // With several URLs (coderd replicas) client i sends to URL i mod n.
 // Prints "ready N", starts on a line on stdin, prints {"sent":N,"elapsedMs":T}.
 import { randomUUID } from "node:crypto";
@@ -13,8 +13,8 @@ import { toBinary } from "@bufbuild/protobuf";
 import { ReportBoundaryLogsRequestSchema } from "../src/gen/coder/agent/v2/boundary_pb.ts";
 import { sampleRequest } from "./lib/records.ts";
 
-const RECORDS_PER_BATCH = 1000;
 const arg = (name: string, fallback: string) => (process.argv.includes(`--${name}`) ? process.argv[process.argv.indexOf(`--${name}`) + 1]! : fallback);
+const RECORDS_PER_BATCH = Number(arg("batch-records", "1000"));
 const urls = arg("url", "").split(",").map((u) => `${u}/boundaryrelay.v1.IngestService/ReportBoundaryLogs`);
 const token = arg("token", "");
 const clients = Number(arg("clients", "4"));
