@@ -110,7 +110,7 @@ test("socket_mode that is no octal mode is refused naming the field, from a file
 });
 
 test("numbers in a file reach every kind as written: durations in ms, sizes, ints, secrets of digits", () => {
-  const file = fileWith("batch_delay: 250\nqueue_max_bytes: 1048576\nmax_in_flight: 8\nagent_token: 1234567890123456\n");
+  const file = fileWith("batch_delay: 250\nqueue_max_bytes: 1048576\nmax_in_flight: 12\nagent_token: 1234567890123456\n");
   const { config } = load(["--config", file]);
-  expect([config.batch_delay, config.queue_max_bytes, config.max_in_flight, config.agent_token]).toEqual([250, 1048576, 8, "1234567890123456"]);
+  expect([config.batch_delay, config.queue_max_bytes, config.max_in_flight, config.agent_token]).toEqual([250, 1048576, 12, "1234567890123456"]);
 });
