@@ -57,6 +57,22 @@ export const PROCESS_DROP_REASONS = [
 ] as const;
 
 /**
+ * A gauge read when scraped from whoever owns the value (they set `read`;
+ * 0 until then), rather than set on every change: the queue and the spool
+ * change with every frame, and a labelled-metric update per frame cost the
+ * agent about 7% of its CPU end to end.
+ */
+export type ReadGauge = Gauge & { read: () => number };
+
+function readGauge(registry: Registry, name: string, help: string): ReadGauge {
+  const gauge: ReadGauge = Object.assign(
+    new Gauge({ name, help, registers: [registry], collect() { this.set(gauge.read()); } }),
+    { read: () => 0 },
+  );
+  return gauge;
+}
+
+/**
  * The spool's and forwarder's metrics under `prefix`: one set for boundary
  * records (agent_boundary_log_proxy_, the names of WIRE.md §4 and after) and
  * one for exec records (agent_process_), so each delivery path is counted
@@ -69,20 +85,20 @@ function deliveryMetrics(registry: Registry, prefix: string, what: string) {
     recordsForwarded: new Counter({ name: `${prefix}records_forwarded_total`, help: `${what[0]!.toUpperCase()}${what.slice(1)} coderd acknowledged.`, registers: [registry] }),
     forwardRetries: new Counter({ name: `${prefix}forward_retries_total`, help: `Requests of ${what} to coderd retried, by the code of the failure.`, labelNames: ["code"], registers: [registry] }),
     forwardDuration: new Histogram({ name: `${prefix}forward_duration_seconds`, help: `Latency of requests of ${what} to coderd.`, buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [registry] }),
-    spoolBytes: new Gauge({ name: `${prefix}spool_bytes`, help: `Bytes in the segment files of the spool of ${what}.`, registers: [registry] }),
-    spoolSegments: new Gauge({ name: `${prefix}spool_segments`, help: `Segment files in the spool of ${what}.`, registers: [registry] }),
+    spoolBytes: readGauge(registry, `${prefix}spool_bytes`, `Bytes in the segment files of the spool of ${what}.`),
+    spoolSegments: readGauge(registry, `${prefix}spool_segments`, `Segment files in the spool of ${what}.`),
     spoolCorruptBytes: new Counter({ name: `${prefix}spool_corrupt_bytes_total`, help: `Damaged bytes skipped in the spool of ${what} (copied to corrupt/ in its directory when readable).`, registers: [registry] }),
     spoolWriteErrors: new Counter({ name: `${prefix}spool_write_errors_total`, help: `Writes to the spool of ${what} that failed (a full disk, an I/O error); their records are counted as dropped with reason spool_write_failed.`, registers: [registry] }),
     spoolSegmentsMissing: new Counter({ name: `${prefix}spool_segments_missing_total`, help: `Segment files of the spool of ${what} deleted by something else (or that could not be opened) before they were read.`, registers: [registry] }),
-    spoolOldestAge: new Gauge({ name: `${prefix}spool_oldest_unacked_age_seconds`, help: `Age of the oldest of the ${what} coderd has not acknowledged.`, registers: [registry] }),
+    spoolOldestAge: readGauge(registry, `${prefix}spool_oldest_unacked_age_seconds`, `Age of the oldest of the ${what} coderd has not acknowledged.`),
   };
 }
 
 export type DeliveryMetrics = ReturnType<typeof deliveryMetrics> & {
   /** Records dropped, by reason (logs_dropped_total for boundary records, agent_process_events_dropped_total for execs). */
   logsDropped: Counter<"reason">;
-  queueRecords: Gauge;
-  queueBytes: Gauge;
+  queueRecords: ReadGauge;
+  queueBytes: ReadGauge;
 };
 
 export function createAgentMetrics(registry = new Registry()) {
@@ -102,14 +118,14 @@ export function createAgentMetrics(registry = new Registry()) {
     connectionsRejected: new Counter({ name: `${P}connections_rejected_total`, help: "boundary connections the agent closed: too_many (over --max-connections, refused at once), idle_timeout (silent mid-frame for --socket-idle-timeout).", labelNames: ["reason"], registers: [registry] }),
     partialFrameBytes: new Gauge({ name: `${P}partial_frame_bytes`, help: "Bytes held for frames not yet complete, over all connections.", registers: [registry], collect() { this.set(sources.partialFrameBytes()); } }),
     socketReadsPaused: new Counter({ name: `${P}socket_reads_paused_total`, help: "Times the agent stopped reading boundary's connections because its in-memory queue was full (backpressure instead of buffer_full drops).", registers: [registry] }),
-    queueRecords: new Gauge({ name: `${P}queue_records`, help: "Records in the in-memory queue.", registers: [registry] }),
-    queueBytes: new Gauge({ name: `${P}queue_bytes`, help: "Encoded bytes in the in-memory queue.", registers: [registry] }),
+    queueRecords: readGauge(registry, `${P}queue_records`, "Records in the in-memory queue."),
+    queueBytes: readGauge(registry, `${P}queue_bytes`, "Encoded bytes in the in-memory queue."),
     recordsWritten: new Counter({ name: `${P}records_written_total`, help: "Records written to the local output (stdout or discard).", registers: [registry] }),
     processEvents: new Counter({ name: "agent_process_events_total", help: "Exec records taken from the kernel (--process-log), by result: complete, or truncated (a /proc field could not be read, or argv was cut).", labelNames: ["result"], registers: [registry] }),
     processEventsLost: new Counter({ name: "agent_process_events_lost_total", help: "Kernel overruns of the process event socket (ENOBUFS): each is one or more exec events the kernel dropped.", registers: [registry] }),
     processEventsDropped: new Counter({ name: "agent_process_events_dropped_total", help: "Exec records taken but not delivered, by reason.", labelNames: ["reason"], registers: [registry] }),
-    processQueueRecords: new Gauge({ name: "agent_process_queue_records", help: "Exec records in the in-memory queue before the exec spool (--output coderd).", registers: [registry] }),
-    processQueueBytes: new Gauge({ name: "agent_process_queue_bytes", help: "Encoded bytes of exec records in the in-memory queue before the exec spool.", registers: [registry] }),
+    processQueueRecords: readGauge(registry, "agent_process_queue_records", "Exec records in the in-memory queue before the exec spool (--output coderd)."),
+    processQueueBytes: readGauge(registry, "agent_process_queue_bytes", "Encoded bytes of exec records in the in-memory queue before the exec spool."),
     /** The exec records' spool and forwarder (--process-log with --output coderd). */
     processDelivery: deliveryMetrics(registry, "agent_process_", "exec records"),
   };

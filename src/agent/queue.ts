@@ -45,6 +45,8 @@ export class BatchQueue {
 
   constructor(private readonly opts: BatchQueueOptions) {
     this.droppedWriteFailedLogs = opts.metrics.logsDropped.labels("forward_failed");
+    opts.metrics.queueRecords.read = () => this.recordCount;
+    opts.metrics.queueBytes.read = () => this.byteCount;
   }
 
   get records(): number {
@@ -67,7 +69,6 @@ export class BatchQueue {
     this.items.push(batch);
     this.recordCount += batch.records;
     this.byteCount += batch.bytes;
-    this.updateGauges();
     if (this.output !== null) {
       if (this.draining === null) this.draining = this.drain(this.output);
       else this.handOut(this.output);
@@ -142,15 +143,9 @@ export class BatchQueue {
     }
     this.recordCount -= batch.records;
     this.byteCount -= batch.bytes;
-    this.updateGauges();
     if (this.full && this.recordCount <= this.opts.maxRecords / 2 && this.byteCount <= this.opts.maxBytes / 2) {
       this.full = false;
       this.opts.onRoom?.();
     }
-  }
-
-  private updateGauges(): void {
-    this.opts.metrics.queueRecords.set(this.recordCount);
-    this.opts.metrics.queueBytes.set(this.byteCount);
   }
 }

@@ -157,7 +157,6 @@ interface FoundSegment {
   magicOk: boolean;
 }
 
-const AGE_REFRESH_MS = 1000;
 /** A spool hovering at its budget logs "spool full" at most this often. */
 const FULL_LOG_INTERVAL_MS = 60_000;
 /** A fully acknowledged live segment is rolled after this long without appends. */
@@ -186,7 +185,6 @@ export class Spool {
   private syncWaiters: Array<() => void> = [];
   private syncTimer: ReturnType<typeof setTimeout> | null = null;
   private rollTimer: ReturnType<typeof setTimeout> | null = null;
-  private readonly ageTimer: ReturnType<typeof setInterval>;
   private readonly appendListeners = new Set<() => void>();
   private readonly deletions = new Set<Promise<void>>();
   private readonly now: () => number;
@@ -204,9 +202,14 @@ export class Spool {
       segment.sealed = true;
     }
     this.nextFileNumber = highestNumber + 1n;
-    this.ageTimer = setInterval(() => this.refreshAge(), AGE_REFRESH_MS);
-    (this.ageTimer as { unref?: () => void }).unref?.();
-    this.refreshGauges();
+    // Read when scraped; appends and acks only keep their own counts.
+    const m = opts.metrics;
+    m.spoolBytes.read = () => this.totalBytes;
+    m.spoolSegments.read = () => this.segments.size;
+    m.spoolOldestAge.read = () => {
+      const oldest = this.oldestUnackedTime();
+      return oldest === null ? 0 : Math.max(0, (this.now() - oldest) / 1000);
+    };
   }
 
   /** Opens (creating) the spool directory and finds what a previous run left. */
@@ -286,7 +289,6 @@ export class Spool {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    clearInterval(this.ageTimer);
     if (this.rollTimer) clearTimeout(this.rollTimer);
     await this.serializeWrite(async () => {
       await this.sealLive();
@@ -337,7 +339,6 @@ export class Spool {
       return this.drop("spool_write_failed", records, `spool write failed (${errorMessage(err)})`);
     }
     this.dropReason = null;
-    this.refreshGauges();
     for (const listener of this.appendListeners) listener();
     return true;
   }
@@ -589,7 +590,6 @@ export class Spool {
     segment.deleting = true;
     this.segments.delete(segment.id);
     this.totalBytes -= segment.size;
-    this.refreshGauges();
     this.opts.metrics.spoolSegmentsMissing.inc();
     const records = segment.records;
     if (records) this.opts.metrics.logsDropped.inc({ reason: "spool_missing" }, records);
@@ -617,7 +617,6 @@ export class Spool {
     const forget = () => {
       this.segments.delete(segment.id);
       this.totalBytes -= segment.size;
-      this.refreshGauges();
     };
     const deletion = this.fs.unlink(segment.path).then(forget, (err) => {
       if (errnoOf(err) === "ENOENT") return forget(); // already gone: nothing unread was in it
@@ -625,17 +624,6 @@ export class Spool {
     });
     this.deletions.add(deletion);
     void deletion.finally(() => this.deletions.delete(deletion));
-  }
-
-  private refreshGauges(): void {
-    this.opts.metrics.spoolBytes.set(this.totalBytes);
-    this.opts.metrics.spoolSegments.set(this.segments.size);
-    this.refreshAge();
-  }
-
-  private refreshAge(): void {
-    const oldest = this.oldestUnackedTime();
-    this.opts.metrics.spoolOldestAge.set(oldest === null ? 0 : Math.max(0, (this.now() - oldest) / 1000));
   }
 }
 
