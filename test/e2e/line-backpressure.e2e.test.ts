@@ -1,8 +1,9 @@
 // coderd's boundary_request lines respect stderr backpressure (compiled
 // binary): with stderr a FIFO nobody reads, ingest goes on (records are
 // acknowledged and stored) while the lines wait in the store, not in
-// coderd's memory: lines_written_total stays at what the pipe took. Once
-// the FIFO is read, every stored record gets its line.
+// coderd's memory (beyond the 20,000 records line-emitter.ts holds from the
+// latest commits; this test stores 40,000): lines_written_total stays at
+// what the pipe took. Once the FIFO is read, every stored record gets its line.
 import { afterEach, describe, expect, test } from "bun:test";
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
