@@ -137,6 +137,7 @@ export class CursorLines<R extends { id: number }> {
   private offer(records: R[] | null): void {
     if (records === null || this.offered.length + records.length > MAX_OFFERED) {
       this.forgetOffered();
+      this.wake(); // what was not taken is in the store: go and read it
       return;
     }
     // Outside a read and away from memory the next read sees them anyway.
