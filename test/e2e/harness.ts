@@ -177,7 +177,10 @@ export function storedRows(db: string): number {
 /** (session_id/sequence_number) of each boundary_request line coderd wrote, with how often. */
 export function emittedCounts(stderr: string): Map<string, number> {
   const out = new Map<string, number>();
-  for (const line of stderr.split("\n")) {
+  // Only whole lines: a running coderd's output may end inside a line it is still writing.
+  const lines = stderr.split("\n");
+  lines.pop();
+  for (const line of lines) {
     if (!line.includes(" boundary_request ")) continue;
     const m = / session_id=(\S+) sequence_number=(\d+) /.exec(line);
     if (!m) throw new Error(`boundary_request line without session_id/sequence_number: ${line}`);

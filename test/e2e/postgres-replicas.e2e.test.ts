@@ -84,7 +84,12 @@ describe.skipIf(!postgresAvailable())("two coderd replicas on one PostgreSQL, on
       }
     }
 
-    const lines = () => emittedCounts(lives.map((p) => p.child.stderr()).join("\n"));
+    // Each replica's output apart: a SIGKILLed one may have died inside a line.
+    const lines = () => {
+      const all = new Map<string, number>();
+      for (const p of lives) for (const [key, n] of emittedCounts(p.child.stderr())) all.set(key, (all.get(key) ?? 0) + n);
+      return all;
+    };
     await until(() => lines().size >= TOTAL, { what: "a line for every stored record", timeoutMs: 120_000, intervalMs: 1000 });
     const counted = lines();
     const missing = [...stored.keys()].filter((k) => !counted.has(k));
