@@ -252,7 +252,7 @@ export class LineEmitter extends CursorLines<StoredRecord> {
       counters: opts.metrics,
       now: opts.now,
       pollMs: opts.pollMs,
-      subscribe: store.onCommitted && ((offer) => store.onCommitted!(offer)),
+      subscribe: store.onCommitted?.bind(store),
     });
   }
 }

@@ -96,14 +96,7 @@ export class PostgresProcessLogStore implements ProcessLogStore {
   async purgeBefore(cutoff: Date, limit: number): Promise<number> {
     const [row] = await runPg(
       this.pools.sql,
-      `WITH lock AS MATERIALIZED (
-         SELECT pg_try_advisory_xact_lock(?::bigint) AS got
-       ), deleted AS (
-         DELETE FROM process_logs WHERE (SELECT got FROM lock) AND id IN (
-           SELECT id FROM process_logs WHERE captured_at < ? AND ${this.queue.takenByAllSql()}
-           ORDER BY captured_at, id LIMIT ?)
-         RETURNING id
-       )
+      `WITH ${this.queue.purgeCtesSql()}
        SELECT count(*) AS n FROM deleted`,
       [PROCESS_RETENTION_LOCK, cutoff.getTime(), limit],
       "exec retention purge failed",

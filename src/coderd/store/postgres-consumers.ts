@@ -113,15 +113,25 @@ export class PgConsumerQueue {
   }
 
   /**
-   * The purge's condition on a record id: every consumer has taken it (it is
-   * older than the oldest id still queued; entries are ascending, so
-   * log_ids[1] is an entry's oldest), and it is not the newest record, so
-   * ids never repeat.
+   * The start of a retention purge, as two CTEs: `lock`, the transaction's
+   * advisory lock (parameter 1; taken by one replica at a time), and
+   * `deleted`, the records captured before parameter 2 (at most parameter 3)
+   * deleted under it. Only records every consumer has taken go (older than
+   * the oldest id still queued; entries are ascending, so log_ids[1] is an
+   * entry's oldest), never the newest record, so ids never repeat.
    */
-  takenByAllSql(): string {
+  purgeCtesSql(): string {
     const { entries, records } = this.t;
-    return `id < (SELECT max(id) FROM ${records})
-             AND id < coalesce((SELECT min(log_ids[1]) FROM ${entries}), 9223372036854775807)`;
+    return `lock AS MATERIALIZED (
+         SELECT pg_try_advisory_xact_lock(?::bigint) AS got
+       ), deleted AS (
+         DELETE FROM ${records} WHERE (SELECT got FROM lock) AND id IN (
+           SELECT id FROM ${records} WHERE captured_at < ?
+             AND id < (SELECT max(id) FROM ${records})
+             AND id < coalesce((SELECT min(log_ids[1]) FROM ${entries}), 9223372036854775807)
+           ORDER BY captured_at, id LIMIT ?)
+         RETURNING id
+       )`;
   }
 
   /** Gives this process's claims back at once (a clean stop), instead of when their lease runs out. */

@@ -176,28 +176,22 @@ export class PostgresStore implements Store {
    * One statement (no transaction of ours left open if the connection dies,
    * see postgres-consumers.ts), holding the retention lock for its duration:
    * another replica's purge meanwhile deletes nothing. Only records every
-   * consumer has taken, never the newest (takenByAllSql). A session goes
-   * when it is idle and has no record left but those deleted here, unless a
-   * batch upserts it meanwhile: the outer updated_at test is checked again
-   * on the row version we wait for, so its new records keep their session.
+   * consumer has taken, never the newest (PgConsumerQueue.purgeCtesSql).
+   * A session goes when it is idle and has no record left but those
+   * deleted here, unless a batch upserts it meanwhile: the outer updated_at
+   * test is checked again on the row version we wait for, so its new
+   * records keep their session.
    */
   async purgeBefore(cutoff: Date, limit: number): Promise<number> {
     const at = cutoff.getTime();
     const [row] = await this.all(
-      `WITH lock AS MATERIALIZED (
-         SELECT pg_try_advisory_xact_lock(?::bigint) AS got
-       ), logs AS (
-         DELETE FROM boundary_logs WHERE (SELECT got FROM lock) AND id IN (
-           SELECT id FROM boundary_logs WHERE captured_at < ? AND ${this.queue.takenByAllSql()}
-           ORDER BY captured_at, id LIMIT ?)
-         RETURNING id
-       ), sessions AS (
+      `WITH ${this.queue.purgeCtesSql()}, sessions AS (
          DELETE FROM boundary_sessions WHERE (SELECT got FROM lock) AND updated_at < ? AND id IN (
            SELECT s.id FROM boundary_sessions s WHERE s.updated_at < ?
-             AND NOT EXISTS (SELECT 1 FROM boundary_logs l WHERE l.session_ref = s.id AND l.id NOT IN (SELECT id FROM logs))
+             AND NOT EXISTS (SELECT 1 FROM boundary_logs l WHERE l.session_ref = s.id AND l.id NOT IN (SELECT id FROM deleted))
            LIMIT ?)
        )
-       SELECT count(*) AS n FROM logs`,
+       SELECT count(*) AS n FROM deleted`,
       [RETENTION_LOCK, at, limit, at, at, limit],
       "retention purge failed",
     );

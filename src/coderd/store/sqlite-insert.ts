@@ -8,6 +8,7 @@
 import type { SqliteDatabase, SqliteStatement } from "../../runtime/adapter.ts";
 import type { Outcome } from "./group-commit.ts";
 import { storeErrorOf } from "./sqlite-errors.ts";
+import { floorHour } from "./rollup-plan.ts";
 import { advanceCursorSql, withoutOwnFsync } from "./sql-parts.ts";
 import { StatementCache } from "./statement-cache.ts";
 import type { InsertResult, NewBatch, SessionIdentity } from "./store.ts";
@@ -19,7 +20,6 @@ const LOG_INSERT_COLUMNS = "session_ref, dedup, sequence_number, allowed, http_m
 const ROWS_PER_INSERT = 50;
 /** Rollup rows per upsert statement (8 parameters each). */
 const ROLLUP_ROWS_PER_UPSERT = 100;
-const HOUR_MS = 3_600_000;
 
 /** A session row as its records show it: the identity of its first batch. */
 export interface CommittedSession extends SessionIdentity {
@@ -155,7 +155,7 @@ export class BatchWriter {
    */
   private countInRollup(session: StoredSession, capturedAt: number, records: NewBatch["records"]): void {
     if (records.length === 0) return;
-    const hour = capturedAt - (((capturedAt % HOUR_MS) + HOUR_MS) % HOUR_MS);
+    const hour = floorHour(capturedAt);
     const counts = new Map<string, { host: string; allowed: number; n: number }>();
     for (const r of records) {
       const key = `${r.allowed ? 1 : 0}${r.httpHost}`;
