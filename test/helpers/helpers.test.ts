@@ -4,6 +4,7 @@ import { Counter, Registry } from "prom-client";
 import { counterValue, metricIn, parseSeries, registryMetric } from "./metrics.ts";
 import { tempDir } from "./temp.ts";
 import { settled, until } from "./until.ts";
+import { pidMax, pidsAfter, pidWithin } from "./pids.ts";
 
 const TEXT = `# HELP x_total a counter
 # TYPE x_total counter
@@ -56,4 +57,18 @@ test("settled returns the value once done, or the last value read at the deadlin
   expect(await settled(() => ++n, (v) => v >= 3)).toBe(3);
   const last = await settled(() => 7, (v) => v > 10, { timeoutMs: 30 });
   expect(last).toBe(7);
+});
+
+test("pidWithin follows the kernel's order of pids across the wrap at pid_max", () => {
+  const max = 32768;
+  expect(pidsAfter(100, 100, max)).toBe(0);
+  expect(pidsAfter(32700, 32767, max)).toBe(67);
+  expect(pidsAfter(32700, 300, max)).toBe(68); // the first pid after the wrap
+  expect(pidWithin(400, 32000, 500, max)).toBe(true);
+  expect(pidWithin(32500, 32000, 500, max)).toBe(true);
+  expect(pidWithin(31999, 32000, 500, max)).toBe(false);
+  expect(pidWithin(501, 32000, 500, max)).toBe(false);
+  expect(pidWithin(1500, 1000, 2000, max)).toBe(true);
+  expect(pidWithin(2001, 1000, 2000, max)).toBe(false);
+  expect(pidMax()).toBeGreaterThan(300);
 });
