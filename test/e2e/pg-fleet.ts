@@ -6,7 +6,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import postgres from "postgres";
-import { connectUnix, keyOf, logsFrames, type Proc, startBinaryChild, writeBytes } from "./harness.ts";
+import { connectUnix, emittedCounts, keyOf, logsFrames, type Proc, startBinaryChild, writeBytes } from "./harness.ts";
 import { until } from "../helpers/until.ts";
 import type { Child } from "../helpers/cli.ts";
 
@@ -105,4 +105,36 @@ export async function pgStoredRows(db: string): Promise<number> {
   } finally {
     await sql.end({ timeout: 1 });
   }
+}
+
+/**
+ * Why lines are missing, for a test that timed out waiting for them: each
+ * coderd life's line count and last messages besides its lines, its line
+ * metrics when it still answers, and the stderr consumer's queue in the
+ * database (entries left, and who holds them until when).
+ */
+export async function explainMissingLines(db: string, lives: Proc[]): Promise<string> {
+  const out: string[] = [];
+  for (const [i, p] of lives.entries()) {
+    const other = p.child.stderr().split("\n").filter((l) => l !== "" && !l.includes(" boundary_request "));
+    const metrics = p.child.proc.exitCode === null && p.child.proc.signalCode === null
+      ? await fetch(`http://127.0.0.1:${p.port}/metrics`).then((r) => r.text()).catch((err) => `(no /metrics: ${err})`)
+      : "(exited)";
+    const lineMetrics = metrics.split("\n").filter((l) => /^coderd_boundary_line/.test(l));
+    out.push(`coderd life ${i} (exit ${p.child.proc.exitCode ?? p.child.proc.signalCode}): ${emittedCounts(p.child.stderr()).size} lines; ` +
+      `${lineMetrics.join("; ") || metrics.slice(0, 200)}; last messages:\n  ${other.slice(-8).join("\n  ")}`);
+  }
+  const sql = postgres(db, { max: 1, onnotice: () => {} });
+  try {
+    const rows = await sql`
+      SELECT consumer, claimed_by, count(*)::int AS entries, sum(cardinality(log_ids))::int AS records,
+        min(log_ids[1])::text AS first, max(claimed_until)::text AS until, now()::text AS now
+      FROM consumer_batches GROUP BY consumer, claimed_by`;
+    out.push(`queue: ${rows.length === 0 ? "empty" : JSON.stringify(rows)}`);
+  } catch (err) {
+    out.push(`queue: unreadable (${err})`);
+  } finally {
+    await sql.end({ timeout: 1 });
+  }
+  return out.join("\n");
 }

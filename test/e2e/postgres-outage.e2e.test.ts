@@ -9,7 +9,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { emittedCounts, keyOf, readyz } from "./harness.ts";
 import { tempDir } from "../helpers/temp.ts";
 import { until } from "../helpers/until.ts";
-import { feed, pgStoredCounts, pgStoredRows, startFleetAgent, startPgCoderd, writeFleetAgents } from "./pg-fleet.ts";
+import { explainMissingLines, feed, pgStoredCounts, pgStoredRows, startFleetAgent, startPgCoderd, writeFleetAgents } from "./pg-fleet.ts";
 import { freshDatabase, PG_PASSWORD, pgCluster, postgresAvailable } from "../helpers/postgres.ts";
 
 const SESSION = "50000000-0000-4000-8000-000000000001";
@@ -55,7 +55,10 @@ describe.skipIf(!postgresAvailable())("coderd on PostgreSQL: the database restar
     expect(stored.size).toBe(TOTAL);
     expect([...stored.values()].filter((n) => n !== 1)).toEqual([]);
     for (let seq = 0; seq < TOTAL; seq++) expect(stored.has(keyOf(SESSION, seq))).toBe(true);
-    await until(() => emittedCounts(coderd.child.stderr()).size === TOTAL, { what: "every line printed", timeoutMs: 30_000 });
+    await until(() => emittedCounts(coderd.child.stderr()).size === TOTAL, { what: "every line printed", timeoutMs: 30_000 }).catch(async (err) => {
+      console.log(await explainMissingLines(db, [coderd]));
+      throw err;
+    });
     expect(coderd.child.proc.exitCode).toBeNull();
     expect(coderd.child.proc.signalCode).toBeNull();
     expect(coderd.child.stderr()).not.toContain(PG_PASSWORD);

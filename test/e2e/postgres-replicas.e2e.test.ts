@@ -11,7 +11,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { emittedCounts, freePort, keyOf, type Proc } from "./harness.ts";
 import { tempDir } from "../helpers/temp.ts";
 import { until } from "../helpers/until.ts";
-import { feed, pgStoredCounts, pgStoredRows, startFleetAgent, startPgCoderd, writeFleetAgents } from "./pg-fleet.ts";
+import { explainMissingLines, feed, pgStoredCounts, pgStoredRows, startFleetAgent, startPgCoderd, writeFleetAgents } from "./pg-fleet.ts";
 import { freshDatabase, postgresAvailable } from "../helpers/postgres.ts";
 
 const TOTAL = 100_000;
@@ -90,12 +90,8 @@ describe.skipIf(!postgresAvailable())("two coderd replicas on one PostgreSQL, on
       for (const p of lives) for (const [key, n] of emittedCounts(p.child.stderr())) all.set(key, (all.get(key) ?? 0) + n);
       return all;
     };
-    await until(() => lines().size >= TOTAL, { what: "a line for every stored record", timeoutMs: 120_000, intervalMs: 1000 }).catch((err) => {
-      // What each replica life printed besides its lines says where the lines stopped.
-      for (const [i, p] of lives.entries()) {
-        const other = p.child.stderr().split("\n").filter((l) => l !== "" && !l.includes(" boundary_request "));
-        console.log(`replica life ${i} (exit ${p.child.proc.exitCode}): ${emittedCounts(p.child.stderr()).size} lines; last messages:\n  ${other.slice(-8).join("\n  ")}`);
-      }
+    await until(() => lines().size >= TOTAL, { what: "a line for every stored record", timeoutMs: 120_000, intervalMs: 1000 }).catch(async (err) => {
+      console.log(await explainMissingLines(db, lives));
       throw err;
     });
     const counted = lines();
