@@ -6,7 +6,7 @@
 //    records_ingested_total has all N (so every record is committed).
 //    N is 90,000 (fits the agent's queue; see saturation()).
 //    Run with 1, 100 and 1000 sessions (scaling); the agent's peak RSS under
-//    load comes from the same runs.
+//    load, and the records per request it sent, come from the same runs.
 //  - latency at a steady 10,000 records/s: the writer stamps each record's
 //    time with the moment it writes the frame; coderd writes a record's line
 //    right after its batch commits, so the bench reads coderd's stderr
@@ -14,7 +14,7 @@
 //    The first second (warm-up) is left out.
 import { join } from "node:path";
 import { cpuSeconds, waitForCount, watchMemory } from "./lib/proc.ts";
-import { coderdOutputArgs, counter, INGESTED, startAgent, startCoderd, startWriter } from "./lib/stack.ts";
+import { coderdOutputArgs, counter, FORWARDED, INGESTED, REQUESTS_FORWARDED, startAgent, startCoderd, startWriter } from "./lib/stack.ts";
 import { type Figure, percentile, repeatMany, summarize } from "./lib/stats.ts";
 
 export const E2E_SESSIONS = [1, 100, 1000];
@@ -45,11 +45,14 @@ async function saturation(repeats: number, scale: number, sessions: number): Pro
         [`${p}.agent_cpu`]: { unit: "% core", better: "lower" },
         [`${p}.coderd_cpu`]: { unit: "% core", better: "lower" },
         [`${p}.agent_peak_rss`]: { unit: "MiB", better: "lower" },
+        [`${p}.records_per_request`]: { unit: "records", better: "higher" },
       },
       async () => {
         const writer = await startWriter(agent.socket, ["--sessions", String(sessions), "--records", String(records), "--unique"]);
         const ingested = counter(coderd.port, INGESTED);
+        const forwarded = { records: counter(agent.port, FORWARDED), requests: counter(agent.port, REQUESTS_FORWARDED) };
         const base = await ingested();
+        const forwarded0 = { records: await forwarded.records(), requests: await forwarded.requests() };
         const mem = watchMemory(agent.proc.pid);
         const agentCpu0 = cpuSeconds(agent.proc.pid);
         const coderdCpu0 = cpuSeconds(coderd.proc.pid);
@@ -57,11 +60,13 @@ async function saturation(repeats: number, scale: number, sessions: number): Pro
         const wrote = writer.go();
         const t1 = await waitForCount(ingested, base + writer.records, 300_000, `${p}: records committed by coderd`);
         const seconds = (t1 - t0) / 1000;
+        const requests = (await forwarded.requests()) - forwarded0.requests;
         const sample = {
           [p]: writer.records / seconds,
           [`${p}.agent_cpu`]: ((cpuSeconds(agent.proc.pid) - agentCpu0) / seconds) * 100,
           [`${p}.coderd_cpu`]: ((cpuSeconds(coderd.proc.pid) - coderdCpu0) / seconds) * 100,
           [`${p}.agent_peak_rss`]: mem.peakMiB(),
+          [`${p}.records_per_request`]: ((await forwarded.records()) - forwarded0.records) / Math.max(1, requests),
         };
         mem.stop();
         await wrote;

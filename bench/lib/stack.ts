@@ -11,6 +11,7 @@ import { BINARY, freePort, goAndWaitForResult, metric, type Proc, start, waitFor
 export const TOKEN = "bench-agent-token-0123456789abcdef";
 export const RECEIVED = "agent_boundary_log_proxy_records_received_total";
 export const FORWARDED = "agent_boundary_log_proxy_records_forwarded_total";
+export const REQUESTS_FORWARDED = "agent_boundary_log_proxy_batches_forwarded_total";
 export const INGESTED = "coderd_boundary_records_ingested_total";
 
 export interface Running {
