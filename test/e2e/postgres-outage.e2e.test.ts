@@ -4,8 +4,13 @@
 // While it is away /readyz is 503 naming the store and ingest answers
 // unavailable (the agent keeps the records); when it returns everything
 // resumes by itself: every record stored exactly once, each with its
-// boundary_request line, and coderd never exits.
+// boundary_request line, and coderd never exits. The same holds when the
+// database stays up but coderd's connections are cut one by one
+// (pg_terminate_backend, as an administrator, an idle-session killer or a
+// pooler's restart would): any of them, the lines' own connection
+// included, mid-statement.
 import { afterAll, describe, expect, test } from "bun:test";
+import postgres from "postgres";
 import { emittedCounts, keyOf, readyz } from "./harness.ts";
 import { tempDir } from "../helpers/temp.ts";
 import { until } from "../helpers/until.ts";
@@ -13,6 +18,7 @@ import { explainMissingLines, feed, pgStoredCounts, pgStoredRows, startFleetAgen
 import { freshDatabase, PG_PASSWORD, pgCluster, postgresAvailable } from "../helpers/postgres.ts";
 
 const SESSION = "50000000-0000-4000-8000-000000000001";
+const TERMINATED_SESSION = "50000000-0000-4000-8000-000000000002";
 const TOTAL = 6000;
 
 const cleanups: (() => unknown)[] = [];
@@ -20,7 +26,7 @@ afterAll(async () => {
   for (const c of cleanups.reverse()) await c();
 });
 
-describe.skipIf(!postgresAvailable())("coderd on PostgreSQL: the database restarts mid-stream", () => {
+describe.skipIf(!postgresAvailable())("coderd on PostgreSQL: the database or its connections go away mid-stream", () => {
   test("503 while away, then nothing lost, nothing stored twice, coderd never exits", async () => {
     const { dir, cleanup } = tempDir("br-pg-outage-");
     cleanups.push(cleanup);
@@ -63,4 +69,43 @@ describe.skipIf(!postgresAvailable())("coderd on PostgreSQL: the database restar
     expect(coderd.child.proc.signalCode).toBeNull();
     expect(coderd.child.stderr()).not.toContain(PG_PASSWORD);
   }, 180_000);
+
+  test("backends terminated one by one mid-stream: nothing lost, nothing stored twice, every line printed", async () => {
+    const { dir, cleanup } = tempDir("br-pg-terminate-");
+    cleanups.push(cleanup);
+    const db = await freshDatabase("terminate");
+    // Named, so that only coderd's connections are cut, not this test's.
+    const coderd = await startPgCoderd(`${db}?application_name=coderd-under-test`, writeFleetAgents(dir, 1));
+    cleanups.push(() => coderd.stop());
+    const agent = await startFleetAgent(dir, 0, `http://127.0.0.1:${coderd.port}`);
+    cleanups.push(() => agent.stop());
+    const admin = postgres(pgCluster().url("postgres"), { max: 1, onnotice: () => {} });
+    cleanups.push(() => admin.end({ timeout: 1 }));
+    let terminated = 0;
+    let feeding = true;
+    const cutter = (async () => {
+      while (feeding) {
+        const cut = await admin.unsafe(
+          `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'coderd-under-test' AND random() < 0.5`,
+        );
+        terminated += cut.length;
+        await new Promise((r) => setTimeout(r, 100 + Math.random() * 200));
+      }
+    })();
+    const total = 20_000;
+    await feed(agent.socket, TERMINATED_SESSION, total, { pauseMs: 5 });
+    await until(async () => (await pgStoredRows(db)) >= total, { what: "every record stored", timeoutMs: 120_000, intervalMs: 500 })
+      .finally(() => (feeding = false));
+    await cutter;
+    expect(terminated).toBeGreaterThan(10);
+    const stored = await pgStoredCounts(db);
+    expect(stored.size).toBe(total);
+    expect([...stored.values()].filter((n) => n !== 1)).toEqual([]);
+    await until(() => emittedCounts(coderd.child.stderr()).size === total, { what: "every line printed", timeoutMs: 60_000, intervalMs: 500 }).catch(async (err) => {
+      console.log(await explainMissingLines(db, [coderd]));
+      throw err;
+    });
+    console.log(`terminated ${terminated} of coderd's backends while ${total} records went through`);
+    expect(coderd.child.proc.exitCode).toBeNull();
+  }, 240_000);
 });
