@@ -24,7 +24,7 @@ export class PostgresProcessLogStore implements ProcessLogStore {
   private readonly queue: PgConsumerQueue;
 
   private constructor(private readonly pools: PgPools, leaseS: number) {
-    this.queue = new PgConsumerQueue(pools.lines, { consumers: "process_consumers", entries: "process_consumer_batches", records: "process_logs" }, leaseS);
+    this.queue = new PgConsumerQueue(pools, { consumers: "process_consumers", entries: "process_consumer_batches", records: "process_logs" }, leaseS);
   }
 
   static async open(url: string, opts: PostgresStoreOptions = {}): Promise<PostgresProcessLogStore> {
@@ -36,7 +36,8 @@ export class PostgresProcessLogStore implements ProcessLogStore {
     if (execs.length === 0) return [];
     const column = <T>(f: (e: (typeof execs)[number]) => T) => execs.map(f);
     const rows = await runPg(
-      this.pools.sql,
+      this.pools,
+      "sql",
       `WITH ins AS (
          INSERT INTO process_logs (agent_id, workspace_id, workspace_name, owner_id, owner_name, template_id, template_version_id, boot_id,
            captured_at, pid, monotonic_ns, event_time, event_time_ms, ppid, uid, gid, filename, argv, comm, command, truncated, cmdline)
@@ -73,14 +74,15 @@ export class PostgresProcessLogStore implements ProcessLogStore {
 
   async listExecs(q: ExecQuery): Promise<Page<StoredExec>> {
     const w = execListWhere(q);
-    return execPage(await runPg(this.pools.sql, `${EXEC_LIST} ${w.sql} ${EXEC_LIST_ORDER}`, [...w.params, q.limit + 1], "listing exec records failed"), q.limit);
+    return execPage(await runPg(this.pools, "sql", `${EXEC_LIST} ${w.sql} ${EXEC_LIST_ORDER}`, [...w.params, q.limit + 1], "listing exec records failed"), q.limit);
   }
 
   async unconsumed(consumer: string, limit: number): Promise<StoredExec[]> {
     const claimed = await this.queue.claim(consumer, limit);
     if (claimed.length === 0) return [];
     const rows = await runPg(
-      this.pools.lines,
+      this.pools,
+      "lines",
       `SELECT * FROM process_logs WHERE id IN (${this.queue.idsOf("?")}) ORDER BY id`,
       [claimed],
       `reading exec records for ${consumer} failed`,
@@ -95,7 +97,8 @@ export class PostgresProcessLogStore implements ProcessLogStore {
   /** One statement under the exec retention lock (as the boundary purge): only execs every consumer has taken, never the newest. */
   async purgeBefore(cutoff: Date, limit: number): Promise<number> {
     const [row] = await runPg(
-      this.pools.sql,
+      this.pools,
+      "sql",
       `WITH ${this.queue.purgeCtesSql()}
        SELECT count(*) AS n FROM deleted`,
       [PROCESS_RETENTION_LOCK, cutoff.getTime(), limit],

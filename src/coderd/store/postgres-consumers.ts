@@ -9,8 +9,7 @@
 // its consumer died or failed before advancing: at least once, per
 // consumer. Runs on the store's `lines` connection (synchronous_commit off:
 // a crash may forget a claim or a move, so lines repeat, never vanish).
-import type { Sql } from "postgres";
-import { runPg } from "./postgres-pools.ts";
+import { type PgPools, runPg } from "./postgres-pools.ts";
 
 /** The tables one queue works on. */
 export interface QueueTables {
@@ -31,7 +30,7 @@ export class PgConsumerQueue {
   private readonly claimant = crypto.randomUUID();
 
   constructor(
-    private readonly lines: Sql,
+    private readonly pools: PgPools,
     private readonly t: QueueTables,
     private readonly leaseS: number,
   ) {}
@@ -158,6 +157,6 @@ export class PgConsumerQueue {
 
   /** One statement on the lines' connection; failures become StoreErrors saying what was being done. */
   private run(text: string, params: unknown[], doing: string): Promise<Record<string, unknown>[]> {
-    return runPg(this.lines, text, params, doing);
+    return runPg(this.pools, "lines", text, params, doing);
   }
 }

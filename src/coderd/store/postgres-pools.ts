@@ -12,6 +12,21 @@
 // its last claims or moves, so some lines are written again, never lost (a
 // later durable commit flushes them first); and the lines never wait
 // behind ingest for a connection.
+//
+// A connection whose backend is cut (pg_terminate_backend, an idle-session
+// killer, a pooler's restart) can leave postgres.js 3.4.9 with a query that
+// never settles (test/coderd/store/postgres-cut-connections.test.ts: within
+// seconds with named prepared statements, within a few cuts without), and
+// a line emitter waiting on it would stop a replica's lines for good. So
+// every call has a deadline (PgPoolOptions.callTimeoutS): past it the call
+// fails as unreachable and its pool is replaced by a new one (the old one
+// is ended without waiting: its end can hang too). Statements are not
+// prepared by name (prepare: false), which makes the hang much rarer; each
+// is parsed per call, still in one round trip. And postgres.js runs a query
+// of its own on each new connection (the array types) whose rejection it
+// leaves unhandled when that connection is lost meanwhile, which would end
+// the process: such a rejection, and only such, is ignored (the pool
+// reconnects at the next call); see guardLostConnectionRejections.
 import postgres, { type Sql } from "postgres";
 import { redactUrlPasswords } from "../../config/redact.ts";
 import { messageOf, StoreError, type StoreFailure } from "./errors.ts";
@@ -22,11 +37,19 @@ export interface PgPoolOptions {
   maxConnections?: number;
   /** Seconds a connection attempt may take (default 5). */
   connectTimeoutS?: number;
+  /** Seconds a call may take before it is given up and its pool replaced (default 30). */
+  callTimeoutS?: number;
 }
 
+export type PoolName = "sql" | "lines";
+
+/** The two pools, each replaced by a new one when a call on it does not settle in time. */
 export interface PgPools {
   sql: Sql;
   lines: Sql;
+  /** Makes a pool anew. */
+  make: Record<PoolName, () => Sql>;
+  callTimeoutMs: number;
 }
 
 /** SQLSTATE classes and codes we tell apart (https://www.postgresql.org/docs/current/errcodes-appendix.html). */
@@ -49,13 +72,39 @@ export function pgStoreError(err: unknown, doing: string, opening = false): Stor
   return new StoreError(failure, redactUrlPasswords(`${doing}: ${messageOf(err)}`), { cause: err });
 }
 
+/** Error codes of a lost connection: postgres.js's own, the socket's, and SQLSTATE class 57P (the server ending the backend). */
+const LOST_CONNECTION_CODES = new Set(["CONNECTION_CLOSED", "CONNECTION_ENDED", "CONNECTION_DESTROYED", "CONNECT_TIMEOUT", "ECONNRESET", "EPIPE", "ECONNREFUSED"]);
+
+export function isLostConnection(reason: unknown): boolean {
+  const code = String((reason as { code?: unknown } | null)?.code ?? "");
+  return LOST_CONNECTION_CODES.has(code) || code.startsWith("57P");
+}
+
+let guarding = false;
+
+/**
+ * From the first pool on, an unhandled rejection that is a lost PostgreSQL
+ * connection is ignored; any other still ends the process, as it would
+ * without this listener (it is thrown again, as an uncaught exception).
+ */
+export function guardLostConnectionRejections(): void {
+  if (guarding) return;
+  guarding = true;
+  process.on("unhandledRejection", (reason) => {
+    if (isLostConnection(reason)) return;
+    throw reason;
+  });
+}
+
 /** Both pools, with the database migrated to this binary's schema (or refused if newer). */
 export async function openPgPools(url: string, opts: PgPoolOptions = {}): Promise<PgPools> {
-  const pool = (max: number, connection: Record<string, string> = {}) =>
-    postgres(url, { max, connect_timeout: opts.connectTimeoutS ?? 5, onnotice: () => {}, transform: { undefined: null }, connection });
+  guardLostConnectionRejections();
+  const pool = (max: number, connection: Record<string, string> = {}) => () =>
+    postgres(url, { max, connect_timeout: opts.connectTimeoutS ?? 5, onnotice: () => {}, transform: { undefined: null }, connection, prepare: false });
   let pools: PgPools;
   try {
-    pools = { sql: pool(opts.maxConnections ?? 10), lines: pool(1, { synchronous_commit: "off" }) };
+    const make = { sql: pool(opts.maxConnections ?? 10), lines: pool(1, { synchronous_commit: "off" }) };
+    pools = { sql: make.sql(), lines: make.lines(), make, callTimeoutMs: (opts.callTimeoutS ?? 30) * 1000 };
   } catch (err) {
     throw new StoreError("bad_location", `cannot use the database URL ${redactUrlPasswords(url)}: ${messageOf(err)}`, { cause: err });
   }
@@ -73,11 +122,32 @@ export async function closePgPools(p: PgPools, timeoutS = 2): Promise<void> {
   await Promise.all([p.sql.end({ timeout: timeoutS }), p.lines.end({ timeout: timeoutS })]).catch(() => {});
 }
 
-/** Runs SQL written with `?` placeholders on `on`; failures become StoreErrors saying what was being done. */
-export async function runPg(on: Sql, text: string, params: unknown[], doing: string): Promise<Record<string, unknown>[]> {
+/**
+ * Runs SQL written with `?` placeholders on pool `pool`; failures become
+ * StoreErrors saying what was being done. A call that has not settled
+ * within the deadline fails as unreachable, and the pool is replaced.
+ */
+export async function runPg(pools: PgPools, pool: PoolName, text: string, params: unknown[], doing: string): Promise<Record<string, unknown>[]> {
+  const on = pools[pool];
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), pools.callTimeoutMs)));
   try {
-    return (await on.unsafe(numberPlaceholders(text), params as never[], { prepare: true })) as unknown as Record<string, unknown>[];
+    const call = on.unsafe(numberPlaceholders(text), params as never[], { prepare: false }).then((rows) => rows as unknown as Record<string, unknown>[]);
+    const answer = await Promise.race([call, deadline]);
+    if (answer !== "late") return answer;
+    call.catch(() => {}); // it may still fail, later
+    replacePool(pools, pool, on);
+    throw new StoreError("unreachable", `${doing}: no answer from PostgreSQL within ${pools.callTimeoutMs / 1000} s; its connections are replaced`);
   } catch (err) {
     throw pgStoreError(err, doing);
+  } finally {
+    clearTimeout(timer);
   }
+}
+
+/** A new pool in place of `stale` (unless already replaced); the old one is ended, not waited for. */
+function replacePool(pools: PgPools, pool: PoolName, stale: Sql): void {
+  if (pools[pool] !== stale) return;
+  pools[pool] = pools.make[pool]();
+  stale.end({ timeout: 0 }).catch(() => {});
 }

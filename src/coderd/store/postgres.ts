@@ -26,7 +26,7 @@
 // after a later id's.
 import { StoreError } from "./errors.ts";
 import { PgConsumerQueue } from "./postgres-consumers.ts";
-import { closePgPools, openPgPools, type PgPoolOptions, type PgPools, runPg } from "./postgres-pools.ts";
+import { closePgPools, openPgPools, type PgPoolOptions, type PgPools, type PoolName, runPg } from "./postgres-pools.ts";
 import { PgQueries } from "./postgres-queries.ts";
 import { newestFirstPage, sessionListWhere, Where } from "./sql-parts.ts";
 import { LOG_COLUMNS, LOG_SELECT, recordsWithSessions, SESSION_COLUMNS, sessionOfRow, toRecord, toSession } from "./sqlite.ts";
@@ -58,7 +58,7 @@ export class PostgresStore implements Store {
     leaseS: number,
   ) {
     this.queries = new PgQueries((text, params) => this.all(text, params));
-    this.queue = new PgConsumerQueue(pools.lines, { consumers: "consumers", entries: "consumer_batches", records: "boundary_logs" }, leaseS);
+    this.queue = new PgConsumerQueue(pools, { consumers: "consumers", entries: "consumer_batches", records: "boundary_logs" }, leaseS);
   }
 
   static async open(url: string, opts: PostgresStoreOptions = {}): Promise<PostgresStore> {
@@ -66,8 +66,8 @@ export class PostgresStore implements Store {
   }
 
   /** Runs SQL written with `?` placeholders (on the records' pool unless told); failures become StoreErrors. */
-  private all(text: string, params: unknown[], doing = "query failed", on = this.pools.sql): Promise<Row[]> {
-    return runPg(on, text, params, doing);
+  private all(text: string, params: unknown[], doing = "query failed", on: PoolName = "sql"): Promise<Row[]> {
+    return runPg(this.pools, on, text, params, doing);
   }
 
   searchLogs = (q: LogSearch): Promise<Page<StoredRecord>> => this.queries.searchLogs(q);
@@ -158,12 +158,11 @@ export class PostgresStore implements Store {
     const claimed = await this.queue.claim(consumer, limit);
     if (claimed.length === 0) return [];
     const doing = `reading records for ${consumer} failed`;
-    const lines = this.pools.lines;
     // Records and their sessions apart, as in sqlite.ts: a join would send
     // each session's identity columns once per record.
-    const rows = await this.all(`SELECT ${LOG_COLUMNS} FROM boundary_logs WHERE id IN (${this.queue.idsOf("?")}) ORDER BY id`, [claimed], doing, lines);
+    const rows = await this.all(`SELECT ${LOG_COLUMNS} FROM boundary_logs WHERE id IN (${this.queue.idsOf("?")}) ORDER BY id`, [claimed], doing, "lines");
     const refs = [...new Set(rows.map((r) => String(r.session_ref)))];
-    const sessions = await this.all(`SELECT ${SESSION_COLUMNS} FROM boundary_sessions WHERE id = ANY(?::bigint[])`, [refs], doing, lines);
+    const sessions = await this.all(`SELECT ${SESSION_COLUMNS} FROM boundary_sessions WHERE id = ANY(?::bigint[])`, [refs], doing, "lines");
     const byRef = new Map(sessions.map((r) => [String(r.id), sessionOfRow(r)]));
     return recordsWithSessions(rows, (ref) => byRef.get(String(ref))!);
   }
