@@ -24,9 +24,10 @@
 // prepared by name (prepare: false), which makes the hang much rarer; each
 // is parsed per call, still in one round trip. And postgres.js runs a query
 // of its own on each new connection (the array types) whose rejection it
-// leaves unhandled when that connection is lost meanwhile, which would end
-// the process: such a rejection, and only such, is ignored (the pool
-// reconnects at the next call); see guardLostConnectionRejections.
+// leaves unhandled when that connection is lost meanwhile, and Bun ends a
+// process on an unhandled rejection: such a rejection, and only such, is
+// ignored (the pool reconnects at the next call); see
+// guardLostConnectionRejections.
 import postgres, { type Sql } from "postgres";
 import { redactUrlPasswords } from "../../config/redact.ts";
 import { messageOf, StoreError, type StoreFailure } from "./errors.ts";
