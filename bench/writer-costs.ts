@@ -18,8 +18,7 @@ import { parseArgs } from "node:util";
 import { BatchWriter } from "../src/coderd/store/sqlite-insert.ts";
 import { SqliteStore } from "../src/coderd/store/sqlite.ts";
 import type { NewBatch, NewRecord } from "../src/coderd/store/store.ts";
-import { hostOf } from "../src/record/ids.ts";
-import { rfc3339Nano } from "../src/record/time.ts";
+import { hasHttpRequest, toNewRecord } from "../src/coderd/ingest.ts";
 import { openSqlite } from "../src/runtime/adapter.ts";
 import { identityOf } from "./lib/console-data.ts";
 import { sampleRequest } from "./lib/records.ts";
@@ -43,15 +42,9 @@ const VARIANTS: Variant[] = [
   { name: "no WAL checkpoints", noCheckpoints: true },
 ];
 
-/** The bench's usual records (bench/lib/records.ts): 3 in 4 allowed to one registry, the denied spread over 50 hosts. */
+/** The bench's usual records (bench/lib/records.ts), as ingest hands them to the store. */
 function recordsOf(n: number, from: number): NewRecord[] {
-  return sampleRequest(randomUUID(), from, n).logs.map((log) => {
-    const http = log.resource.value as { method: string; url: string; matchedRule: string };
-    return {
-      sequenceNumber: log.sequenceNumber, allowed: log.allowed, httpMethod: http.method, httpUrl: http.url,
-      httpHost: hostOf(http.url), matchedRule: http.matchedRule, eventTime: rfc3339Nano(log.time!),
-    };
-  });
+  return sampleRequest(randomUUID(), from, n).logs.filter(hasHttpRequest).map(toNewRecord);
 }
 
 /** µs per record writing RECORDS records in `size`-record batches into a fresh database. */

@@ -37,7 +37,8 @@ export interface IngestDeps {
   log: (message: string) => void;
 }
 
-function toNewRecord(log: BoundaryLog & { resource: { case: "httpRequest" } }): NewRecord {
+/** A record as the store takes it, from the RPC's record (an HTTP request). */
+export function toNewRecord(log: BoundaryLog & { resource: { case: "httpRequest" } }): NewRecord {
   const http = log.resource.value;
   return {
     sequenceNumber: log.sequenceNumber,
@@ -50,7 +51,7 @@ function toNewRecord(log: BoundaryLog & { resource: { case: "httpRequest" } }): 
   };
 }
 
-function hasHttpRequest(log: BoundaryLog): log is BoundaryLog & { resource: { case: "httpRequest" } } {
+export function hasHttpRequest(log: BoundaryLog): log is BoundaryLog & { resource: { case: "httpRequest" } } {
   return log.resource.case === "httpRequest";
 }
 

@@ -76,7 +76,7 @@ export function pgStoreError(err: unknown, doing: string, opening = false): Stor
 /** Error codes of a lost connection: postgres.js's own, the socket's, and SQLSTATE class 57P (the server ending the backend). */
 const LOST_CONNECTION_CODES = new Set(["CONNECTION_CLOSED", "CONNECTION_ENDED", "CONNECTION_DESTROYED", "CONNECT_TIMEOUT", "ECONNRESET", "EPIPE", "ECONNREFUSED"]);
 
-export function isLostConnection(reason: unknown): boolean {
+function isLostConnection(reason: unknown): boolean {
   const code = String((reason as { code?: unknown } | null)?.code ?? "");
   return LOST_CONNECTION_CODES.has(code) || code.startsWith("57P");
 }
@@ -88,7 +88,7 @@ let guarding = false;
  * connection is ignored; any other still ends the process, as it would
  * without this listener (it is thrown again, as an uncaught exception).
  */
-export function guardLostConnectionRejections(): void {
+function guardLostConnectionRejections(): void {
   if (guarding) return;
   guarding = true;
   process.on("unhandledRejection", (reason) => {
@@ -133,7 +133,7 @@ export async function runPg(pools: PgPools, pool: PoolName, text: string, params
   let timer: ReturnType<typeof setTimeout> | undefined;
   const deadline = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), pools.callTimeoutMs)));
   try {
-    const call = on.unsafe(numberPlaceholders(text), params as never[], { prepare: false }).then((rows) => rows as unknown as Record<string, unknown>[]);
+    const call = on.unsafe(numberPlaceholders(text), params as never[]).then((rows) => rows as unknown as Record<string, unknown>[]);
     const answer = await Promise.race([call, deadline]);
     if (answer !== "late") return answer;
     call.catch(() => {}); // it may still fail, later
