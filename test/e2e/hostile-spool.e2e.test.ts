@@ -343,7 +343,11 @@ test.skipIf(!tmpfsProbe)(
 
     const coderd = await coderdIn(dir, coderdPort);
     expect(await waitStored(coderd.db, 12_000 - dropped)).toBe(12_000 - dropped);
-    // The acknowledged bytes are given back, so the next records are taken without a restart.
+    // The acknowledged bytes are given back once the agent has coderd's answers
+    // (they arrive after the commit the line above saw; a record sent before
+    // them still finds the disk full and is dropped, as documented) ...
+    await metricsWhen(agent.proc.port, (m) => metric(m, `${A}records_forwarded_total`) === 12_000 - dropped && metric(m, `${A}spool_bytes`) === 0);
+    // ... so the next records are taken without a restart.
     await sendRecords(agent.socket, 3000, ledger);
     expect(await waitStored(coderd.db, 15_000 - dropped)).toBe(15_000 - dropped);
     const after = await scrape(agent.proc.port);
