@@ -62,27 +62,31 @@ export class PgConsumerQueue {
     // could leave postgres.js waiting forever (seen in the outage test).
     // `sized` numbers the records before each locked entry; entries that fit
     // are claimed whole, the one that straddles `limit` is split: its first
-    // ids become a new entry, claimed (`part`), the rest stay in place. Every
-    // CTE reads the same snapshot, so `part` copies the ids `rest` removes.
+    // ids become a new entry, claimed (`part`), the rest stay in place.
+    // Both halves come from `locked`'s log_ids, the row version the lock
+    // holds: when another replica split the entry after this statement's
+    // snapshot was taken, FOR UPDATE returns its newer version, while a
+    // plain read of the table would still give the older one (handing out
+    // the other replica's part again, and losing as many ids of this one).
     const rows = await this.run(
       `WITH locked AS (
-         SELECT id, cardinality(log_ids) AS size, log_ids[1] AS first FROM ${table}
+         SELECT id, log_ids, cardinality(log_ids) AS size, log_ids[1] AS first FROM ${table}
          WHERE consumer = $1 AND (claimed_until IS NULL OR claimed_until < now() OR claimed_by = $2)
          ORDER BY log_ids[1] LIMIT $3 FOR UPDATE SKIP LOCKED
        ), sized AS (
-         SELECT id, size, sum(size) OVER (ORDER BY first, id) - size AS before FROM locked
+         SELECT id, log_ids, size, sum(size) OVER (ORDER BY first, id) - size AS before FROM locked
        ), whole AS (
          UPDATE ${table} e SET claimed_by = $2, claimed_until = now() + make_interval(secs => $4::int)
          FROM sized WHERE e.id = sized.id AND sized.before + sized.size <= $3
          RETURNING e.id
        ), straddling AS (
-         SELECT id, ($3 - before)::int AS taken FROM sized WHERE before < $3 AND before + size > $3
+         SELECT id, log_ids, ($3 - before)::int AS taken FROM sized WHERE before < $3 AND before + size > $3
        ), rest AS (
-         UPDATE ${table} e SET log_ids = e.log_ids[s.taken + 1:] FROM straddling s WHERE e.id = s.id
+         UPDATE ${table} e SET log_ids = s.log_ids[s.taken + 1:] FROM straddling s WHERE e.id = s.id
        ), part AS (
          INSERT INTO ${table} (consumer, log_ids, claimed_by, claimed_until)
-         SELECT e.consumer, e.log_ids[1:s.taken], $2, now() + make_interval(secs => $4::int)
-         FROM ${table} e JOIN straddling s ON e.id = s.id
+         SELECT $1, s.log_ids[1:s.taken], $2, now() + make_interval(secs => $4::int)
+         FROM straddling s
          RETURNING id
        )
        SELECT id FROM whole UNION ALL SELECT id FROM part`,
