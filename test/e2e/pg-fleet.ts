@@ -95,6 +95,30 @@ export async function pgStoredCounts(db: string): Promise<Map<string, number>> {
   }
 }
 
+/** Each stored record's key and its row id. */
+async function pgStoredIds(db: string): Promise<Map<string, number>> {
+  const sql = postgres(db, { max: 1, onnotice: () => {} });
+  try {
+    const rows = await sql<{ session_id: string; sequence_number: number; id: string }[]>`
+      SELECT s.session_id, l.sequence_number, l.id FROM boundary_logs l JOIN boundary_sessions s ON s.id = l.session_ref`;
+    return new Map(rows.map((r) => [keyOf(r.session_id, r.sequence_number), Number(r.id)]));
+  } finally {
+    await sql.end({ timeout: 1 });
+  }
+}
+
+/** Sorted ids as ranges: "1-5, 9, 12-13". */
+function idRanges(ids: number[]): string {
+  const out: string[] = [];
+  for (let i = 0; i < ids.length; ) {
+    let j = i;
+    while (j + 1 < ids.length && ids[j + 1] === ids[j]! + 1) j++;
+    out.push(i === j ? `${ids[i]}` : `${ids[i]}-${ids[j]}`);
+    i = j + 1;
+  }
+  return out.slice(0, 20).join(", ") + (out.length > 20 ? ` … (${out.length} ranges)` : "");
+}
+
 /** Rows in boundary_logs. */
 export async function pgStoredRows(db: string): Promise<number> {
   const sql = postgres(db, { max: 1, onnotice: () => {} });
@@ -110,8 +134,10 @@ export async function pgStoredRows(db: string): Promise<number> {
 /**
  * Why lines are missing, for a test that timed out waiting for them: each
  * coderd life's line count and last messages besides its lines, its line
- * metrics when it still answers, and the stderr consumer's queue in the
- * database (entries left, and who holds them until when).
+ * metrics when it still answers; across all lives, which stored records
+ * have no line and which have several (and who printed those); and the
+ * stderr consumer's queue in the database (entries left, and who holds
+ * them until when).
  */
 export async function explainMissingLines(db: string, lives: Proc[]): Promise<string> {
   const out: string[] = [];
@@ -123,6 +149,19 @@ export async function explainMissingLines(db: string, lives: Proc[]): Promise<st
     const lineMetrics = metrics.split("\n").filter((l) => /^coderd_boundary_line/.test(l));
     out.push(`coderd life ${i} (exit ${p.child.proc.exitCode ?? p.child.proc.signalCode}): ${emittedCounts(p.child.stderr()).size} lines; ` +
       `${lineMetrics.join("; ") || metrics.slice(0, 200)}; last messages:\n  ${other.slice(-8).join("\n  ")}`);
+  }
+  const all = new Map<string, number>();
+  for (const p of lives) for (const [key, n] of emittedCounts(p.child.stderr())) all.set(key, (all.get(key) ?? 0) + n);
+  const stored = await pgStoredIds(db);
+  const missing = [...stored].filter(([key]) => !all.has(key)).map(([, id]) => id).sort((x, y) => x - y);
+  const repeatedKeys = [...all].filter(([, n]) => n > 1).map(([key]) => key);
+  out.push(`all lives: ${all.size} records with a line, ${repeatedKeys.length} printed more than once; ${missing.length} stored records without one` +
+    (missing.length > 0 ? `, ids ${idRanges(missing)}` : ""));
+  const keyOfId = new Map([...stored].map(([key, id]) => [id, key]));
+  if (missing.length > 0) out.push(`  missing, first: ${missing.slice(0, 3).map((id) => keyOfId.get(id)).join(" ")}`);
+  if (repeatedKeys.length > 0) {
+    out.push(`  repeated, ids ${idRanges(repeatedKeys.map((key) => stored.get(key)!).sort((x, y) => x - y))}; ` +
+      lives.map((p, i) => `life ${i} printed ${repeatedKeys.filter((key) => emittedCounts(p.child.stderr()).has(key)).length} of them`).join(", "));
   }
   const sql = postgres(db, { max: 1, onnotice: () => {} });
   try {
