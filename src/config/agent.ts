@@ -32,7 +32,7 @@ export function agentOptionTable(env: Record<string, string | undefined>) {
     batch_max_records: { schema: kinds.int(1, 1000), default: 1000, help: "records per request to coderd (coderd refuses more than 1000)" },
     batch_max_bytes: { schema: kinds.bytes(), default: "4MiB", help: "encoded bytes per request to coderd" },
     batch_delay: { schema: kinds.duration(), default: "20ms", help: "longest wait to fill a request before sending it (a full request goes at once)" },
-    max_in_flight: { schema: kinds.int(1, 64), default: 4, help: "requests to coderd in flight at once" },
+    max_in_flight: { schema: kinds.int(1, 64), default: 8, help: "requests to coderd in flight at once" },
     retry_initial: { schema: kinds.duration(), default: "250ms", help: "first retry delay after a failed request" },
     retry_max: { schema: kinds.duration(), default: "30s", help: "cap of the exponential retry delay" },
     process_log: { schema: kinds.enumOf(PROCESS_LOG_MODES), default: "off", help: "record every exec in the workspace from the kernel's proc connector (Linux; needs CAP_NET_ADMIN, CAP_SYS_PTRACE and the host's PID namespace): on (exit 2 when unavailable), optional (run without it when unavailable), off" },
