@@ -10,7 +10,7 @@
 // router, which answers it as before.
 import { create, fromBinary, isMessage, toBinary, type DescMethod, type Message } from "@bufbuild/protobuf";
 import { Code, ConnectError, createContextValues, createHandlerContext, type HandlerContext } from "@connectrpc/connect";
-import { codeToHttpStatus, errorToJsonBytes, parseTimeout } from "@connectrpc/connect/protocol-connect";
+import { codeToHttpStatus, errorToJsonBytes, parseTimeout, trailerMux } from "@connectrpc/connect/protocol-connect";
 import { describeInvalid, type InvalidField } from "../record/validity.ts";
 
 export type BodyCheck = (body: Uint8Array) => InvalidField | null;
@@ -70,8 +70,9 @@ export async function answerDirectly(req: Request, call: DirectUnary): Promise<R
   } finally {
     ctx.abort();
   }
-  ctx.responseHeader.set("content-length", String(body.byteLength));
-  return new Response(body as Uint8Array<ArrayBuffer>, { status, headers: ctx.responseHeader });
+  const headers = trailerMux(ctx.responseHeader, ctx.responseTrailer); // a unary call's trailers travel as trailer-* headers
+  headers.set("content-length", String(body.byteLength));
+  return new Response(body as Uint8Array<ArrayBuffer>, { status, headers });
 }
 
 function decode(call: DirectUnary, body: Uint8Array): Message {
