@@ -79,32 +79,38 @@ export async function feed(socket: string, sessionId: string, total: number, opt
   }
 }
 
-/** (session_id/sequence_number) → rows stored, read from PostgreSQL. */
-export async function pgStoredCounts(db: string): Promise<Map<string, number>> {
+/** Runs `use` on a one-connection client of `db`, closed afterwards. */
+async function withPg<T>(db: string, use: (sql: postgres.Sql) => Promise<T>): Promise<T> {
   const sql = postgres(db, { max: 1, onnotice: () => {} });
   try {
-    const rows = await sql<{ session_id: string; sequence_number: number; n: string }[]>`
-      SELECT s.session_id, l.sequence_number, count(*) AS n
-      FROM boundary_logs l JOIN boundary_sessions s ON s.id = l.session_ref GROUP BY 1, 2`;
-    return new Map(rows.map((r) => [keyOf(r.session_id, r.sequence_number), Number(r.n)]));
-  } catch (err) {
-    if ((err as { code?: string }).code === "42P01") return new Map(); // no schema yet
-    throw err;
+    return await use(sql);
   } finally {
     await sql.end({ timeout: 1 });
   }
 }
 
+/** (session_id/sequence_number) → rows stored, read from PostgreSQL. */
+export function pgStoredCounts(db: string): Promise<Map<string, number>> {
+  return withPg(db, async (sql) => {
+    try {
+      const rows = await sql<{ session_id: string; sequence_number: number; n: string }[]>`
+        SELECT s.session_id, l.sequence_number, count(*) AS n
+        FROM boundary_logs l JOIN boundary_sessions s ON s.id = l.session_ref GROUP BY 1, 2`;
+      return new Map(rows.map((r) => [keyOf(r.session_id, r.sequence_number), Number(r.n)]));
+    } catch (err) {
+      if ((err as { code?: string }).code === "42P01") return new Map(); // no schema yet
+      throw err;
+    }
+  });
+}
+
 /** Each stored record's key and its row id. */
-async function pgStoredIds(db: string): Promise<Map<string, number>> {
-  const sql = postgres(db, { max: 1, onnotice: () => {} });
-  try {
+function pgStoredIds(db: string): Promise<Map<string, number>> {
+  return withPg(db, async (sql) => {
     const rows = await sql<{ session_id: string; sequence_number: number; id: string }[]>`
       SELECT s.session_id, l.sequence_number, l.id FROM boundary_logs l JOIN boundary_sessions s ON s.id = l.session_ref`;
     return new Map(rows.map((r) => [keyOf(r.session_id, r.sequence_number), Number(r.id)]));
-  } finally {
-    await sql.end({ timeout: 1 });
-  }
+  });
 }
 
 /** Sorted ids as ranges: "1-5, 9, 12-13". */
@@ -120,15 +126,8 @@ function idRanges(ids: number[]): string {
 }
 
 /** Rows in boundary_logs. */
-export async function pgStoredRows(db: string): Promise<number> {
-  const sql = postgres(db, { max: 1, onnotice: () => {} });
-  try {
-    return Number((await sql`SELECT count(*) AS n FROM boundary_logs`)[0]!.n);
-  } catch {
-    return 0;
-  } finally {
-    await sql.end({ timeout: 1 });
-  }
+export function pgStoredRows(db: string): Promise<number> {
+  return withPg(db, async (sql) => Number((await sql`SELECT count(*) AS n FROM boundary_logs`)[0]!.n)).catch(() => 0);
 }
 
 /**
@@ -140,40 +139,45 @@ export async function pgStoredRows(db: string): Promise<number> {
  * them until when).
  */
 export async function explainMissingLines(db: string, lives: Proc[]): Promise<string> {
+  const emitted = lives.map((p) => emittedCounts(p.child.stderr()));
   const out: string[] = [];
-  for (const [i, p] of lives.entries()) {
-    const other = p.child.stderr().split("\n").filter((l) => l !== "" && !l.includes(" boundary_request "));
-    const metrics = p.child.proc.exitCode === null && p.child.proc.signalCode === null
-      ? await fetch(`http://127.0.0.1:${p.port}/metrics`).then((r) => r.text()).catch((err) => `(no /metrics: ${err})`)
-      : "(exited)";
-    const lineMetrics = metrics.split("\n").filter((l) => /^coderd_boundary_line/.test(l));
-    out.push(`coderd life ${i} (exit ${p.child.proc.exitCode ?? p.child.proc.signalCode}): ${emittedCounts(p.child.stderr()).size} lines; ` +
-      `${lineMetrics.join("; ") || metrics.slice(0, 200)}; last messages:\n  ${other.slice(-8).join("\n  ")}`);
-  }
-  const all = new Map<string, number>();
-  for (const p of lives) for (const [key, n] of emittedCounts(p.child.stderr())) all.set(key, (all.get(key) ?? 0) + n);
-  const stored = await pgStoredIds(db);
-  const missing = [...stored].filter(([key]) => !all.has(key)).map(([, id]) => id).sort((x, y) => x - y);
-  const repeatedKeys = [...all].filter(([, n]) => n > 1).map(([key]) => key);
-  out.push(`all lives: ${all.size} records with a line, ${repeatedKeys.length} printed more than once; ${missing.length} stored records without one` +
-    (missing.length > 0 ? `, ids ${idRanges(missing)}` : ""));
-  const keyOfId = new Map([...stored].map(([key, id]) => [id, key]));
-  if (missing.length > 0) out.push(`  missing, first: ${missing.slice(0, 3).map((id) => keyOfId.get(id)).join(" ")}`);
-  if (repeatedKeys.length > 0) {
-    out.push(`  repeated, ids ${idRanges(repeatedKeys.map((key) => stored.get(key)!).sort((x, y) => x - y))}; ` +
-      lives.map((p, i) => `life ${i} printed ${repeatedKeys.filter((key) => emittedCounts(p.child.stderr()).has(key)).length} of them`).join(", "));
-  }
-  const sql = postgres(db, { max: 1, onnotice: () => {} });
-  try {
+  for (const [i, p] of lives.entries()) out.push(await describeLife(p, i, emitted[i]!.size));
+  out.push(...(await lineCoverage(db, emitted)));
+  out.push(await withPg(db, async (sql) => {
     const rows = await sql`
       SELECT consumer, claimed_by, count(*)::int AS entries, sum(cardinality(log_ids))::int AS records,
         min(log_ids[1])::text AS first, max(claimed_until)::text AS until, now()::text AS now
       FROM consumer_batches GROUP BY consumer, claimed_by`;
-    out.push(`queue: ${rows.length === 0 ? "empty" : JSON.stringify(rows)}`);
-  } catch (err) {
-    out.push(`queue: unreadable (${err})`);
-  } finally {
-    await sql.end({ timeout: 1 });
-  }
+    return `queue: ${rows.length === 0 ? "empty" : JSON.stringify(rows)}`;
+  }).catch((err) => `queue: unreadable (${err})`));
   return out.join("\n");
+}
+
+/** One coderd life: its line count, line metrics (while it answers) and last messages besides its lines. */
+async function describeLife(p: Proc, i: number, lines: number): Promise<string> {
+  const other = p.child.stderr().split("\n").filter((l) => l !== "" && !l.includes(" boundary_request "));
+  const metrics = p.child.proc.exitCode === null && p.child.proc.signalCode === null
+    ? await fetch(`http://127.0.0.1:${p.port}/metrics`).then((r) => r.text()).catch((err) => `(no /metrics: ${err})`)
+    : "(exited)";
+  const lineMetrics = metrics.split("\n").filter((l) => /^coderd_boundary_line/.test(l));
+  return `coderd life ${i} (exit ${p.child.proc.exitCode ?? p.child.proc.signalCode}): ${lines} lines; ` +
+    `${lineMetrics.join("; ") || metrics.slice(0, 200)}; last messages:\n  ${other.slice(-8).join("\n  ")}`;
+}
+
+/** Across all lives' lines (`emitted`, one map per life): stored records with no line, and those with several and who printed them. */
+async function lineCoverage(db: string, emitted: Map<string, number>[]): Promise<string[]> {
+  const all = new Map<string, number>();
+  for (const counts of emitted) for (const [key, n] of counts) all.set(key, (all.get(key) ?? 0) + n);
+  const stored = await pgStoredIds(db);
+  const missing = [...stored].filter(([key]) => !all.has(key)).map(([, id]) => id).sort((x, y) => x - y);
+  const repeatedKeys = [...all].filter(([, n]) => n > 1).map(([key]) => key);
+  const out = [`all lives: ${all.size} records with a line, ${repeatedKeys.length} printed more than once; ${missing.length} stored records without one` +
+    (missing.length > 0 ? `, ids ${idRanges(missing)}` : "")];
+  const keyOfId = new Map([...stored].map(([key, id]) => [id, key]));
+  if (missing.length > 0) out.push(`  missing, first: ${missing.slice(0, 3).map((id) => keyOfId.get(id)).join(" ")}`);
+  if (repeatedKeys.length > 0) {
+    out.push(`  repeated, ids ${idRanges(repeatedKeys.map((key) => stored.get(key)!).sort((x, y) => x - y))}; ` +
+      emitted.map((counts, i) => `life ${i} printed ${repeatedKeys.filter((key) => counts.has(key)).length} of them`).join(", "));
+  }
+  return out;
 }
