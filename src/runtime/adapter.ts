@@ -241,3 +241,17 @@ export async function openProcConnector(opts: import("./proc-connector.ts").Proc
   }
   return openProcConnectorWith(libc, opts);
 }
+
+// ---------------------------------------------------------------- JSC heap
+
+/**
+ * Under Bun on Linux, re-executes this process with JavaScriptCore's heap
+ * heuristics scaled to `ramBytes` (jsc-heap.ts) unless the operator set
+ * them; does not return when it does. Returns null when nothing was needed
+ * (Deno, other systems, already set), or why the exec failed.
+ */
+export async function reexecWithJscRamSize(env: Record<string, string | undefined>, ramBytes: number): Promise<string | null> {
+  if (runtimeName !== "bun" || process.platform !== "linux") return null;
+  const [{ reexecWithRamSize }, { execvePlan }] = await Promise.all([import("./jsc-heap.ts"), import("./ffi-bun.ts")]);
+  return reexecWithRamSize(env, ramBytes, execvePlan);
+}

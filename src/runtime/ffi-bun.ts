@@ -1,6 +1,8 @@
 // libc through bun:ffi (Bun, and the `bun build --compile` binary, which
-// embeds bun:ffi). Loaded only when process logging starts.
-import { dlopen, FFIType, read } from "bun:ffi";
+// embeds bun:ffi). Loaded only when process logging starts, or when the
+// agent re-executes itself (execvePlan, for jsc-heap.ts).
+import { dlopen, FFIType, ptr, read } from "bun:ffi";
+import type { ExecPlan } from "./jsc-heap.ts";
 import { CLOCK_MONOTONIC, type Libc, openFirstLibc, PRIO_PROCESS } from "./libc.ts";
 
 const SYMBOLS = {
@@ -38,4 +40,37 @@ export function openLibc(): Libc {
       return timespec[0]! * 1_000_000_000n + timespec[1]!;
     },
   };
+}
+
+/**
+ * execve(2) of `plan`: does not return when it works; otherwise returns why
+ * not. Its own small dlopen, so that the process log's symbols stay unloaded.
+ */
+export function execvePlan(plan: ExecPlan): string {
+  try {
+    const { lib } = openFirstLibc(
+      (p) => dlopen(p, { execve: { args: [FFIType.ptr, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 }, __errno_location: { args: [], returns: FFIType.ptr } }),
+      "bun:ffi",
+    );
+    const path = cString(plan.path);
+    const argv = cStrings(plan.argv);
+    const envp = cStrings(plan.env);
+    lib.symbols.execve(ptr(path), ptr(argv.table), ptr(envp.table));
+    // Still here: it failed. The strings were referenced (argv, envp) until now.
+    return `execve ${plan.path} failed (errno ${read.i32(lib.symbols.__errno_location()!, 0)}, ${argv.strings.length} arguments, ${envp.strings.length} variables)`;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+function cString(s: string): Uint8Array {
+  return new TextEncoder().encode(`${s}\0`);
+}
+
+/** A NULL-terminated table of pointers to NUL-terminated strings (char *const[]), and the strings it points at. */
+function cStrings(list: string[]): { table: BigUint64Array; strings: Uint8Array[] } {
+  const strings = list.map(cString);
+  const table = new BigUint64Array(strings.length + 1); // 64-bit pointers: the linux/x64 and linux/arm64 builds
+  strings.forEach((s, i) => (table[i] = BigInt(ptr(s))));
+  return { table, strings };
 }
