@@ -1,12 +1,25 @@
 // Command dispatch: finds the command, runs it, and turns a configuration
 // error into exit code 2 with every problem listed.
 import { ConfigError } from "../config/load.ts";
+import { reexecWithJscRamSize } from "../runtime/adapter.ts";
+import { AGENT_RAM_SIZE_BYTES } from "../runtime/jsc-heap.ts";
 import { type Env, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./exit.ts";
 
 export type CommandMain = (argv: string[], env: Env) => Promise<number>;
 
-const COMMANDS: Record<string, { summary: string; load: () => Promise<{ main: CommandMain }> }> = {
-  agent: { summary: "in the workspace: boundary's socket, forwarding to coderd", load: () => import("./agent.ts") },
+interface Command {
+  summary: string;
+  load: () => Promise<{ main: CommandMain }>;
+  /**
+   * The RAM size JavaScriptCore's heap heuristics should assume: the
+   * command re-executes itself with it before loading anything else
+   * (runtime/jsc-heap.ts).
+   */
+  jscRamBytes?: number;
+}
+
+const COMMANDS: Record<string, Command> = {
+  agent: { summary: "in the workspace: boundary's socket, forwarding to coderd", load: () => import("./agent.ts"), jscRamBytes: AGENT_RAM_SIZE_BYTES },
   coderd: { summary: "central: ingest RPC, emission, store, query API", load: () => import("./coderd.ts") },
   dev: { summary: "coderd and agent together on embedded defaults", load: () => import("./dev.ts") },
   send: { summary: "write audit records into an agent socket (demo, load generator)", load: () => import("./send.ts") },
@@ -30,6 +43,10 @@ export async function runCli(argv: string[], env: Env): Promise<number> {
   if (!command) {
     process.stderr.write(`boundary-relay: unknown command ${JSON.stringify(name)}\n\n${usage()}`);
     return EXIT_USAGE;
+  }
+  if (command.jscRamBytes) {
+    const failed = await reexecWithJscRamSize(env, command.jscRamBytes); // returns only when no exec happened
+    if (failed) process.stderr.write(`boundary-relay ${name}: warning: the runtime's default heap sizing stays: ${failed}\n`);
   }
   try {
     return await (await command.load()).main(rest, env);
