@@ -52,25 +52,19 @@ export function execvePlan(plan: ExecPlan): string {
       (p) => dlopen(p, { execve: { args: [FFIType.ptr, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 }, __errno_location: { args: [], returns: FFIType.ptr } }),
       "bun:ffi",
     );
-    const path = cString(plan.path);
-    const argv = cStrings(plan.argv);
-    const envp = cStrings(plan.env);
-    lib.symbols.execve(ptr(path), ptr(argv.table), ptr(envp.table));
-    // Still here: it failed. The strings were referenced (argv, envp) until now.
-    return `execve ${plan.path} failed (errno ${read.i32(lib.symbols.__errno_location()!, 0)}, ${argv.strings.length} arguments, ${envp.strings.length} variables)`;
+    const argv = pointerTable(plan.argv);
+    const envp = pointerTable(plan.env);
+    lib.symbols.execve(ptr(plan.path), ptr(argv), ptr(envp));
+    // Still here: it failed (plan's strings, which argv and envp point at, are alive until now).
+    return `execve of itself failed (errno ${read.i32(lib.symbols.__errno_location()!, 0)}, ${plan.argv.length} arguments, ${plan.env.length} variables)`;
   } catch (err) {
     return (err as Error).message;
   }
 }
 
-function cString(s: string): Uint8Array {
-  return new TextEncoder().encode(`${s}\0`);
-}
-
-/** A NULL-terminated table of pointers to NUL-terminated strings (char *const[]), and the strings it points at. */
-function cStrings(list: string[]): { table: BigUint64Array; strings: Uint8Array[] } {
-  const strings = list.map(cString);
+/** A NULL-terminated table of pointers to `strings` (char *const[]); they must stay referenced while it is used. */
+function pointerTable(strings: Uint8Array[]): BigUint64Array {
   const table = new BigUint64Array(strings.length + 1); // 64-bit pointers: the linux/x64 and linux/arm64 builds
   strings.forEach((s, i) => (table[i] = BigInt(ptr(s))));
-  return { table, strings };
+  return table;
 }

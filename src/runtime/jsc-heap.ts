@@ -4,12 +4,13 @@
 // took the agent to 190–215 MiB RSS. `BUN_JSC_forceRAMSize` (Bun's
 // equivalent of Node's --max-old-space-size, read once when the runtime
 // starts) scales those heuristics to the size given: with 128 MiB the same
-// burst peaks at 105–133 MiB, at the same rate (`npm run bench:burst`).
+// burst peaks at 113–135 MiB, at the same rate (`npm run bench:burst`).
 //
 // An environment variable read at start-up cannot be set from inside the
 // process, so the agent, before it opens anything, replaces itself with the
-// same program, the same arguments and this one variable added (execve: same
-// pid, same file descriptors, nothing else runs in between). An operator's
+// same program, the same arguments and environment, byte for byte, and this
+// one variable added (execve: same pid, same file descriptors, nothing else
+// runs in between). An operator's
 // own BUN_JSC_forceRAMSize, 0 included (JSC's "the machine's RAM"), is kept
 // as it is and no exec happens. Linux only (/proc/self); under Deno, or if
 // anything here fails, the agent runs on with the runtime's defaults.
@@ -19,24 +20,42 @@ export const FORCE_RAM_SIZE_VAR = "BUN_JSC_forceRAMSize";
 /** The RAM size the agent's heap heuristics assume: 128 MiB. */
 export const AGENT_RAM_SIZE_BYTES = 128 * 1024 * 1024;
 
+/** An execve(2): the path and the argv and envp strings, as bytes, each NUL-terminated. */
 export interface ExecPlan {
-  path: string;
-  argv: string[];
-  env: string[];
+  path: Uint8Array;
+  argv: Uint8Array[];
+  env: Uint8Array[];
 }
 
 /**
  * What to exec so that the runtime starts with FORCE_RAM_SIZE_VAR set; null
  * when it already is (by us, before the exec, or by the operator).
- * `cmdline`: /proc/self/cmdline (NUL-separated argv, NUL-terminated).
+ * `cmdline` and `environ`: /proc/self's, NUL-terminated strings back to
+ * back, passed on byte for byte (an argument need not be UTF-8).
  */
-export function execPlan(env: Record<string, string | undefined>, cmdline: string, exe: string, ramBytes: number): ExecPlan | null {
+export function execPlan(env: Record<string, string | undefined>, cmdline: Uint8Array, environ: Uint8Array, ramBytes: number): ExecPlan | null {
   if (env[FORCE_RAM_SIZE_VAR] !== undefined) return null;
-  const argv = cmdline.split("\0");
-  if (argv.at(-1) === "") argv.pop();
+  const argv = nulTerminated(cmdline);
   if (argv.length === 0) return null;
-  const vars = Object.entries(env).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${v}`]));
-  return { path: exe, argv, env: [...vars, `${FORCE_RAM_SIZE_VAR}=${ramBytes}`] };
+  const added = new TextEncoder().encode(`${FORCE_RAM_SIZE_VAR}=${ramBytes}\0`);
+  return { path: new TextEncoder().encode("/proc/self/exe\0"), argv, env: [...nulTerminated(environ), added] };
+}
+
+/** The NUL-terminated strings in `bytes`, each with its NUL (a last one without is given one). */
+function nulTerminated(bytes: Uint8Array): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let from = 0; from < bytes.length; ) {
+    const nul = bytes.indexOf(0, from);
+    if (nul < 0) {
+      const last = new Uint8Array(bytes.length - from + 1); // ends in 0
+      last.set(bytes.subarray(from));
+      out.push(last);
+      break;
+    }
+    out.push(bytes.slice(from, nul + 1));
+    from = nul + 1;
+  }
+  return out;
 }
 
 /**
@@ -51,9 +70,9 @@ export function reexecWithRamSize(
 ): string | null {
   let plan: ExecPlan | null;
   try {
-    plan = execPlan(env, readFileSync("/proc/self/cmdline", "latin1"), "/proc/self/exe", ramBytes);
+    plan = execPlan(env, readFileSync("/proc/self/cmdline"), readFileSync("/proc/self/environ"), ramBytes);
   } catch (err) {
-    return `cannot read /proc/self/cmdline: ${(err as Error).message}`;
+    return `cannot read /proc/self: ${(err as Error).message}`;
   }
   return plan ? execve(plan) : null;
 }
