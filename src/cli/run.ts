@@ -45,7 +45,7 @@ export async function runCli(argv: string[], env: Env): Promise<number> {
     return EXIT_USAGE;
   }
   if (command.jscRamBytes) {
-    const failed = await reexecWithJscRamSize(env, command.jscRamBytes); // returns only when no exec happened
+    const failed = await reexecWithJscRamSize(command.jscRamBytes); // returns only when no exec happened
     if (failed) process.stderr.write(`boundary-relay ${name}: warning: the runtime's default heap sizing stays: ${failed}\n`);
   }
   try {

@@ -250,8 +250,8 @@ export async function openProcConnector(opts: import("./proc-connector.ts").Proc
  * them; does not return when it does. Returns null when nothing was needed
  * (Deno, other systems, already set), or why the exec failed.
  */
-export async function reexecWithJscRamSize(env: Record<string, string | undefined>, ramBytes: number): Promise<string | null> {
+export async function reexecWithJscRamSize(ramBytes: number): Promise<string | null> {
   if (runtimeName !== "bun" || process.platform !== "linux") return null;
   const [{ reexecWithRamSize }, { execvePlan }] = await Promise.all([import("./jsc-heap.ts"), import("./ffi-bun.ts")]);
-  return reexecWithRamSize(env, ramBytes, execvePlan);
+  return reexecWithRamSize(ramBytes, execvePlan);
 }

@@ -29,16 +29,23 @@ export interface ExecPlan {
 
 /**
  * What to exec so that the runtime starts with FORCE_RAM_SIZE_VAR set; null
- * when it already is (by us, before the exec, or by the operator).
- * `cmdline` and `environ`: /proc/self's, NUL-terminated strings back to
- * back, passed on byte for byte (an argument need not be UTF-8).
+ * when the environment this image started with has it already (by us,
+ * before the exec, or by the operator: never a second exec, whatever the
+ * runtime shows in process.env). `cmdline` and `environ`: /proc/self's,
+ * NUL-terminated strings back to back, passed on byte for byte (an
+ * argument need not be UTF-8).
  */
-export function execPlan(env: Record<string, string | undefined>, cmdline: Uint8Array, environ: Uint8Array, ramBytes: number): ExecPlan | null {
-  if (env[FORCE_RAM_SIZE_VAR] !== undefined) return null;
+export function execPlan(cmdline: Uint8Array, environ: Uint8Array, ramBytes: number): ExecPlan | null {
   const argv = nulTerminated(cmdline);
-  if (argv.length === 0) return null;
+  const env = nulTerminated(environ);
+  const prefix = new TextEncoder().encode(`${FORCE_RAM_SIZE_VAR}=`);
+  if (argv.length === 0 || env.some((v) => startsWith(v, prefix))) return null;
   const added = new TextEncoder().encode(`${FORCE_RAM_SIZE_VAR}=${ramBytes}\0`);
-  return { path: new TextEncoder().encode("/proc/self/exe\0"), argv, env: [...nulTerminated(environ), added] };
+  return { path: new TextEncoder().encode("/proc/self/exe\0"), argv, env: [...env, added] };
+}
+
+function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
+  return bytes.length >= prefix.length && prefix.every((b, i) => bytes[i] === b);
 }
 
 /** The NUL-terminated strings in `bytes`, each with its NUL (a last one without is given one). */
@@ -63,14 +70,10 @@ function nulTerminated(bytes: Uint8Array): Uint8Array[] {
  * it is already set; `execve` is the runtime's (ffi-bun.ts). Returns only
  * when no exec happened: null when none was needed, or why it failed.
  */
-export function reexecWithRamSize(
-  env: Record<string, string | undefined>,
-  ramBytes: number,
-  execve: (plan: ExecPlan) => string,
-): string | null {
+export function reexecWithRamSize(ramBytes: number, execve: (plan: ExecPlan) => string): string | null {
   let plan: ExecPlan | null;
   try {
-    plan = execPlan(env, readFileSync("/proc/self/cmdline"), readFileSync("/proc/self/environ"), ramBytes);
+    plan = execPlan(readFileSync("/proc/self/cmdline"), readFileSync("/proc/self/environ"), ramBytes);
   } catch (err) {
     return `cannot read /proc/self: ${(err as Error).message}`;
   }
