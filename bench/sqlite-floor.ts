@@ -18,17 +18,12 @@
 //
 //   bun bench/sqlite-floor.ts [--records 200000] [--repeats 3]   (npm run bench:sqlite-floor)
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { hasHttpRequest, toNewRecord } from "../src/coderd/ingest.ts";
 import { BatchWriter } from "../src/coderd/store/sqlite-insert.ts";
-import { SqliteStore } from "../src/coderd/store/sqlite.ts";
 import type { NewRecord } from "../src/coderd/store/store.ts";
-import { openSqlite, type SqliteDatabase } from "../src/runtime/adapter.ts";
+import type { SqliteDatabase } from "../src/runtime/adapter.ts";
 import { identityOf } from "./lib/console-data.ts";
-import { sampleRequest } from "./lib/records.ts";
+import { recordsOf, withFreshDatabase } from "./lib/sqlite-bench.ts";
 import { median } from "./lib/stats.ts";
 
 const { values } = parseArgs({ options: { records: { type: "string", default: "200000" }, repeats: { type: "string", default: "3" } } });
@@ -53,11 +48,6 @@ const VARIANTS: Variant[] = [
   { name: "bare INSERT, no secondary index", drop: SECONDARY, writer: false },
 ];
 
-/** The bench's usual records (bench/lib/records.ts), as ingest hands them to the store. */
-function recordsOf(n: number, from: number): NewRecord[] {
-  return sampleRequest(randomUUID(), from, n).logs.filter(hasHttpRequest).map(toNewRecord);
-}
-
 /** Bare multi-row INSERTs of one transaction's records into session `sessionRef`. */
 function bareInsert(db: SqliteDatabase, sessionRef: number, records: NewRecord[], capturedAt: number): void {
   const row = "(?, 1, ?, ?, ?, ?, ?, ?, ?, ?)";
@@ -77,14 +67,8 @@ function bareInsert(db: SqliteDatabase, sessionRef: number, records: NewRecord[]
 }
 
 /** Rows per second writing RECORDS records into a fresh, migrated database. */
-async function run(variant: Variant): Promise<number> {
-  const dir = mkdtempSync(join(tmpdir(), "bench-sqlite-floor-"));
-  const path = join(dir, "coderd.db");
-  try {
-    await (await SqliteStore.open(path)).close(); // the schema, migrated
-    const db = await openSqlite(path);
-    db.exec("PRAGMA synchronous = FULL");
-    db.exec("PRAGMA temp_store = MEMORY"); // as the writer thread sets it
+function run(variant: Variant): Promise<number> {
+  return withFreshDatabase("FULL", (db) => {
     for (const ix of variant.drop) db.exec(`DROP INDEX ${ix}`);
     const writer = variant.writer ? new BatchWriter(db, "FULL") : null;
     const identity = identityOf(0);
@@ -101,11 +85,8 @@ async function run(variant: Variant): Promise<number> {
     }
     const perSecond = rows / ((performance.now() - start) / 1000);
     writer?.close();
-    db.close();
     return perSecond;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 const samples = new Map<string, number[]>();

@@ -11,17 +11,11 @@
 //
 //   bun bench/writer-costs.ts [--records 100000] [--repeats 3]
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { BatchWriter } from "../src/coderd/store/sqlite-insert.ts";
-import { SqliteStore } from "../src/coderd/store/sqlite.ts";
-import type { NewBatch, NewRecord } from "../src/coderd/store/store.ts";
-import { hasHttpRequest, toNewRecord } from "../src/coderd/ingest.ts";
-import { openSqlite } from "../src/runtime/adapter.ts";
+import type { NewBatch } from "../src/coderd/store/store.ts";
 import { identityOf } from "./lib/console-data.ts";
-import { sampleRequest } from "./lib/records.ts";
+import { recordsOf, withFreshDatabase } from "./lib/sqlite-bench.ts";
 import { median } from "./lib/stats.ts";
 
 const { values } = parseArgs({ options: { records: { type: "string", default: "100000" }, repeats: { type: "string", default: "3" } } });
@@ -42,20 +36,9 @@ const VARIANTS: Variant[] = [
   { name: "no WAL checkpoints", noCheckpoints: true },
 ];
 
-/** The bench's usual records (bench/lib/records.ts), as ingest hands them to the store. */
-function recordsOf(n: number, from: number): NewRecord[] {
-  return sampleRequest(randomUUID(), from, n).logs.filter(hasHttpRequest).map(toNewRecord);
-}
-
 /** µs per record writing RECORDS records in `size`-record batches into a fresh database. */
-async function run(variant: Variant, size: number): Promise<number> {
-  const dir = mkdtempSync(join(tmpdir(), "bench-writer-costs-"));
-  const path = join(dir, "coderd.db");
-  try {
-    await (await SqliteStore.open(path)).close(); // the schema, migrated
-    const db = await openSqlite(path);
-    db.exec("PRAGMA synchronous = NORMAL");
-    db.exec("PRAGMA temp_store = MEMORY"); // as the writer thread sets it
+function run(variant: Variant, size: number): Promise<number> {
+  return withFreshDatabase("NORMAL", (db) => {
     if (variant.dropIndex) db.exec(`DROP INDEX ${variant.dropIndex}`);
     if (variant.noCheckpoints) db.exec("PRAGMA wal_autocheckpoint = 0");
     const writer = new BatchWriter(db, "NORMAL");
@@ -71,11 +54,8 @@ async function run(variant: Variant, size: number): Promise<number> {
     }
     const us = ((performance.now() - start) * 1000) / (groups * PER_TRANSACTION * size);
     writer.close();
-    db.close();
     return us;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 const samples = new Map<string, number[]>();
