@@ -10,10 +10,10 @@
 // process, so the agent, before it opens anything, replaces itself with the
 // same program, the same arguments and environment, byte for byte, and this
 // one variable added (execve: same pid, same file descriptors, nothing else
-// runs in between). An operator's
-// own BUN_JSC_forceRAMSize, 0 included (JSC's "the machine's RAM"), is kept
-// as it is and no exec happens. Linux only (/proc/self); under Deno, or if
-// anything here fails, the agent runs on with the runtime's defaults.
+// runs in between). An operator's own BUN_JSC_forceRAMSize, 0 included
+// (JSC's "the machine's RAM"), is kept as it is and no exec happens. Linux
+// only (/proc/self); under Deno, or if anything here fails, the agent runs
+// on with the runtime's defaults.
 import { readFileSync } from "node:fs";
 
 export const FORCE_RAM_SIZE_VAR = "BUN_JSC_forceRAMSize";

@@ -40,11 +40,11 @@ test("the agent runs with BUN_JSC_forceRAMSize=134217728, in the pid it was star
 });
 
 test("arguments and variables that are not ASCII reach the re-executed agent byte for byte", async () => {
-  const { agent, args } = await agentIn("sock-é-ünï", { BR_TEST_LATIN1: "caf\u00e9" });
+  const { agent, args } = await agentIn("sock-é-ünï", { BR_TEST_NOT_ASCII: "caf\u00e9" });
   const pid = agent.child.proc.pid!;
   const cmdline = readFileSync(`/proc/${pid}/cmdline`);
   expect(cmdline.equals(Buffer.from(`${[binary(), "agent", ...args].join("\0")}\0`, "utf8"))).toBe(true);
-  expect(readFileSync(`/proc/${pid}/environ`).includes(Buffer.from("BR_TEST_LATIN1=caf\u00e9\0", "utf8"))).toBe(true);
+  expect(readFileSync(`/proc/${pid}/environ`).includes(Buffer.from("BR_TEST_NOT_ASCII=caf\u00e9\0", "utf8"))).toBe(true);
   expect(agent.child.stderr()).toContain(`listening on socket ${args[1]} `);
   expect(await agent.stop("SIGTERM")).toBe(0);
 });
