@@ -22,12 +22,18 @@
 // fails as unreachable and its pool is replaced by a new one (the old one
 // is ended without waiting: its end can hang too). Statements are not
 // prepared by name (prepare: false), which makes the hang much rarer; each
-// is parsed per call, still in one round trip. And postgres.js runs a query
-// of its own on each new connection (the array types) whose rejection it
-// leaves unhandled when that connection is lost meanwhile, and Bun ends a
-// process on an unhandled rejection: such a rejection, and only such, is
-// ignored (the pool reconnects at the next call); see
-// guardLostConnectionRejections.
+// is parsed per call, still in one round trip.
+//
+// postgres.js would fetch the array types on a pool's first connection and
+// serialize array parameters by them. When that connection was cut during
+// the fetch, the pool went on without them and sent every array as "1,2,3",
+// which PostgreSQL refuses ("malformed array literal"): every insert and
+// claim of that pool failed until its next replacement (seen in the cut
+// test: 78 inserts in a row, 6.7 s). So the types are not fetched
+// (fetch_types: false) and array parameters go as array literals written
+// here (pgParam); the SQL casts each (`?::bigint[]`). A rejection the
+// driver leaves unhandled when a connection is lost (Bun ends a process on
+// one) is still ignored, and only such (guardLostConnectionRejections).
 import postgres, { type Sql } from "postgres";
 import { redactUrlPasswords } from "../../config/redact.ts";
 import { messageOf, StoreError, type StoreFailure } from "./errors.ts";
@@ -61,6 +67,21 @@ const CORRUPT_CODES = new Set(["XX001", "XX002"]);
 export function numberPlaceholders(sql: string): string {
   let n = 0;
   return sql.replace(/\?/g, () => `$${++n}`);
+}
+
+/**
+ * A parameter as PostgreSQL takes it without the driver's type
+ * information: an array becomes an array literal, every element quoted
+ * (`{"1","2"}`, null as NULL; the SQL casts it), anything else is as it is.
+ */
+export function pgParam(value: unknown): unknown {
+  return Array.isArray(value) ? pgArrayLiteral(value) : value;
+}
+
+function pgArrayLiteral(values: readonly unknown[]): string {
+  const element = (v: unknown) =>
+    v === null || v === undefined ? "NULL" : `"${(v instanceof Date ? v.toISOString() : String(v)).replace(/["\\]/g, (c) => `\\${c}`)}"`;
+  return `{${values.map(element).join(",")}}`;
 }
 
 /** A driver failure as a StoreError; `opening` makes a refused login or a missing database a bad location. */
@@ -101,7 +122,7 @@ function guardLostConnectionRejections(): void {
 export async function openPgPools(url: string, opts: PgPoolOptions = {}): Promise<PgPools> {
   guardLostConnectionRejections();
   const pool = (max: number, connection: Record<string, string> = {}) => () =>
-    postgres(url, { max, connect_timeout: opts.connectTimeoutS ?? 5, onnotice: () => {}, transform: { undefined: null }, connection, prepare: false });
+    postgres(url, { max, connect_timeout: opts.connectTimeoutS ?? 5, onnotice: () => {}, transform: { undefined: null }, connection, prepare: false, fetch_types: false });
   let pools: PgPools;
   try {
     const make = { sql: pool(opts.maxConnections ?? 10), lines: pool(1, { synchronous_commit: "off" }) };
@@ -133,7 +154,7 @@ export async function runPg(pools: PgPools, pool: PoolName, text: string, params
   let timer: ReturnType<typeof setTimeout> | undefined;
   const deadline = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), pools.callTimeoutMs)));
   try {
-    const call = on.unsafe(numberPlaceholders(text), params as never[]).then((rows) => rows as unknown as Record<string, unknown>[]);
+    const call = on.unsafe(numberPlaceholders(text), params.map(pgParam) as never[]).then((rows) => rows as unknown as Record<string, unknown>[]);
     const answer = await Promise.race([call, deadline]);
     if (answer !== "late") return answer;
     call.catch(() => {}); // it may still fail, later
