@@ -69,8 +69,15 @@ export async function startConsoleServer(): Promise<ConsoleServer> {
 
 export { ADMIN_TOKEN, batch, log };
 
-/** An exec record as the agent sends it (`ms`: when it ran). */
-export function execRecord(pid: number, argv: string[], ms = Date.now() - pid): ProcessExec {
+/** When this module loaded: exec records default to it less their pid in ms, so a lower pid is always newer. */
+const LOADED_AT_MS = Date.now();
+
+/**
+ * An exec record as the agent sends it (`ms`: when it ran). Not Date.now()
+ * per record: a clock tick between two calls could give a lower pid the
+ * same time as a higher one, and the list's order (newest first) with it.
+ */
+export function execRecord(pid: number, argv: string[], ms = LOADED_AT_MS - pid): ProcessExec {
   return create(ProcessExecSchema, {
     time: timestampFromMs(ms), monotonicNs: BigInt(pid) * 1000n, pid, ppid: 1, uid: 1000, gid: 1000,
     filename: `/usr/bin/${argv[0]}`, argv, comm: argv[0], cmdline: argv.join(" "),
