@@ -3,6 +3,7 @@
 // server, the Unix socket listener and SQLite — sits behind these functions.
 import { chmodSync } from "node:fs";
 import { createServer, type Socket } from "node:net";
+import { reexecWithRamSize } from "./jsc-heap.ts";
 
 declare const Bun: any;
 declare const Deno: any;
@@ -252,6 +253,6 @@ export async function openProcConnector(opts: import("./proc-connector.ts").Proc
  */
 export async function reexecWithJscRamSize(ramBytes: number): Promise<string | null> {
   if (runtimeName !== "bun" || process.platform !== "linux") return null;
-  const [{ reexecWithRamSize }, { execvePlan }] = await Promise.all([import("./jsc-heap.ts"), import("./ffi-bun.ts")]);
+  const { execvePlan } = await import("./ffi-bun.ts"); // bun:ffi, loaded only here
   return reexecWithRamSize(ramBytes, execvePlan);
 }
