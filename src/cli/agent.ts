@@ -24,9 +24,6 @@ export async function main(argv: string[], env: Env): Promise<number> {
     throw usageErrorOf(err, sources);
   });
   const mode = `0${config.socket_mode.toString(8)}`;
-  process.stderr.write(
-    `boundary-relay agent: listening on socket ${config.socket} (mode ${mode}), http http://${formatListen(agent.http)}, output ${resolveOutputKind(config)}\n`,
-  );
   return await new Promise<number>((resolve) => {
     let signalled = false;
     const onStop = (signal: string) => {
@@ -46,5 +43,9 @@ export async function main(argv: string[], env: Env): Promise<number> {
     };
     onSignal("SIGTERM", () => onStop("SIGTERM"));
     onSignal("SIGINT", () => onStop("SIGINT"));
+    // Only now: a supervisor may signal as soon as it reads this line, and must find the handlers in place.
+    process.stderr.write(
+      `boundary-relay agent: listening on socket ${config.socket} (mode ${mode}), http http://${formatListen(agent.http)}, output ${resolveOutputKind(config)}\n`,
+    );
   });
 }

@@ -21,12 +21,14 @@ export async function main(argv: string[], env: Env): Promise<number> {
   const server = await namingListenFlag("--http-listen", formatListen(config.http_listen), () => startCoderd({ config })).catch((err: unknown) => {
     throw usageErrorOf(err, sources);
   });
-  process.stderr.write(`boundary-relay coderd: listening on ${server.url} (store ${redactUrlPasswords(config.db)})\n`);
   onSignal("SIGHUP", () => server.reloadIdentities());
-  await new Promise<void>((resolve) => {
+  const stopSignal = new Promise<void>((resolve) => {
     onSignal("SIGTERM", resolve);
     onSignal("SIGINT", resolve);
   });
+  // After the handlers: a supervisor may signal as soon as it reads this line.
+  process.stderr.write(`boundary-relay coderd: listening on ${server.url} (store ${redactUrlPasswords(config.db)})\n`);
+  await stopSignal;
   await server.stop();
   process.stderr.write("boundary-relay coderd: stopped\n");
   return EXIT_OK;

@@ -128,12 +128,14 @@ export async function main(argv: string[], env: Env): Promise<number> {
   // Records left in the spool by an earlier run are delivered (and printed) first,
   // so the banner comes last and stays in view.
   await earlierRecordsDelivered(earlier, STARTUP_DELIVERY_WAIT_MS);
-  process.stderr.write(banner(dev, state, coderd.url, `http://${addr(agent.http)}`));
-  if (dev.demo) void runDemoSession(dev.socket, (line) => process.stderr.write(`${line}\n`));
-  const signal = await new Promise<string>((resolve) => {
+  const stopSignal = new Promise<string>((resolve) => {
     onSignal("SIGINT", () => resolve("SIGINT"));
     onSignal("SIGTERM", () => resolve("SIGTERM"));
   });
+  // After the handlers: Ctrl-C (or a test) may come as soon as the banner is read.
+  process.stderr.write(banner(dev, state, coderd.url, `http://${addr(agent.http)}`));
+  if (dev.demo) void runDemoSession(dev.socket, (line) => process.stderr.write(`${line}\n`));
+  const signal = await stopSignal;
   process.stderr.write(`boundary-relay dev: ${signal}: stopping the agent, then coderd\n`);
   await agent.stop();
   await coderd.stop();
